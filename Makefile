@@ -1,0 +1,41 @@
+# Thin wrapper over CMake.  `make demo` and `make test` set up a fresh
+# Debian 12 machine themselves (see scripts/deps.sh).
+
+BUILD   ?= build
+SANBUILD ?= build-san
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+HERALD  = $(BUILD)/herald
+
+.PHONY: all deps build demo test test-fast bench clean
+
+all: build
+
+deps:
+	./scripts/deps.sh
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: deps build
+	$(HERALD) preview doc/examples/2026-11-23-async-office-hours.md --list lists/example.csv --out out
+	@echo "Open out/index.html in a browser, or out/*.eml in mutt."
+
+# Every test, twice: a normal build and an ASan/UBSan build.
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Sanitize
+	cmake --build $(SANBUILD) -j $(JOBS)
+	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps build
+	./bench/run.sh $(HERALD)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD) out

@@ -1,0 +1,90 @@
+/*
+ * campaign.h - the pipeline from post + list to per-recipient messages.
+ *
+ *   load post -> render once -> localize once per distinct (zone, locale)
+ *   -> personalize per recipient -> MIME bytes
+ *
+ * A campaign is (post, list).  Opening one loads and validates everything
+ * (config, post, templates, every row of the list) before a single message
+ * exists, so bad input never leaves anything sent or half-written.
+ * Per-recipient work is template substitution and encoding only.
+ */
+#ifndef HERALD_CAMPAIGN_H
+#define HERALD_CAMPAIGN_H
+
+#include "util.h"
+#include "config.h"
+#include "post.h"
+#include "render.h"
+#include "list.h"
+
+struct herald_campaign_opts {
+	const char *config_path;  /* NULL: herald.yml in the current directory */
+	const char *post_path;
+	const char *list_path;    /* NULL only for `check` without --list */
+	const char *date;         /* --date YYYY-MM-DD or NULL */
+	herald_list_warn_fn warn; /* duplicate rows etc.; may be NULL */
+	void *warn_arg;
+};
+
+struct herald_variant;        /* private: one (zone, locale) rendering */
+
+struct herald_campaign {
+	struct herald_config cfg;
+	struct herald_post post;
+	struct herald_doc *doc;
+	struct herald_tpl *tpl_html;
+	struct herald_tpl *tpl_text;
+	char *list_path;
+	char *list_name;          /* file name without directory and .csv */
+	char id[17];              /* campaign id: hex of hash(post slug, list) */
+	struct herald_list_stats stats;
+	unsigned char secret[32]; /* unsubscribe HMAC key (.herald/secret) */
+	struct herald_variant **variants;  /* cache, one per (zone, locale) */
+	size_t nvariants;
+};
+
+/* Load and validate.  Returns 0 or a sysexits code with e filled. */
+int herald_campaign_open(const struct herald_campaign_opts *o,
+    struct herald_campaign **out, struct herald_err *e);
+void herald_campaign_free(struct herald_campaign *c);
+
+struct herald_message {
+	char *to_addr;            /* envelope recipient */
+	char *message_id;         /* without brackets, stable per (campaign, rcpt) */
+	struct hbuf eml;          /* the whole message, CRLF */
+	struct hbuf html;         /* the rendered HTML part (for preview) */
+};
+
+/*
+ * Build the message for r, dated date.  subject_prefix (e.g. "[TEST] ") may
+ * be NULL.  out is reset first and may be reused across calls (buffers are
+ * kept to avoid reallocating).  Returns 0 or EX_DATAERR.
+ */
+int herald_campaign_message(struct herald_campaign *c,
+    const struct herald_recipient *r, time_t date, const char *subject_prefix,
+    struct herald_message *out, struct herald_err *e);
+void herald_message_free(struct herald_message *m);
+
+/* Stable Message-ID (no brackets) for an address in this campaign; caller
+ * frees. */
+char *herald_campaign_message_id(const struct herald_campaign *c,
+    const char *addr);
+
+/*
+ * Stream the list, skipping duplicate addresses (case-insensitive), calling
+ * fn for each recipient in file order.  fn returns 0 to go on, anything
+ * else stops the walk and is returned.
+ */
+typedef int (*herald_rcpt_fn)(void *arg, const struct herald_recipient *r);
+int herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn,
+    void *arg, struct herald_err *e);
+
+/* Unsubscribe token for addr: base64url(addr) "." base64url(HMAC) (caller
+ * frees), and its check: returns the address (caller frees) or NULL. */
+char *herald_unsub_token(const unsigned char secret[32], const char *list,
+    const char *addr);
+char *herald_unsub_token_verify(const unsigned char secret[32],
+    const char *list, const char *token);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * list.h - subscriber lists: RFC 4180 CSV with a header row, UTF-8 (BOM
+ * tolerated).  Columns: email (required), name, timezone, locale, format
+ * (html|text); others are kept for templates as subscriber.COLUMN.
+ *
+ * Lists are streamed: one row in memory at a time, so memory stays flat
+ * as the list grows.
+ */
+#ifndef HERALD_LIST_H
+#define HERALD_LIST_H
+
+#include "util.h"
+
+struct herald_recipient {
+	int line;               /* file line the row starts on */
+	const char *email;      /* as written (trimmed) */
+	const char *name;       /* "" when absent */
+	const char *timezone;   /* NULL when absent or empty */
+	const char *locale;     /* NULL when absent or empty */
+	bool text_only;         /* format == text */
+	size_t ncols;           /* every column, including the above */
+	const char *const *cols;    /* header names (owned by the list) */
+	const char *const *values;  /* this row's values (valid until next row) */
+};
+
+struct herald_list;
+
+/* Open path and read its header row.  Returns 0, EX_NOINPUT or EX_DATAERR. */
+int herald_list_open(const char *path, struct herald_list **out,
+    struct herald_err *e);
+/* Next row: 0 and *r filled, -1 at end of file, or EX_DATAERR (bad
+ * quoting, wrong column count, invalid UTF-8) with e naming file:line.
+ * Rows are only parsed here, not validated: see herald_list_validate. */
+int herald_list_next(struct herald_list *l, struct herald_recipient *r,
+    struct herald_err *e);
+/* Header names, in order. */
+const char *const *herald_list_columns(const struct herald_list *l,
+    size_t *n);
+void herald_list_close(struct herald_list *l);
+
+struct herald_list_stats {
+	size_t rows;        /* data rows */
+	size_t unique;      /* distinct addresses (case-insensitive) */
+	size_t duplicates;  /* rows whose address appeared before */
+};
+
+/* Called for each duplicate row (the later one), for reporting. */
+typedef void (*herald_list_warn_fn)(void *arg, const char *file, int line,
+    const char *msg);
+
+/*
+ * Read the whole list once and validate every row: address syntax, zone
+ * (system tzdata), locale (ICU), format, no CR/LF/NUL in header-bound
+ * fields.  The first problem is returned as EX_DATAERR
+ * ("lists/x.csv:17: invalid time zone \"Mars/Olympus\""); an empty list is
+ * an error too.  Duplicates are not errors: warn is called for each.
+ */
+int herald_list_validate(const char *path, struct herald_list_stats *st,
+    herald_list_warn_fn warn, void *arg, struct herald_err *e);
+
+/* Is s a plausible addr-spec (local@domain, ASCII, no spaces/CR/LF)? */
+bool herald_addr_valid(const char *s);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * post.h - a blog post: YAML front matter and a Markdown body.
+ *
+ * Loading validates UTF-8, parses the front matter (title required), works
+ * out the post date (date: > YYYY-MM-DD- file name prefix > --date) and
+ * expands Hugo/Jekyll shortcodes in the body ({{< baseurl >}}); the time
+ * shortcode {{< time "..." "Zone" >}} is left in place for sessions.c.
+ * An unknown shortcode is EX_DATAERR naming its line.
+ */
+#ifndef HERALD_POST_H
+#define HERALD_POST_H
+
+#include "util.h"
+#include "config.h"
+
+struct herald_post {
+	char *path;
+	char *slug;         /* file name without directory and .md */
+	char *title;
+	char *subject;      /* defaults to title */
+	char *summary;      /* may be NULL */
+	char *timezone;     /* IANA name or NULL */
+	int year, month, day;   /* post date; year == 0 when unknown */
+	char *body;         /* Markdown after shortcode expansion, NUL-terminated */
+	size_t body_len;
+	int body_line;      /* file line of body's first line (1-based) */
+	/* Line map: body line i (0-based) came from file line line_map[i];
+	 * shortcode expansion never adds lines, so this is body_line + i. */
+	unsigned char hash[32];  /* SHA-256 of the file as read */
+};
+
+/*
+ * Load and validate the post at path.  date_override ("YYYY-MM-DD" or
+ * NULL) is used only when neither date: nor the file name gives a date.
+ * Returns 0, EX_NOINPUT, or EX_DATAERR with e naming file:line.
+ * Free with herald_post_free().
+ */
+int herald_post_load(const char *path, const struct herald_config *cfg,
+    const char *date_override, struct herald_post *post,
+    struct herald_err *e);
+void herald_post_free(struct herald_post *post);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * session.h - session times written in a post ("Wed at 07:00 ET",
+ * "Friday 2pm PT", "April 28 at 07:00 ET", "2021-04-28 07:00
+ * America/New_York", {{< time "2021-04-28T07:00" "America/New_York" >}})
+ * found in text and resolved to one instant each.
+ *
+ * A weekday means the first such day on or after the post date.  Offsets
+ * come from the system's tzdata (localtime.h), never from ICU.
+ */
+#ifndef HERALD_SESSION_H
+#define HERALD_SESSION_H
+
+#include "util.h"
+#include "config.h"
+
+struct herald_session {
+	int line;           /* line in the post file */
+	char *orig;         /* the words as written, e.g. "Wed at 07:00 ET" */
+	int64_t utc;        /* the instant, seconds since the epoch */
+	char *zone;         /* IANA zone it was written in */
+};
+
+struct herald_sessions_ctx {
+	const char *file;           /* post path, for errors */
+	int year, month, day;       /* post date; year 0 = unknown */
+	const char *post_zone;      /* post's timezone: or NULL */
+	const struct herald_alias *aliases;   /* config timezone_aliases */
+	size_t naliases;
+};
+
+struct herald_time_match {
+	size_t start, len;          /* bytes within the scanned text */
+	struct herald_session s;    /* owned by the match */
+};
+
+/*
+ * Find every session time in text[0..len) (a text node, never code).
+ * line is the file line of text[0]; newlines inside text advance it.
+ * On success *out (caller frees with herald_time_matches_free) holds *nout
+ * matches in order.  Returns 0 or EX_DATAERR (ambiguous abbreviation,
+ * nonexistent local time, weekday without a post date...) naming the line.
+ */
+int herald_sessions_scan(const struct herald_sessions_ctx *ctx,
+    const char *text, size_t len, int line, struct herald_time_match **out,
+    size_t *nout, struct herald_err *e);
+void herald_time_matches_free(struct herald_time_match *m, size_t n);
+
+void herald_session_copy(struct herald_session *dst, const struct herald_session *src);
+void herald_session_free(struct herald_session *s);
+
+#endif

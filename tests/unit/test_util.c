@@ -1,0 +1,49 @@
+#include "harness.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+static void
+test_utf8(void)
+{
+	size_t off = 0;
+
+	OK(utf8_valid("h\xc3\xa9llo", 6, NULL), "valid");
+	OK(!utf8_valid("ab\xc3(", 4, &off), "truncated");
+	INT_EQ(off, 2, "offset of bad byte");
+	OK(!utf8_valid("\xed\xa0\x80", 3, NULL), "surrogate");
+	OK(!utf8_valid("\xc0\xaf", 2, NULL), "overlong");
+}
+
+static void
+test_b64url(void)
+{
+	struct hbuf b = HBUF_INIT;
+	unsigned char out[16];
+
+	base64url_put(&b, (const unsigned char *)"a@b.c", 5);
+	STR_EQ(hbuf_cstr(&b), "YUBiLmM", "encode");
+	INT_EQ(base64url_decode(b.data, b.len, out, sizeof(out)), 5, "decode");
+	OK(memcmp(out, "a@b.c", 5) == 0, "roundtrip");
+	hbuf_free(&b);
+}
+
+static void
+test_err(void)
+{
+	struct herald_err e = {0};
+	char line[1200];
+
+	herald_errf(&e, EX_DATAERR, "lists/x.csv", 17, "invalid time zone \"%s\"", "Mars/Olympus");
+	herald_err_format(&e, line, sizeof(line));
+	STR_EQ(line, "herald: lists/x.csv:17: invalid time zone \"Mars/Olympus\"", "format");
+}
+
+int
+main(void)
+{
+	test_utf8();
+	test_b64url();
+	test_err();
+	return harness_done();
+}
