@@ -1,0 +1,554 @@
+/*
+ * journal.c - the delivery journal in SQLite (see journal.h).
+ *
+ * Why the state is durable at the right moments:
+ *
+ * The database runs in WAL mode with synchronous=FULL, so every commit
+ * fsyncs the write-ahead log before it returns.  With synchronous=NORMAL a
+ * commit survives the death of the process (SIGKILL) but not a power cut:
+ * the last transactions could be lost, an inflight mark would roll back to
+ * pending, and a message that had gone out would later be resent without
+ * ever having been marked unknown.  FULL costs one fsync per commit; the
+ * sender amortises it by marking a batch of recipients inflight in one
+ * transaction and by recording the results of one poll round in one.
+ *
+ * The order is what makes a kill -9 at any moment safe:
+ *   1. commit "inflight" (before the SMTP transaction starts);
+ *   2. run the transaction;
+ *   3. commit sent / deferred / failed / unknown.
+ * A row found inflight by the next run may or may not have been delivered
+ * (the final dot may have been sent and the 250 lost), so it becomes
+ * unknown and is resent with the same Message-ID.  A row is never marked
+ * sent before its 250 arrived.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "journal.h"
+
+static const char *const state_names[HERALD_J_NSTATES] = {
+	"pending", "inflight", "sent", "deferred", "failed", "unknown",
+	"suppressed",
+};
+
+enum {
+	ST_ADD, ST_GET, ST_INFLIGHT, ST_MARK, ST_SUPPRESS, ST_IS_SUPPRESSED,
+	ST_COUNTS, ST_EACH, ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+	/* ST_ADD */
+	"INSERT OR IGNORE INTO rcpt(addr, state, updated) VALUES (?1, "
+	"  CASE WHEN ?2 THEN 6 ELSE 0 END, ?3)",
+	/* ST_GET */
+	"SELECT addr, state, attempts, tries, next_try, unknowns, code, "
+	"  reply, message_id, updated FROM rcpt WHERE addr = ?1",
+	/* ST_INFLIGHT */
+	"UPDATE rcpt SET state = 1, attempts = attempts + 1, tries = tries + 1,"
+	"  message_id = ?2, updated = ?3 WHERE addr = ?1",
+	/* ST_MARK */
+	"UPDATE rcpt SET state = ?2, code = ?3, reply = ?4, next_try = ?5, "
+	"  unknowns = unknowns + (?2 = 5), updated = ?6 WHERE addr = ?1",
+	/* ST_SUPPRESS */
+	"INSERT OR REPLACE INTO sup.suppressed(list, addr, reply, at) "
+	"  VALUES (?1, ?2, ?3, ?4)",
+	/* ST_IS_SUPPRESSED */
+	"SELECT 1 FROM sup.suppressed WHERE list = ?1 AND addr = ?2",
+	/* ST_COUNTS */
+	"SELECT state, count(*) FROM rcpt GROUP BY state",
+	/* ST_EACH */
+	"SELECT addr, state, attempts, tries, next_try, unknowns, code, "
+	"  reply, message_id, updated FROM rcpt "
+	"  WHERE ((1 << state) & ?1) != 0 ORDER BY addr",
+};
+
+struct herald_journal {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];
+	char *path;
+	char *list;
+	bool has_sup;
+	bool in_batch;
+	bool post_changed;
+	size_t recovered;
+	char addr[512];         /* lower-cased key scratch */
+};
+
+const char *
+herald_jstate_name(enum herald_jstate s)
+{
+	if ((int)s < 0 || s >= HERALD_J_NSTATES)
+		return NULL;
+	return state_names[s];
+}
+
+static int
+dberr(struct herald_journal *j, struct herald_err *e, const char *what)
+{
+	return herald_errf(e, EX_IOERR, j->path, 0, "journal: %s: %s", what,
+	    sqlite3_errmsg(j->db));
+}
+
+static int
+exec(struct herald_journal *j, const char *sql, struct herald_err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		herald_errf(e, EX_IOERR, j->path, 0, "journal: %s",
+		    msg ? msg : sqlite3_errmsg(j->db));
+		sqlite3_free(msg);
+		return EX_IOERR;
+	}
+	return 0;
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Lower-cased copy of addr in j->addr; false when it does not fit. */
+static bool
+key(struct herald_journal *j, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (n >= sizeof(j->addr))
+		return false;
+	memcpy(j->addr, addr, n + 1);
+	ascii_lower(j->addr);
+	return true;
+}
+
+static sqlite3_stmt *
+stmt(struct herald_journal *j, int which)
+{
+	sqlite3_stmt *s = j->st[which];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Run a statement that returns no rows. */
+static int
+step_done(struct herald_journal *j, sqlite3_stmt *s, struct herald_err *e,
+    const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return dberr(j, e, what);
+	return 0;
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? (const char *)t : "";
+}
+
+static void
+fill_row(sqlite3_stmt *s, struct herald_jrow *row)
+{
+	int st = sqlite3_column_int(s, 1);
+
+	row->addr = col_text(s, 0);
+	row->state = st >= 0 && st < HERALD_J_NSTATES ? st : HERALD_J_PENDING;
+	row->attempts = sqlite3_column_int(s, 2);
+	row->tries = sqlite3_column_int(s, 3);
+	row->next_try = sqlite3_column_double(s, 4);
+	row->unknowns = sqlite3_column_int(s, 5);
+	row->code = sqlite3_column_int(s, 6);
+	row->reply = col_text(s, 7);
+	row->message_id = col_text(s, 8);
+	row->updated = sqlite3_column_int64(s, 9);
+}
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS campaign ("
+	"  id TEXT PRIMARY KEY, list TEXT, post_path TEXT, post_hash TEXT,"
+	"  created INTEGER, updated INTEGER);"
+	/* state is the enum's value; next_try in epoch seconds */
+	"CREATE TABLE IF NOT EXISTS rcpt ("
+	"  addr TEXT PRIMARY KEY, state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  tries INTEGER NOT NULL DEFAULT 0,"
+	"  next_try REAL NOT NULL DEFAULT 0,"
+	"  unknowns INTEGER NOT NULL DEFAULT 0,"
+	"  code INTEGER NOT NULL DEFAULT 0,"
+	"  reply TEXT NOT NULL DEFAULT '',"
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS rcpt_state ON rcpt(state);";
+
+static const char sup_schema[] =
+	"CREATE TABLE IF NOT EXISTS sup.suppressed ("
+	"  list TEXT NOT NULL, addr TEXT NOT NULL, reply TEXT, at INTEGER,"
+	"  PRIMARY KEY (list, addr)) WITHOUT ROWID;";
+
+/* Check (or record) the campaign row and its post hash. */
+static int
+campaign_row(struct herald_journal *j, const struct herald_journal_opts *o,
+    struct herald_err *e)
+{
+	sqlite3_stmt *s;
+	char hex[65];
+	int rc, ret = 0;
+
+	hex_encode(o->post_hash, 32, hex);
+	if (sqlite3_prepare_v2(j->db, "SELECT post_hash FROM campaign WHERE "
+	    "id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return dberr(j, e, "reading campaign");
+	sqlite3_bind_text(s, 1, o->campaign_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		j->post_changed = strcmp(col_text(s, 0), hex) != 0;
+		sqlite3_finalize(s);
+		if (!j->post_changed || o->readonly)
+			return 0;
+		if (!o->force)
+			return herald_errf(e, EX_DATAERR, o->post_path, 0,
+			    "post changed since this campaign started; "
+			    "use --force");
+		if (sqlite3_prepare_v2(j->db, "UPDATE campaign SET "
+		    "post_hash = ?2, updated = ?3 WHERE id = ?1", -1, &s,
+		    NULL) != SQLITE_OK)
+			return dberr(j, e, "updating campaign");
+	} else if (rc == SQLITE_DONE) {
+		sqlite3_finalize(s);
+		if (o->readonly)
+			return 0;
+		if (sqlite3_prepare_v2(j->db, "INSERT INTO campaign(id, "
+		    "post_hash, created, updated, list, post_path) VALUES "
+		    "(?1, ?2, ?3, ?3, ?4, ?5)", -1, &s, NULL) != SQLITE_OK)
+			return dberr(j, e, "creating campaign");
+		sqlite3_bind_text(s, 4, o->list_name ? o->list_name : "", -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, o->post_path ? o->post_path : "", -1,
+		    SQLITE_STATIC);
+	} else {
+		ret = dberr(j, e, "reading campaign");
+		sqlite3_finalize(s);
+		return ret;
+	}
+	sqlite3_bind_text(s, 1, o->campaign_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now_s());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = dberr(j, e, "writing campaign");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+herald_journal_open(const struct herald_journal_opts *o,
+    struct herald_journal **out, struct herald_err *e)
+{
+	struct herald_journal *j;
+	int flags, rc, i;
+	char *sql;
+
+	*out = NULL;
+	if (o->readonly && access(o->path, F_OK) != 0)
+		return herald_errf(e, EX_NOINPUT, o->path, 0,
+		    "no journal: nothing has been sent for this campaign");
+	j = xcalloc(1, sizeof(*j));
+	j->path = xstrdup(o->path);
+	j->list = xstrdup(o->list_name ? o->list_name : "");
+	flags = o->readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(o->path, &j->db, flags, NULL) != SQLITE_OK) {
+		rc = herald_errf(e, o->readonly ? EX_NOINPUT : EX_CANTCREAT,
+		    o->path, 0, "cannot open journal: %s",
+		    j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		herald_journal_close(j);
+		return rc;
+	}
+	sqlite3_busy_timeout(j->db, 10000);
+	if (!o->readonly) {
+		/* See the comment at the top for why FULL. */
+		if ((rc = exec(j, "PRAGMA journal_mode=WAL;"
+		    "PRAGMA synchronous=FULL;", e)) != 0 ||
+		    (rc = exec(j, schema, e)) != 0)
+			goto fail;
+	}
+	if (o->suppress_path) {
+		if (o->readonly && access(o->suppress_path, F_OK) != 0)
+			goto no_sup;
+		sql = sqlite3_mprintf("ATTACH %Q AS sup", o->suppress_path);
+		rc = exec(j, sql, e);
+		sqlite3_free(sql);
+		if (rc)
+			goto fail;
+		if (!o->readonly &&
+		    ((rc = exec(j, "PRAGMA sup.journal_mode=WAL;"
+		    "PRAGMA sup.synchronous=FULL;", e)) != 0 ||
+		    (rc = exec(j, sup_schema, e)) != 0))
+			goto fail;
+		j->has_sup = true;
+	}
+no_sup:
+	if ((rc = campaign_row(j, o, e)) != 0)
+		goto fail;
+	for (i = 0; i < ST_N; i++) {
+		if ((i == ST_SUPPRESS || i == ST_IS_SUPPRESSED) && !j->has_sup)
+			continue;
+		if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
+			rc = dberr(j, e, "preparing");
+			goto fail;
+		}
+	}
+	if (!o->readonly) {
+		/*
+		 * Recovery: an inflight row belongs to a run that died.  Its
+		 * message may have been accepted (final dot sent, 250 not
+		 * yet recorded), so it becomes unknown: resent with the same
+		 * Message-ID and reported as a possible duplicate.
+		 */
+		if ((rc = exec(j, "BEGIN IMMEDIATE", e)) != 0)
+			goto fail;
+		if ((rc = exec(j, "UPDATE rcpt SET state = 5, "
+		    "unknowns = unknowns + 1, reply = 'run interrupted while "
+		    "in flight' WHERE state = 1", e)) != 0) {
+			exec(j, "ROLLBACK", NULL);
+			goto fail;
+		}
+		j->recovered = (size_t)sqlite3_changes(j->db);
+		if ((rc = exec(j, "UPDATE rcpt SET tries = 0 WHERE tries != 0",
+		    e)) != 0 || (rc = exec(j, "COMMIT", e)) != 0) {
+			exec(j, "ROLLBACK", NULL);
+			goto fail;
+		}
+	}
+	*out = j;
+	return 0;
+fail:
+	herald_journal_close(j);
+	return rc;
+}
+
+void
+herald_journal_close(struct herald_journal *j)
+{
+	int i;
+
+	if (j == NULL)
+		return;
+	if (j->in_batch)
+		exec(j, "COMMIT", NULL);
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(j->st[i]);
+	sqlite3_close(j->db);
+	free(j->path);
+	free(j->list);
+	free(j);
+}
+
+size_t
+herald_journal_recovered(const struct herald_journal *j)
+{
+	return j->recovered;
+}
+
+bool
+herald_journal_post_changed(const struct herald_journal *j)
+{
+	return j->post_changed;
+}
+
+int
+herald_journal_begin(struct herald_journal *j, struct herald_err *e)
+{
+	int rc;
+
+	if (j->in_batch)
+		return 0;
+	if ((rc = exec(j, "BEGIN IMMEDIATE", e)) == 0)
+		j->in_batch = true;
+	return rc;
+}
+
+int
+herald_journal_commit(struct herald_journal *j, struct herald_err *e)
+{
+	if (!j->in_batch)
+		return 0;
+	j->in_batch = false;
+	return exec(j, "COMMIT", e);
+}
+
+static int
+too_long(struct herald_journal *j, struct herald_err *e)
+{
+	return herald_errf(e, EX_DATAERR, j->path, 0,
+	    "journal: address too long");
+}
+
+int
+herald_journal_add(struct herald_journal *j, const char *addr,
+    struct herald_err *e)
+{
+	sqlite3_stmt *s;
+	bool sup;
+
+	if (!key(j, addr))
+		return too_long(j, e);
+	sup = herald_journal_is_suppressed(j, j->addr);
+	s = stmt(j, ST_ADD);
+	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, sup);
+	sqlite3_bind_int64(s, 3, now_s());
+	return step_done(j, s, e, "adding recipient");
+}
+
+int
+herald_journal_get(struct herald_journal *j, const char *addr,
+    struct herald_jrow *row, struct herald_err *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!key(j, addr))
+		return too_long(j, e);
+	s = stmt(j, ST_GET);
+	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		/* Strings stay valid until the statement is reset, which
+		 * the next call does. */
+		fill_row(s, row);
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return -1;
+	return dberr(j, e, "reading recipient");
+}
+
+int
+herald_journal_mark_inflight(struct herald_journal *j, const char *addr,
+    const char *message_id, struct herald_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (!key(j, addr))
+		return too_long(j, e);
+	s = stmt(j, ST_INFLIGHT);
+	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, message_id ? message_id : "", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, now_s());
+	return step_done(j, s, e, "marking in flight");
+}
+
+int
+herald_journal_mark(struct herald_journal *j, const char *addr,
+    enum herald_jstate state, int code, const char *reply, double next_try,
+    struct herald_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (!key(j, addr))
+		return too_long(j, e);
+	s = stmt(j, ST_MARK);
+	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, (int)state);
+	sqlite3_bind_int(s, 3, code);
+	sqlite3_bind_text(s, 4, reply ? reply : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(s, 5, next_try);
+	sqlite3_bind_int64(s, 6, now_s());
+	return step_done(j, s, e, "recording result");
+}
+
+int
+herald_journal_suppress(struct herald_journal *j, const char *addr,
+    const char *reply, struct herald_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (!j->has_sup)
+		return 0;
+	if (!key(j, addr))
+		return too_long(j, e);
+	s = stmt(j, ST_SUPPRESS);
+	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, j->addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, reply ? reply : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, now_s());
+	return step_done(j, s, e, "suppressing");
+}
+
+bool
+herald_journal_is_suppressed(struct herald_journal *j, const char *addr)
+{
+	sqlite3_stmt *s;
+	char k[sizeof(j->addr)];
+	size_t n = strlen(addr);
+	bool found;
+
+	if (!j->has_sup || n >= sizeof(k))
+		return false;
+	memcpy(k, addr, n + 1);
+	ascii_lower(k);
+	s = stmt(j, ST_IS_SUPPRESSED);
+	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, k, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	return found;
+}
+
+int
+herald_journal_counts(struct herald_journal *j,
+    size_t counts[HERALD_J_NSTATES], struct herald_err *e)
+{
+	sqlite3_stmt *s = stmt(j, ST_COUNTS);
+	int rc, st;
+
+	memset(counts, 0, sizeof(size_t) * HERALD_J_NSTATES);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st = sqlite3_column_int(s, 0);
+		if (st >= 0 && st < HERALD_J_NSTATES)
+			counts[st] = (size_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : dberr(j, e, "counting");
+}
+
+int
+herald_journal_each(struct herald_journal *j, unsigned mask,
+    herald_jrow_fn fn, void *arg, struct herald_err *e)
+{
+	sqlite3_stmt *s;
+	struct herald_jrow row;
+	int rc, ret = 0;
+
+	/* ST_EACH may be in use by a caller's fn calling back in; a fresh
+	 * statement keeps the walk independent of the cached ones. */
+	if (sqlite3_prepare_v2(j->db, stmt_sql[ST_EACH], -1, &s, NULL) !=
+	    SQLITE_OK)
+		return dberr(j, e, "listing");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)mask);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_row(s, &row);
+		if ((ret = fn(arg, &row)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = dberr(j, e, "listing");
+	sqlite3_finalize(s);
+	return ret;
+}

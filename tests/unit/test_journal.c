@@ -1,0 +1,232 @@
+/*
+ * test_journal.c - the delivery journal: state transitions, recovery of a
+ * killed run (inflight -> unknown), refusal of a changed post, suppression.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "journal.h"
+
+static char dir[] = "/tmp/herald-test-journal-XXXXXX";
+static char jpath[256], spath[256];
+static unsigned char hash1[32], hash2[32];
+
+static int
+open_j(struct herald_journal **j, const unsigned char *hash, bool force,
+    bool ro, struct herald_err *e)
+{
+	struct herald_journal_opts o = {
+		.path = jpath, .suppress_path = spath, .campaign_id = "c0ffee",
+		.list_name = "example", .post_path = "posts/p.md",
+		.post_hash = hash, .force = force, .readonly = ro,
+	};
+	return herald_journal_open(&o, j, e);
+}
+
+static void
+test_transitions(void)
+{
+	struct herald_journal *j;
+	struct herald_err e = {0};
+	struct herald_jrow row;
+	size_t c[HERALD_J_NSTATES];
+
+	INT_EQ(open_j(&j, hash1, false, false, &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_recovered(j), 0, "fresh journal");
+	INT_EQ(herald_journal_begin(j, &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_add(j, "Ann@Example.ORG", &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_add(j, "bob@example.org", &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_add(j, "cy@example.org", &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_add(j, "ANN@example.org", &e), 0, "dup ok");
+	INT_EQ(herald_journal_commit(j, &e), 0, "%s", e.msg);
+
+	INT_EQ(herald_journal_get(j, "ann@example.org", &row, &e), 0, "found");
+	STR_EQ(row.addr, "ann@example.org", "lower-cased");
+	INT_EQ(row.state, HERALD_J_PENDING, "new rows are pending");
+	INT_EQ(herald_journal_get(j, "zed@example.org", &row, &e), -1,
+	    "missing row");
+
+	INT_EQ(herald_journal_mark_inflight(j, "ann@example.org", "id1@x", &e),
+	    0, "%s", e.msg);
+	INT_EQ(herald_journal_get(j, "ann@example.org", &row, &e), 0, "found");
+	INT_EQ(row.state, HERALD_J_INFLIGHT, "inflight");
+	INT_EQ(row.attempts, 1, "attempts");
+	INT_EQ(row.tries, 1, "tries");
+	STR_EQ(row.message_id, "id1@x", "message id");
+	INT_EQ(herald_journal_mark(j, "ann@example.org", HERALD_J_SENT, 250,
+	    "250 ok", 0, &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_get(j, "ANN@example.org", &row, &e), 0, "found");
+	INT_EQ(row.state, HERALD_J_SENT, "sent");
+	INT_EQ(row.code, 250, "code");
+	STR_EQ(row.reply, "250 ok", "reply");
+
+	herald_journal_mark_inflight(j, "bob@example.org", "id2@x", &e);
+	INT_EQ(herald_journal_mark(j, "bob@example.org", HERALD_J_DEFERRED,
+	    451, "451 try later", 1234.5, &e), 0, "%s", e.msg);
+	herald_journal_get(j, "bob@example.org", &row, &e);
+	INT_EQ(row.state, HERALD_J_DEFERRED, "deferred");
+	OK(row.next_try == 1234.5, "next_try %f", row.next_try);
+
+	herald_journal_mark_inflight(j, "cy@example.org", "id3@x", &e);
+	herald_journal_mark(j, "cy@example.org", HERALD_J_UNKNOWN, 354,
+	    "connection lost after the final dot", 0, &e);
+	herald_journal_get(j, "cy@example.org", &row, &e);
+	INT_EQ(row.state, HERALD_J_UNKNOWN, "unknown");
+	INT_EQ(row.unknowns, 1, "unknowns counted");
+
+	INT_EQ(herald_journal_counts(j, c, &e), 0, "%s", e.msg);
+	INT_EQ(c[HERALD_J_SENT], 1, "sent count");
+	INT_EQ(c[HERALD_J_DEFERRED], 1, "deferred count");
+	INT_EQ(c[HERALD_J_UNKNOWN], 1, "unknown count");
+	INT_EQ(c[HERALD_J_PENDING], 0, "pending count");
+	herald_journal_close(j);
+}
+
+static int
+count_fn(void *arg, const struct herald_jrow *row)
+{
+	(void)row;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A run killed with rows inflight: the next open turns them unknown. */
+static void
+test_recovery(void)
+{
+	struct herald_journal *j;
+	struct herald_err e = {0};
+	struct herald_jrow row;
+	int n = 0;
+
+	INT_EQ(open_j(&j, hash1, false, false, &e), 0, "%s", e.msg);
+	herald_journal_add(j, "dan@example.org", &e);
+	herald_journal_mark_inflight(j, "dan@example.org", "id4@x", &e);
+	/* "kill": close without recording a result */
+	herald_journal_close(j);
+
+	INT_EQ(open_j(&j, hash1, false, false, &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_recovered(j), 1, "one inflight row recovered");
+	herald_journal_get(j, "dan@example.org", &row, &e);
+	INT_EQ(row.state, HERALD_J_UNKNOWN, "inflight -> unknown");
+	INT_EQ(row.unknowns, 1, "counted");
+	INT_EQ(row.tries, 0, "tries reset per run");
+	INT_EQ(row.attempts, 1, "attempts kept");
+	STR_EQ(row.message_id, "id4@x", "message id kept for the resend");
+	herald_journal_get(j, "ann@example.org", &row, &e);
+	INT_EQ(row.state, HERALD_J_SENT, "sent rows untouched");
+
+	INT_EQ(herald_journal_each(j, 1u << HERALD_J_UNKNOWN, count_fn, &n,
+	    &e), 0, "%s", e.msg);
+	INT_EQ(n, 2, "cy and dan are unknown");
+	herald_journal_close(j);
+}
+
+static void
+test_post_hash(void)
+{
+	struct herald_journal *j;
+	struct herald_err e = {0};
+
+	INT_EQ(open_j(&j, hash2, false, false, &e), EX_DATAERR,
+	    "changed post refused");
+	OK(j == NULL, "no journal");
+	OK(strstr(e.msg, "post changed since this campaign started; "
+	    "use --force") != NULL, "%s", e.msg);
+	STR_EQ(e.file, "posts/p.md", "names the post");
+
+	INT_EQ(open_j(&j, hash2, false, true, &e), 0, "readonly opens");
+	OK(herald_journal_post_changed(j), "but says so");
+	herald_journal_close(j);
+
+	INT_EQ(open_j(&j, hash2, true, false, &e), 0, "--force");
+	herald_journal_close(j);
+	INT_EQ(open_j(&j, hash2, false, false, &e), 0, "new hash recorded");
+	OK(!herald_journal_post_changed(j), "same post now");
+	herald_journal_close(j);
+}
+
+static void
+test_suppression(void)
+{
+	struct herald_journal *j;
+	struct herald_err e = {0};
+	struct herald_jrow row;
+
+	INT_EQ(open_j(&j, hash2, false, false, &e), 0, "%s", e.msg);
+	OK(!herald_journal_is_suppressed(j, "eve@example.org"), "not yet");
+	INT_EQ(herald_journal_suppress(j, "Eve@Example.org",
+	    "550 5.1.1 no such user", &e), 0, "%s", e.msg);
+	OK(herald_journal_is_suppressed(j, "eve@example.ORG"), "suppressed");
+	herald_journal_close(j);
+
+	/* Another campaign of the same list: added as suppressed. */
+	{
+		char other[300];
+		struct herald_journal_opts o = {
+			.path = other, .suppress_path = spath,
+			.campaign_id = "beef", .list_name = "example",
+			.post_path = "posts/q.md", .post_hash = hash1,
+		};
+		snprintf(other, sizeof(other), "%s/other.sqlite", dir);
+		INT_EQ(herald_journal_open(&o, &j, &e), 0, "%s", e.msg);
+		herald_journal_add(j, "eve@example.org", &e);
+		herald_journal_add(j, "fay@example.org", &e);
+		herald_journal_get(j, "eve@example.org", &row, &e);
+		INT_EQ(row.state, HERALD_J_SUPPRESSED, "suppressed on add");
+		herald_journal_get(j, "fay@example.org", &row, &e);
+		INT_EQ(row.state, HERALD_J_PENDING, "others pending");
+		herald_journal_close(j);
+
+		/* A different list is not affected. */
+		o.list_name = "other";
+		snprintf(other, sizeof(other), "%s/third.sqlite", dir);
+		INT_EQ(herald_journal_open(&o, &j, &e), 0, "%s", e.msg);
+		OK(!herald_journal_is_suppressed(j, "eve@example.org"),
+		    "per list");
+		herald_journal_close(j);
+	}
+}
+
+static void
+test_readonly_missing(void)
+{
+	struct herald_journal *j;
+	struct herald_err e = {0};
+	struct herald_journal_opts o = {
+		.path = "/nonexistent/journal.sqlite", .campaign_id = "x",
+		.post_hash = hash1, .readonly = true,
+	};
+
+	INT_EQ(herald_journal_open(&o, &j, &e), EX_NOINPUT, "no journal yet");
+	STR_EQ(herald_jstate_name(HERALD_J_UNKNOWN), "unknown", "names");
+	OK(herald_jstate_name(HERALD_J_NSTATES) == NULL, "out of range");
+}
+
+int
+main(void)
+{
+	char cmd[400];
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(jpath, sizeof(jpath), "%s/journal-c0ffee.sqlite", dir);
+	snprintf(spath, sizeof(spath), "%s/suppressions.sqlite", dir);
+	memset(hash1, 1, sizeof(hash1));
+	memset(hash2, 2, sizeof(hash2));
+
+	test_transitions();
+	test_recovery();
+	test_post_hash();
+	test_suppression();
+	test_readonly_missing();
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return harness_done();
+}
