@@ -1,0 +1,587 @@
+/*
+ * smtp.c - SMTP submission over libcurl's multi interface (see smtp.h).
+ *
+ * RFC 5321 (SMTP: one MAIL/RCPT/DATA transaction per recipient, replies
+ * 2xx/4xx/5xx, dot-stuffing, which libcurl does), RFC 3207 (STARTTLS),
+ * RFC 4954 (AUTH, done by libcurl; its lines are never traced), RFC 8314
+ * (implicit TLS, smtps://).
+ *
+ * Each slot owns one easy handle that is added to the multi handle for a
+ * transaction and removed when it ends; the connections themselves live in
+ * the multi handle's pool (CURLMOPT_MAXCONNECTS = slots), so a connection
+ * carries many transactions.
+ *
+ * Telling "deferred" from "unknown": the read callback notes when libcurl
+ * has taken the last byte of the message; after that libcurl sends the
+ * final dot.  A transfer that fails after that point without a reply code
+ * may have been delivered (the 250 got lost), so it is unknown; one that
+ * fails before it cannot have been, so it is deferred.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "smtp.h"
+
+#define REPLY_MAX 400
+
+struct slot {
+	struct herald_smtp *s;
+	int id;
+	CURL *easy;
+	bool busy;
+	struct hbuf data;          /* the message, CRLF, not yet stuffed */
+	size_t off;                /* bytes handed to libcurl */
+	bool eof;                  /* the read callback has said "no more" */
+	struct curl_slist *rcpt;
+	char *rcpt_addr;
+	void *cookie;
+	struct hbuf reply_acc;     /* lines of a multi-line reply so far */
+	char reply[REPLY_MAX + 1]; /* the last complete reply */
+	bool in_auth;              /* between AUTH and its final reply */
+	bool after_quit;           /* the next reply answers QUIT: ignore */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct herald_smtp {
+	CURLM *multi;
+	struct slot *slots;
+	size_t nslots;
+	size_t active;
+	herald_smtp_trace_fn trace;
+	void *trace_arg;
+	char *from;                /* "<addr>" */
+};
+
+static bool curl_ready;
+
+bool
+herald_smtp_normalize(const char *data, size_t len, struct hbuf *out)
+{
+	size_t i, start = 0;
+
+	hbuf_grow(out, len + len / 32 + 2);
+	for (i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\0')
+			return false;
+		if (c != '\r' && c != '\n')
+			continue;
+		hbuf_put(out, data + start, i - start);
+		hbuf_put(out, "\r\n", 2);
+		if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+	hbuf_put(out, data + start, len - start);
+	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
+		hbuf_put(out, "\r\n", 2);
+	return true;
+}
+
+bool
+herald_smtp_addr_ok(const char *addr)
+{
+	const unsigned char *p;
+	int at = 0;
+
+	if (addr == NULL || addr[0] == '\0' || strlen(addr) > 320)
+		return false;
+	for (p = (const unsigned char *)addr; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+			return false;
+		if (*p == '@')
+			at++;
+	}
+	return at == 1 && addr[0] != '@' && p[-1] != '@';
+}
+
+static bool
+host_loopback(const char *host)
+{
+	struct in_addr a4;
+	size_t n = strlen(host);
+	char buf[64];
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n < sizeof(buf)) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		host = buf;
+	}
+	if (strcmp(host, "::1") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return false;
+}
+
+static void
+init_curl(void)
+{
+	if (!curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl_ready = true;
+	}
+}
+
+struct url_parts {
+	char *scheme, *host, *user, *password;
+};
+
+static bool
+parse_url(const char *url, struct url_parts *p)
+{
+	CURLU *u;
+	bool ok;
+
+	init_curl();
+	memset(p, 0, sizeof(*p));
+	if ((u = curl_url()) == NULL)
+		return false;
+	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &p->host, 0) == CURLUE_OK;
+	curl_url_get(u, CURLUPART_USER, &p->user, 0);
+	curl_url_get(u, CURLUPART_PASSWORD, &p->password, 0);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static void
+free_url(struct url_parts *p)
+{
+	curl_free(p->scheme);
+	curl_free(p->host);
+	curl_free(p->user);
+	curl_free(p->password);
+}
+
+bool
+herald_smtp_url_loopback(const char *url)
+{
+	struct url_parts p;
+	bool lo;
+
+	if (!parse_url(url, &p)) {
+		free_url(&p);
+		return false;
+	}
+	lo = host_loopback(p.host);
+	free_url(&p);
+	return lo;
+}
+
+/* --- tracing and reply capture --- */
+
+static void
+trace(struct slot *sl, char dir, const char *line)
+{
+	if (sl->s->trace)
+		sl->s->trace(sl->s->trace_arg, sl->id, dir, line);
+}
+
+static void
+reply_line(struct slot *sl, const char *line)
+{
+	bool last = strlen(line) < 4 || line[3] != '-';
+
+	trace(sl, '<', line);
+	if (sl->reply_acc.len)
+		hbuf_putc(&sl->reply_acc, ' ');
+	if (sl->reply_acc.len < REPLY_MAX)
+		hbuf_puts(&sl->reply_acc, line);
+	if (!last)
+		return;
+	if (strncmp(line, "334", 3) != 0)
+		sl->in_auth = false;
+	if (sl->after_quit)
+		sl->after_quit = false;
+	else
+		snprintf(sl->reply, sizeof(sl->reply), "%s",
+		    hbuf_cstr(&sl->reply_acc));
+	hbuf_reset(&sl->reply_acc);
+}
+
+static void
+command_line(struct slot *sl, const char *line)
+{
+	if (strncasecmp(line, "AUTH ", 5) == 0) {
+		/* "AUTH PLAIN <credentials>": keep only the mechanism. */
+		char shown[64];
+		size_t n = strcspn(line + 5, " ");
+
+		if (n > 40)
+			n = 40;
+		snprintf(shown, sizeof(shown), "AUTH %.*s [redacted]", (int)n,
+		    line + 5);
+		sl->in_auth = true;
+		trace(sl, '>', shown);
+		return;
+	}
+	if (sl->in_auth) {
+		/* An answer to a 334 challenge: a credential. */
+		trace(sl, '>', "[redacted]");
+		return;
+	}
+	if (strncasecmp(line, "QUIT", 4) == 0)
+		sl->after_quit = true;
+	trace(sl, '>', line);
+}
+
+/* Split data into lines (without CR LF) and hand each to fn. */
+static void
+each_line(struct slot *sl, const char *data, size_t size,
+    void (*fn)(struct slot *, const char *))
+{
+	char line[1024];
+	size_t i = 0, n;
+
+	while (i < size) {
+		n = 0;
+		while (i + n < size && data[i + n] != '\n')
+			n++;
+		{
+			size_t k = n;
+			while (k > 0 && data[i + k - 1] == '\r')
+				k--;
+			if (k >= sizeof(line))
+				k = sizeof(line) - 1;
+			memcpy(line, data + i, k);
+			line[k] = '\0';
+			if (k > 0)
+				fn(sl, line);
+		}
+		i += n + 1;
+	}
+}
+
+static void
+text_line(struct slot *sl, const char *line)
+{
+	trace(sl, '*', line);
+}
+
+static int
+debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct slot *sl = arg;
+
+	(void)h;
+	switch (type) {
+	case CURLINFO_HEADER_IN:
+		each_line(sl, data, size, reply_line);
+		break;
+	case CURLINFO_HEADER_OUT:
+		each_line(sl, data, size, command_line);
+		break;
+	case CURLINFO_TEXT:
+		if (sl->s->trace)
+			each_line(sl, data, size, text_line);
+		break;
+	default:
+		/* The message body and TLS records are never traced. */
+		break;
+	}
+	return 0;
+}
+
+static size_t
+read_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct slot *sl = arg;
+	size_t want = size * nitems, left = sl->data.len - sl->off;
+
+	if (left == 0) {
+		sl->eof = true;
+		return 0;
+	}
+	if (want > left)
+		want = left;
+	memcpy(buf, sl->data.data + sl->off, want);
+	sl->off += want;
+	return want;
+}
+
+/* --- setup --- */
+
+int
+herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
+    struct herald_err *e)
+{
+	struct herald_smtp *s;
+	struct url_parts u;
+	bool smtps, lo;
+	long timeout = o->timeout > 0 ? o->timeout : 60;
+	long ssl;
+	int n = o->concurrency > 0 ? o->concurrency : 4;
+	int rc = 0;
+
+	*out = NULL;
+	if (o->url == NULL || o->url[0] == '\0')
+		return herald_errf(e, EX_CONFIG, NULL, 0,
+		    "smtp.url is not set (herald.yml or HERALD_SMTP_URL)");
+	if (has_crlf_nul(o->url, strlen(o->url)) || !parse_url(o->url, &u)) {
+		free_url(&u);
+		return herald_errf(e, EX_CONFIG, NULL, 0,
+		    "smtp.url: not a URL");
+	}
+	if (strcmp(u.scheme, "smtp") != 0 && strcmp(u.scheme, "smtps") != 0)
+		rc = herald_errf(e, EX_CONFIG, NULL, 0, "smtp.url: scheme "
+		    "must be smtp:// or smtps://, not %s://", u.scheme);
+	else if (u.user || u.password)
+		rc = herald_errf(e, EX_CONFIG, NULL, 0, "smtp.url: no "
+		    "credentials in the URL; use smtp.user and "
+		    "HERALD_SMTP_PASSWORD or smtp.password_file");
+	smtps = strcmp(u.scheme, "smtps") == 0;
+	lo = u.host && host_loopback(u.host);
+	free_url(&u);
+	if (rc)
+		return rc;
+	if (!herald_smtp_addr_ok(o->from))
+		return herald_errf(e, EX_CONFIG, NULL, 0,
+		    "invalid envelope sender \"%s\"", o->from ? o->from : "");
+	/* TLS unless the relay is on this machine and no TLS was asked for. */
+	ssl = lo && !o->tls_required && !o->ca_file && !smtps ?
+	    CURLUSESSL_NONE : CURLUSESSL_ALL;
+
+	s = xcalloc(1, sizeof(*s));
+	s->trace = o->trace;
+	s->trace_arg = o->trace_arg;
+	s->from = xasprintf("<%s>", o->from);
+	s->nslots = (size_t)n;
+	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
+	if ((s->multi = curl_multi_init()) == NULL)
+		goto oom;
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)n);
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	for (size_t i = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+		CURL *h;
+
+		sl->s = s;
+		sl->id = (int)i + 1;
+		if ((h = sl->easy = curl_easy_init()) == NULL)
+			goto oom;
+		curl_easy_setopt(h, CURLOPT_URL, o->url);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, sl);
+		curl_easy_setopt(h, CURLOPT_MAIL_FROM, s->from);
+		curl_easy_setopt(h, CURLOPT_USE_SSL, ssl);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (o->ca_file)
+			curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+		if (o->user && o->user[0]) {
+			curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
+			curl_easy_setopt(h, CURLOPT_PASSWORD,
+			    o->password ? o->password : "");
+		}
+		curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
+		/* The debug callback is how the server's reply text is read;
+		 * it prints nothing unless tracing. */
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, sl);
+		curl_easy_setopt(h, CURLOPT_PRIVATE, sl);
+	}
+	*out = s;
+	return 0;
+oom:
+	herald_smtp_free(s);
+	return herald_errf(e, EX_OSERR, NULL, 0, "libcurl: out of memory");
+}
+
+void
+herald_smtp_free(struct herald_smtp *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+
+		if (sl->easy) {
+			if (sl->busy)
+				curl_multi_remove_handle(s->multi, sl->easy);
+			curl_easy_cleanup(sl->easy);
+		}
+		curl_slist_free_all(sl->rcpt);
+		free(sl->rcpt_addr);
+		hbuf_free(&sl->data);
+		hbuf_free(&sl->reply_acc);
+	}
+	/* Closing the multi handle sends QUIT on the pooled connections. */
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	free(s->slots);
+	free(s->from);
+	free(s);
+}
+
+size_t
+herald_smtp_idle(const struct herald_smtp *s)
+{
+	return s->nslots - s->active;
+}
+
+size_t
+herald_smtp_active(const struct herald_smtp *s)
+{
+	return s->active;
+}
+
+int
+herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
+    const char *data, size_t len, void *cookie, struct herald_err *e)
+{
+	struct slot *sl = NULL;
+	char *env;
+
+	if (!herald_smtp_addr_ok(rcpt))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid envelope recipient \"%s\"", rcpt ? rcpt : "");
+	for (size_t i = 0; i < s->nslots; i++)
+		if (!s->slots[i].busy) {
+			sl = &s->slots[i];
+			break;
+		}
+	if (sl == NULL)
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "smtp: no free connection slot");
+	hbuf_reset(&sl->data);
+	if (!herald_smtp_normalize(data, len, &sl->data))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "message to %s contains a NUL byte", rcpt);
+	sl->off = 0;
+	sl->eof = false;
+	sl->cookie = cookie;
+	sl->reply[0] = '\0';
+	sl->errbuf[0] = '\0';
+	sl->in_auth = sl->after_quit = false;
+	hbuf_reset(&sl->reply_acc);
+	free(sl->rcpt_addr);
+	sl->rcpt_addr = xstrdup(rcpt);
+	curl_slist_free_all(sl->rcpt);
+	env = xasprintf("<%s>", rcpt);
+	sl->rcpt = curl_slist_append(NULL, env);
+	free(env);
+	if (sl->rcpt == NULL)
+		return herald_errf(e, EX_OSERR, NULL, 0, "out of memory");
+	curl_easy_setopt(sl->easy, CURLOPT_MAIL_RCPT, sl->rcpt);
+	curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)sl->data.len);
+	if (curl_multi_add_handle(s->multi, sl->easy) != CURLM_OK)
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "smtp: cannot start a transfer");
+	sl->busy = true;
+	s->active++;
+	return 0;
+}
+
+/* --- results --- */
+
+static bool
+fatal_code(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_USE_SSL_FAILED:          /* no STARTTLS */
+	case CURLE_LOGIN_DENIED:
+	case CURLE_AUTH_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
+    herald_smtp_done_fn fn, void *arg)
+{
+	struct herald_smtp_result r = {0};
+	char why[REPLY_MAX + CURL_ERROR_SIZE + 64];
+	const char *err = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
+	long code = 0;
+
+	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(s->multi, sl->easy);
+	sl->busy = false;
+	s->active--;
+
+	r.cookie = sl->cookie;
+	r.rcpt = sl->rcpt_addr;
+	r.code = (int)code;
+	r.reply = sl->reply[0] ? sl->reply : err;
+	if (rc == CURLE_OK) {
+		r.status = HERALD_SMTP_SENT;
+	} else if (fatal_code(rc)) {
+		/* Nothing was sent: libcurl stops before MAIL FROM. */
+		r.status = HERALD_SMTP_DEFERRED;
+		r.fatal = true;
+		r.reply = err;
+		if (sl->reply[0]) {
+			snprintf(why, sizeof(why), "%s (server said: %s)", err,
+			    sl->reply);
+			r.reply = why;
+		}
+	} else if (code >= 500 && code < 600) {
+		r.status = HERALD_SMTP_FAILED;
+	} else if (code >= 400 && code < 500) {
+		r.status = HERALD_SMTP_DEFERRED;
+		r.slow_down = code == 421;
+	} else if (sl->eof) {
+		r.status = HERALD_SMTP_UNKNOWN;
+		snprintf(why, sizeof(why), "no reply after the final dot: %s",
+		    err);
+		r.reply = why;
+	} else {
+		r.status = HERALD_SMTP_DEFERRED;
+		r.reply = err;
+	}
+	fn(arg, &r);
+}
+
+int
+herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
+    void *arg)
+{
+	CURLMsg *m;
+	int running, left, done = 0, round;
+
+	for (round = 0; round < 2; round++) {
+		curl_multi_perform(s->multi, &running);
+		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+			struct slot *sl = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&sl);
+			if (sl == NULL)
+				continue;
+			finish(s, sl, m->data.result, fn, arg);
+			done++;
+		}
+		if (done || wait_ms <= 0 || round == 1)
+			break;
+		curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
+	}
+	return done;
+}

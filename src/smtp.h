@@ -1,0 +1,108 @@
+/*
+ * smtp.h - deliver messages over SMTP with libcurl's multi interface:
+ * a fixed number of slots (connections), each reused for many messages,
+ * one recipient per transaction.
+ *
+ * What libcurl does not do, this module does: it normalises every line
+ * ending to CRLF (a bare LF passed through is the SMTP-smuggling vector),
+ * rejects CR, LF, NUL and angle brackets in envelope addresses (libcurl
+ * would send them on as extra commands), and tells 4xx from 5xx from the
+ * reply code.  libcurl does the dot-stuffing (RFC 5321 4.5.2).
+ *
+ * TLS (RFC 3207): smtps:// is TLS from the start; smtp:// requires
+ * STARTTLS with the certificate and host name verified, so a server that
+ * does not offer it gets no message and no credentials.  Only a loopback
+ * relay (127.0.0.0/8, ::1, localhost) may be spoken to in plain text, and
+ * not even that when a CA file is configured (which says the relay has
+ * TLS) or tls_required is set.
+ *
+ * This module is the only one that includes curl.
+ */
+#ifndef HERALD_SMTP_H
+#define HERALD_SMTP_H
+
+#include "util.h"
+
+enum herald_smtp_status {
+	HERALD_SMTP_SENT,       /* 250 after the final dot */
+	HERALD_SMTP_DEFERRED,   /* 4xx, or the connection failed before the
+	                           final dot: safe to retry */
+	HERALD_SMTP_FAILED,     /* 5xx: final */
+	HERALD_SMTP_UNKNOWN     /* the whole message went out and no reply
+	                           came: it may have been delivered */
+};
+
+/* A line of the SMTP dialogue for --verbose (credentials redacted).
+ * dir is '>' (sent), '<' (received) or '*' (libcurl's notes). */
+typedef void (*herald_smtp_trace_fn)(void *arg, int slot, char dir,
+    const char *line);
+
+struct herald_smtp_opts {
+	const char *url;        /* smtp://host[:port][/ehlo-name] or smtps:// */
+	const char *user;       /* NULL: no AUTH */
+	const char *password;   /* never logged */
+	const char *ca_file;    /* NULL: the system's CAs */
+	const char *from;       /* envelope sender (addr-spec) */
+	long timeout;           /* seconds to wait for each server reply
+	                           (and to connect); <= 0: 60 */
+	int concurrency;        /* connections; <= 0: 4 */
+	bool tls_required;      /* even to a loopback relay */
+	herald_smtp_trace_fn trace;   /* NULL: no trace */
+	void *trace_arg;
+};
+
+struct herald_smtp_result {
+	void *cookie;           /* as given to submit */
+	const char *rcpt;
+	enum herald_smtp_status status;
+	int code;               /* the server's last reply code, 0 if none */
+	const char *reply;      /* its last reply, or what went wrong */
+	bool fatal;             /* TLS, certificate or login failure: nothing
+	                           will get through, stop the run */
+	bool slow_down;         /* 421: the server wants us slower */
+};
+
+typedef void (*herald_smtp_done_fn)(void *arg,
+    const struct herald_smtp_result *r);
+
+struct herald_smtp;
+
+/*
+ * Check the options (URL scheme, no credentials in the URL, TLS policy,
+ * envelope sender) and set up the slots.  Nothing connects yet.
+ * Returns 0 or EX_CONFIG/EX_DATAERR with e filled.
+ */
+int herald_smtp_new(const struct herald_smtp_opts *o,
+    struct herald_smtp **out, struct herald_err *e);
+void herald_smtp_free(struct herald_smtp *s);   /* NULL is fine */
+
+size_t herald_smtp_idle(const struct herald_smtp *s);    /* free slots */
+size_t herald_smtp_active(const struct herald_smtp *s);  /* in flight */
+
+/*
+ * Start sending data[0..len) to rcpt in a free slot.  The bytes are copied
+ * (normalised to CRLF), so the caller may reuse its buffer.  cookie comes
+ * back in the result.  Returns 0; EX_DATAERR for a bad address or a NUL
+ * in the message; EX_SOFTWARE when no slot is free.
+ */
+int herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
+    const char *data, size_t len, void *cookie, struct herald_err *e);
+
+/*
+ * Drive the transfers: wait up to wait_ms for something to happen (the
+ * whole wait when nothing is in flight), then call fn for each finished
+ * transaction.  Returns the number finished.
+ */
+int herald_smtp_run(struct herald_smtp *s, int wait_ms,
+    herald_smtp_done_fn fn, void *arg);
+
+/* Normalise line endings to CRLF (bare LF and bare CR become CRLF) and end
+ * with CRLF; appended to out.  Returns false if data holds a NUL. */
+bool herald_smtp_normalize(const char *data, size_t len, struct hbuf *out);
+/* Is addr fit for the envelope (non-empty, no CR/LF/NUL, no <>, no
+ * spaces or controls, exactly one '@')? */
+bool herald_smtp_addr_ok(const char *addr);
+/* Is the URL's host loopback?  false for an unparsable URL. */
+bool herald_smtp_url_loopback(const char *url);
+
+#endif

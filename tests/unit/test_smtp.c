@@ -1,0 +1,386 @@
+/*
+ * test_smtp.c - the SMTP module: line-ending normalisation, envelope
+ * checks, the TLS policy, and real transactions against a scripted server
+ * (tests/unit/fake_smtp.py on 127.0.0.1) for every outcome: sent, 5xx
+ * failed, 4xx deferred, 421 slow down, dropped after the final dot
+ * (unknown), a server that never answers (timeout), no STARTTLS (nothing
+ * sent, no AUTH).  Skipped (77) without /usr/bin/python3.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "smtp.h"
+
+static void
+test_normalize(void)
+{
+	struct hbuf b = HBUF_INIT;
+
+	OK(herald_smtp_normalize("a\nb\rc\r\nd", 8, &b), "ok");
+	STR_EQ(hbuf_cstr(&b), "a\r\nb\r\nc\r\nd\r\n", "bare LF and CR");
+	hbuf_reset(&b);
+	OK(herald_smtp_normalize("x\r\n\r\n", 5, &b), "ok");
+	STR_EQ(hbuf_cstr(&b), "x\r\n\r\n", "already CRLF is untouched");
+	hbuf_reset(&b);
+	OK(herald_smtp_normalize("\r\r\n\n", 4, &b), "ok");
+	STR_EQ(hbuf_cstr(&b), "\r\n\r\n\r\n", "CR CRLF LF");
+	hbuf_reset(&b);
+	OK(!herald_smtp_normalize("a\0b", 3, &b), "NUL refused");
+	hbuf_free(&b);
+}
+
+static void
+test_addr(void)
+{
+	OK(herald_smtp_addr_ok("ann@example.org"), "plain");
+	OK(!herald_smtp_addr_ok("ann@example.org\r\nRCPT TO:<x@y>"), "CRLF");
+	OK(!herald_smtp_addr_ok("ann@example.org\n"), "LF");
+	OK(!herald_smtp_addr_ok("ann@example.org>"), "bracket");
+	OK(!herald_smtp_addr_ok("a nn@example.org"), "space");
+	OK(!herald_smtp_addr_ok("annexample.org"), "no @");
+	OK(!herald_smtp_addr_ok("a@b@c"), "two @");
+	OK(!herald_smtp_addr_ok(""), "empty");
+	OK(!herald_smtp_addr_ok(NULL), "NULL");
+}
+
+static void
+test_policy(void)
+{
+	struct herald_smtp *s;
+	struct herald_err e = {0};
+	struct herald_smtp_opts o = { .from = "news@example.org" };
+
+	OK(herald_smtp_url_loopback("smtp://127.0.0.1:2525"), "127.0.0.1");
+	OK(herald_smtp_url_loopback("smtp://127.9.8.7"), "127/8");
+	OK(herald_smtp_url_loopback("smtp://[::1]:25"), "::1");
+	OK(herald_smtp_url_loopback("smtp://LocalHost"), "localhost");
+	OK(!herald_smtp_url_loopback("smtp://mail.example.org"), "remote");
+	OK(!herald_smtp_url_loopback("smtp://128.0.0.1"), "128");
+	OK(!herald_smtp_url_loopback("smtp://localhost.example.org"), "lookalike");
+
+	o.url = "http://example.org";
+	INT_EQ(herald_smtp_new(&o, &s, &e), EX_CONFIG, "scheme");
+	o.url = "smtp://user:secret@mail.example.org";
+	INT_EQ(herald_smtp_new(&o, &s, &e), EX_CONFIG, "credentials in URL");
+	OK(strstr(e.msg, "secret") == NULL, "password not echoed: %s", e.msg);
+	o.url = NULL;
+	INT_EQ(herald_smtp_new(&o, &s, &e), EX_CONFIG, "no URL");
+	o.url = "smtp://mail.example.org";
+	o.from = "a@b\r\nRSET";
+	INT_EQ(herald_smtp_new(&o, &s, &e), EX_CONFIG, "bad sender");
+	o.from = "news@example.org";
+	INT_EQ(herald_smtp_new(&o, &s, &e), 0, "%s", e.msg);
+	INT_EQ(herald_smtp_idle(s), 4, "default concurrency");
+	INT_EQ(herald_smtp_submit(s, "x@y\r\nQUIT", "a", 1, NULL, &e),
+	    EX_DATAERR, "CRLF in recipient");
+	herald_smtp_free(s);
+}
+
+/* --- against the fake server --- */
+
+static char dir[] = "/tmp/herald-test-smtp-XXXXXX";
+static pid_t server_pid = -1;
+static int port, server_fd = -1;
+
+static bool
+start_server(const char *mode)
+{
+	int fd[2];
+	char buf[32] = "";
+	ssize_t n;
+
+	if (pipe(fd) != 0)
+		return false;
+	if ((server_pid = fork()) == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		execl("/usr/bin/python3", "python3", "tests/unit/fake_smtp.py",
+		    mode, dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	/* Keep the pipe open: the server must not get EPIPE on stdout. */
+	server_fd = fd[0];
+	n = read(fd[0], buf, sizeof(buf) - 1);
+	port = n > 0 ? atoi(buf) : 0;
+	return port > 0;
+}
+
+static void
+stop_server(void)
+{
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+		close(server_fd);
+	}
+	server_pid = -1;
+}
+
+static char *
+slurp(const char *name)
+{
+	char path[300];
+	struct hbuf b = HBUF_INIT;
+	struct herald_err e;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (read_file(path, &b, &e) != 0)
+		return xstrdup("");
+	return hbuf_detach(&b);
+}
+
+static void
+clear_log(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/log '%s'/msg-*.raw", dir, dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot clear %s\n", dir);
+}
+
+struct outcome {
+	enum herald_smtp_status status[16];
+	int code[16];
+	char reply[16][200];
+	bool slow[16], fatal[16];
+	int n;
+};
+
+static void
+done_cb(void *arg, const struct herald_smtp_result *r)
+{
+	struct outcome *o = arg;
+	int i = (int)(intptr_t)r->cookie;
+
+	o->status[i] = r->status;
+	o->code[i] = r->code;
+	o->slow[i] = r->slow_down;
+	o->fatal[i] = r->fatal;
+	snprintf(o->reply[i], sizeof(o->reply[i]), "%s", r->reply);
+	o->n++;
+}
+
+static struct hbuf tracebuf;
+
+static void
+trace_cb(void *arg, int slot, char dir_, const char *line)
+{
+	(void)arg;
+	hbuf_printf(&tracebuf, "[%d] %c %s\n", slot, dir_, line);
+}
+
+static const char msg[] =
+    "From: a@example.org\r\nTo: b@example.org\r\nSubject: t\r\n\r\n"
+    ".leading dot\r\n.\r\nbare LF\nbare CR\rend";
+
+/* Send to each rcpt; wait for all results (bounded). */
+static void
+send_all(const char *const *rcpts, int n, struct outcome *out,
+    int concurrency, bool tls_required, long timeout)
+{
+	struct herald_smtp *s;
+	struct herald_err e = {0};
+	char url[64];
+	struct herald_smtp_opts o = {
+		.url = url, .from = "news@example.org", .user = "newsbot",
+		.password = "hunter2-secret", .concurrency = concurrency,
+		.tls_required = tls_required, .timeout = timeout,
+		.trace = trace_cb,
+	};
+	int next = 0;
+	time_t deadline = time(NULL) + 30;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	if (herald_smtp_new(&o, &s, &e) != 0) {
+		OK(0, "smtp_new: %s", e.msg);
+		return;
+	}
+	while (out->n < n && time(NULL) < deadline) {
+		while (next < n && herald_smtp_idle(s) > 0) {
+			INT_EQ(herald_smtp_submit(s, rcpts[next], msg,
+			    sizeof(msg) - 1, (void *)(intptr_t)next, &e), 0,
+			    "%s", e.msg);
+			next++;
+		}
+		herald_smtp_run(s, 100, done_cb, out);
+	}
+	INT_EQ(out->n, n, "every transaction finished");
+	herald_smtp_free(s);
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static void
+test_normal(void)
+{
+	static const char *const r[] = {
+		"a1@example.org", "a2@example.org", "a3@example.org",
+		"a4@example.org", "a5@example.org", "a6@example.org",
+	};
+	struct outcome o;
+	char *log, *raw;
+
+	clear_log();
+	OK(start_server("normal"), "server");
+	send_all(r, 6, &o, 2, false, 5);
+	stop_server();
+	for (int i = 0; i < 6; i++) {
+		INT_EQ(o.status[i], HERALD_SMTP_SENT, "%s: %s", r[i], o.reply[i]);
+		INT_EQ(o.code[i], 250, "code");
+	}
+	log = slurp("log");
+	INT_EQ(count(log, "CONNECT"), 2, "two connections for six messages");
+	INT_EQ(count(log, "MAIL FROM:<news@example.org>"), 6, "six MAILs");
+	INT_EQ(count(log, "RCPT TO:"), 6, "one RCPT each");
+	OK(strstr(log, "hunter2") == NULL, "no password in the clear");
+	raw = slurp("msg-1.raw");
+	/* Dot-stuffed exactly once by libcurl, bare LF/CR made CRLF. */
+	STR_EQ(raw, "From: a@example.org\r\nTo: b@example.org\r\nSubject: t"
+	    "\r\n\r\n..leading dot\r\n..\r\nbare LF\r\nbare CR\r\nend\r\n",
+	    "wire bytes");
+	OK(strstr(tracebuf.data, "hunter2") == NULL, "no password in trace");
+	OK(strstr(tracebuf.data, "aHVudGVyMi1zZWNyZXQ") == NULL &&
+	    strstr(tracebuf.data, "AUTH PLAIN [redacted]") != NULL,
+	    "AUTH redacted:\n%s", tracebuf.data);
+	free(log);
+	free(raw);
+}
+
+static void
+test_faults(void)
+{
+	static const char *const r[] = {
+		"r550@example.org", "r451@example.org", "r452@example.org",
+		"d451@example.org", "d554@example.org", "drop@example.org",
+		"m421@example.org", "ok@example.org",
+	};
+	struct outcome o;
+	char *log;
+
+	clear_log();
+	OK(start_server("normal"), "server");
+	send_all(r, 8, &o, 1, false, 5);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_FAILED, "550: %s", o.reply[0]);
+	INT_EQ(o.code[0], 550, "550");
+	OK(strstr(o.reply[0], "5.1.1") != NULL, "reply kept: %s", o.reply[0]);
+	INT_EQ(o.status[1], HERALD_SMTP_DEFERRED, "451 rcpt: %s", o.reply[1]);
+	INT_EQ(o.code[1], 451, "451");
+	INT_EQ(o.status[2], HERALD_SMTP_DEFERRED, "452 rcpt: %s", o.reply[2]);
+	INT_EQ(o.status[3], HERALD_SMTP_DEFERRED, "451 after dot: %s",
+	    o.reply[3]);
+	INT_EQ(o.code[3], 451, "451 after dot");
+	INT_EQ(o.status[4], HERALD_SMTP_FAILED, "554 after dot: %s", o.reply[4]);
+	OK(strstr(o.reply[4], "spam") != NULL, "reply: %s", o.reply[4]);
+	INT_EQ(o.status[5], HERALD_SMTP_UNKNOWN, "drop after dot: %s",
+	    o.reply[5]);
+	INT_EQ(o.status[6], HERALD_SMTP_DEFERRED, "421: %s", o.reply[6]);
+	OK(o.slow[6], "421 slows down");
+	INT_EQ(o.status[7], HERALD_SMTP_SENT, "after all that: %s", o.reply[7]);
+	log = slurp("log");
+	OK(count(log, "DATA-END") == 4, "4 messages reached the dot:\n%s", log);
+	free(log);
+}
+
+static void
+test_greet421(void)
+{
+	static const char *const r[] = { "a@example.org" };
+	struct outcome o;
+
+	clear_log();
+	OK(start_server("greet421"), "server");
+	send_all(r, 1, &o, 1, false, 5);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_DEFERRED, "421 greeting: %s", o.reply[0]);
+	OK(o.slow[0], "slow down");
+}
+
+static void
+test_hang(void)
+{
+	static const char *const r[] = { "a@example.org", "hangdot@example.org" };
+	struct outcome o;
+	time_t t0 = time(NULL);
+
+	clear_log();
+	OK(start_server("hang"), "server");
+	send_all(r, 1, &o, 1, false, 1);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_DEFERRED, "silent server: %s",
+	    o.reply[0]);
+	OK(time(NULL) - t0 < 10, "timed out promptly");
+
+	OK(start_server("normal"), "server");
+	send_all(r + 1, 1, &o, 1, false, 1);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_UNKNOWN, "no reply after dot: %s",
+	    o.reply[0]);
+}
+
+static void
+test_no_starttls(void)
+{
+	static const char *const r[] = { "a@example.org" };
+	struct outcome o;
+	char *log;
+
+	clear_log();
+	OK(start_server("nostarttls"), "server");
+	send_all(r, 1, &o, 1, true, 5);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_DEFERRED, "no STARTTLS: %s", o.reply[0]);
+	OK(o.fatal[0], "fatal");
+	log = slurp("log");
+	OK(strstr(log, "AUTH") == NULL, "no AUTH:\n%s", log);
+	OK(strstr(log, "MAIL") == NULL, "no MAIL:\n%s", log);
+	OK(strstr(log, "DATA") == NULL, "no DATA:\n%s", log);
+	free(log);
+}
+
+int
+main(void)
+{
+	char cmd[400];
+
+	signal(SIGPIPE, SIG_IGN);
+	test_normalize();
+	test_addr();
+	test_policy();
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		fprintf(stderr, "no /usr/bin/python3: skipping server tests\n");
+		harness_done();
+		return 77;
+	}
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_normal();
+	test_faults();
+	test_greet421();
+	test_hang();
+	test_no_starttls();
+	stop_server();
+	hbuf_free(&tracebuf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return harness_done();
+}
