@@ -95,13 +95,13 @@ add_op(struct herald_tpl *t, enum op_kind kind, int line)
 }
 
 static void
-add_text(struct herald_tpl *t, size_t from, size_t to, int line)
+add_text(struct herald_tpl *t, size_t from, size_t to)
 {
 	struct op *op;
 
 	if (to <= from)
 		return;
-	op = add_op(t, OP_TEXT, line);
+	op = add_op(t, OP_TEXT, 0);
 	op->text = t->src + from;
 	op->len = to - from;
 }
@@ -185,7 +185,7 @@ compile(struct herald_tpl *t, size_t len, struct herald_err *e)
 	size_t open_sec[MAX_DEPTH];
 	size_t depth = 0;
 	size_t p = 0, text_from = 0, counted = 0;
-	int line = 1, text_line = 1;
+	int line = 1;
 
 	for (;;) {
 		size_t open, q, close, tag_end, cut, resume;
@@ -228,12 +228,8 @@ compile(struct herald_tpl *t, size_t len, struct herald_err *e)
 		if (sigil == '#' || sigil == '^' || sigil == '/' ||
 		    sigil == '!')
 			(void)standalone(s, len, open, tag_end, &cut, &resume);
-		add_text(t, text_from, cut, text_line);
+		add_text(t, text_from, cut);
 		text_from = p = resume;
-		text_line = tag_line;
-		for (size_t i = open; i < resume; i++)
-			if (s[i] == '\n')
-				text_line++;
 
 		if (sigil == '!')
 			continue;
@@ -293,7 +289,7 @@ compile(struct herald_tpl *t, size_t len, struct herald_err *e)
 			open_sec[depth++] = t->nops - 1;
 		}
 	}
-	add_text(t, text_from, len, text_line);
+	add_text(t, text_from, len);
 	if (depth > 0) {
 		struct op *sec = &t->ops[open_sec[depth - 1]];
 
