@@ -204,7 +204,8 @@ compile(struct herald_tpl *t, size_t len, struct herald_err *e)
 		tag_line = line;
 
 		q = open + 2;
-		if (q < len && s[q] != '\0' && strchr("{&#^/!>=", s[q]) != NULL) {
+		if (q < len && s[q] != '\0' &&
+		    strchr("{&#^/!>=", s[q]) != NULL) {
 			sigil = s[q++];
 			if (sigil == '{')
 				closer = "}}}";

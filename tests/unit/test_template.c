@@ -50,7 +50,8 @@ to_hval(yaml_document_t *doc, yaml_node_t *n, struct hval *v)
 {
 	static const char *const yes[] = {"true", "True", "TRUE", NULL};
 	static const char *const no[] = {"false", "False", "FALSE", NULL};
-	static const char *const nul[] = {"null", "Null", "NULL", "~", "", NULL};
+	static const char *const nul[] = {"null", "Null", "NULL", "~", "",
+	    NULL};
 
 	memset(v, 0, sizeof(*v));
 	switch (n->type) {
@@ -429,12 +430,13 @@ test_check(void)
 {
 	check_case("Hi {{subscriber.name}},\n{{{content}}}\n"
 	    "{{#post}}{{title}} {{site.name}}{{/post}}\n"
-	    "{{#sessions}}\n  {{start}} {{zone}} {{post.title}}\n{{/sessions}}\n"
+	    "{{#sessions}}\n  {{start}} {{zone}} {{post.title}}\n"
+	    "{{/sessions}}\n"
 	    "{{^subscriber.vip}}{{unsubscribe_url}}{{/subscriber.vip}}\n"
 	    "{{#subscriber.name}}{{.}}{{/subscriber.name}}{{! {{nope}} }}\n",
 	    0, NULL);
-	check_case("Hello {{subscriber.name}}\n{{#post}}\n{{title}}\n{{/post}}\n"
-	    "Bye {{subscriber.nmae}}\n", 5, "subscriber.nmae");
+	check_case("Hello {{subscriber.name}}\n{{#post}}\n{{title}}\n"
+	    "{{/post}}\nBye {{subscriber.nmae}}\n", 5, "subscriber.nmae");
 	check_case("{{!\n\n}}\n{{nope}}", 4, "nope");
 	check_case("{{#sessions}}\n{{start}}\n{{stat}}\n{{/sessions}}", 3,
 	    "stat");
