@@ -304,7 +304,8 @@ load_site(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 		return rc;
 	line = key_line(site, "base_url");
 	if (u == NULL)
-		return bad(c, site->line, "missing '%s'", "site.base_url");
+		return bad(c, key_line(root, "site"), "missing '%s'",
+		    "site.base_url");
 	cfg->site_base_url = u;
 	if (!url_chars_ok(u) ||
 	    !((strncmp(u, "https://", 8) == 0 && url_has_host(u, 8)) ||
@@ -379,7 +380,8 @@ load_unsubscribe(struct ck *c, const struct ynode *root,
 	    &cfg->unsubscribe_mailto)))
 		return rc;
 	if ((u = cfg->unsubscribe_url) == NULL)
-		return bad(c, un->line, "missing '%s'", "unsubscribe.url");
+		return bad(c, key_line(root, "unsubscribe"), "missing '%s'",
+		    "unsubscribe.url");
 	/* RFC 8058 one-click unsubscribe is defined for https only */
 	if (strncmp(u, "https://", 8) != 0 || !url_has_host(u, 8) ||
 	    !url_chars_ok(u))
@@ -564,7 +566,8 @@ load_dkim(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 		free(key);
 	}
 	if (cfg->dkim.selector == NULL || cfg->dkim.key_file == NULL)
-		return bad(c, dk->line, "%s", "dkim needs both selector and "
+		return bad(c, key_line(root, "dkim"), "%s", "dkim needs both "
+		    "selector and "
 		    "key_file");
 	if (!selector_valid(cfg->dkim.selector))
 		return bad(c, key_line(dk, "selector"), "dkim.selector \"%s\" "
