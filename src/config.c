@@ -566,9 +566,8 @@ load_dkim(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 		free(key);
 	}
 	if (cfg->dkim.selector == NULL || cfg->dkim.key_file == NULL)
-		return bad(c, key_line(root, "dkim"), "%s", "dkim needs both "
-		    "selector and "
-		    "key_file");
+		return bad(c, key_line(root, "dkim"), "%s",
+		    "dkim needs both selector and key_file");
 	if (!selector_valid(cfg->dkim.selector))
 		return bad(c, key_line(dk, "selector"), "dkim.selector \"%s\" "
 		    "is not a DNS label", cfg->dkim.selector);
