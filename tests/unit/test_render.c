@@ -4,7 +4,8 @@
  * NAME.html and NAME.txt (HERALD_UPDATE=1 rewrites those from the output,
  * for review with git diff).  Every text part is also checked for the
  * properties mutt readers rely on, and the reference post in
- * ../shared/posts renders without leftover Markdown.
+ * ../shared/posts renders without leftover Markdown, as in
+ * reference-post.html and reference-post.txt.
  */
 #include "harness.h"
 #include "render.h"
@@ -367,6 +368,11 @@ test_reference_post(void)
 	OK(strstr(hbuf_cstr(&t), "\n> We are launching") != NULL,
 	    "quote in text");
 	OK(strstr(hbuf_cstr(&t), "\nLinks:\n[1] ") != NULL, "links list");
+	/* golden files: the post renders as its blog would */
+	compare_or_update("tests/data/render/reference-post.html",
+	    hbuf_cstr(&h));
+	compare_or_update("tests/data/render/reference-post.txt",
+	    hbuf_cstr(&t));
 	if (getenv("HERALD_SHOW") != NULL)
 		fprintf(stderr, "%s\n----\n%s", hbuf_cstr(&h), hbuf_cstr(&t));
 	herald_doc_free(doc);
