@@ -335,6 +335,7 @@ test_reference_post(void)
 		p = sc + strlen("{{< baseurl >}}");
 	}
 	fake_post(&post, path, hbuf_cstr(&b), line);
+	post.timezone = NULL;	/* the post has no timezone: */
 	INT_EQ(herald_doc_parse(&post, &cfg, &doc, &e), 0, "%s", e.msg);
 	if (doc == NULL)
 		goto out;
