@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""`herald send` against the fault-injecting server: every fault ends with
+the right state for every recipient, nothing silently dropped, nothing sent
+twice except an `unknown` resent with the same Message-ID.
+
+Covers: connection reuse, 421 at greeting and mid-session, 451/452 on RCPT,
+451 after DATA, 550 5.1.1 (failed, exit 1, suppressed for the next
+campaign of the list), a 4xx that never clears (deferred, exit 75, rerun
+completes), a connection dropped after the final dot (unknown, resent with
+the same Message-ID), a server that never answers (timeout, deferred),
+--to, --shard, --rate, past session times, a changed post, status --json.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sendkit import (Checks, Site, delivered, headers, out, server,  # noqa
+                     PAST_POST, POST)
+
+FAST = ["--retry-base", "0.05"]
+TMP = tempfile.mkdtemp(prefix="test_send_faults.")
+C = Checks()
+sites = []
+
+
+def site(srv, **kw):
+    s = Site(srv.url, **kw)
+    sites.append(s)
+    return s
+
+
+def exactly_once(srv, s, what):
+    d = delivered(srv)
+    for a in s.addrs:
+        C.eq(len(d.get(a, [])), 1, "%s: copies of %s" % (what, a))
+
+
+def test_basic():
+    with server(TMP, "basic") as srv:
+        s = site(srv, n=20)
+        p = s.send("--concurrency", "4")
+        C.eq(p.returncode, 0, "basic: exit (%s)" % out(p))
+        exactly_once(srv, s, "basic")
+        conns = srv.log().conns()
+        C.ok(1 <= len(conns) <= 4, "basic: %d connections for 20 messages"
+             % len(conns))
+        C.ok("20 sent" in p.stdout.decode(), "basic: summary: %s" % out(p))
+        rows = s.rows()
+        C.eq(sorted(r["state_name"] for r in rows.values()), ["sent"] * 20,
+             "basic: journal")
+        # Message-IDs recorded match what arrived.
+        for e in srv.envelopes():
+            a = e["rcpt"][0].lower()
+            C.eq("<%s>" % rows[a]["message_id"], e["message_id"],
+                 "basic: message id of " + a)
+        # Dot-stuffing done once: the line arrives intact.
+        for path, data in srv.messages()[:1]:
+            C.ok(b"\r\n.A line starting with a dot" in data or
+                 b".A line starting with a dot" in data,
+                 "basic: dotted line intact")
+            C.ok(b"\n" not in data.replace(b"\r\n", b""), "basic: CRLF only")
+        # Rerun: nobody gets another copy.
+        p = s.send()
+        C.eq(p.returncode, 0, "basic rerun: exit (%s)" % out(p))
+        exactly_once(srv, s, "basic rerun")
+        st = s.status("--json")
+        C.eq(st.returncode, 0, "status --json exit")
+        j = json.loads(st.stdout)
+        C.eq(j["counts"]["sent"], 20, "status: sent count")
+        C.eq(j["recipients"], [], "status: nobody needs attention")
+
+
+def test_transient():
+    script = [
+        {"at": "connect", "conn": 1, "reply": "421 4.3.2 busy, later"},
+        {"at": "rcpt", "rcpt": "user0001@*", "times": 1,
+         "reply": "451 4.3.0 greylisted"},
+        {"at": "rcpt", "rcpt": "user0002@*", "times": 1,
+         "reply": "452 4.5.3 too many"},
+        {"at": "rcpt", "rcpt": "user0003@*", "times": 1,
+         "reply": "421 4.7.0 slow down"},
+        {"at": "data", "rcpt": "user0004@*", "times": 1,
+         "reply": "451 4.3.0 queue full"},
+    ]
+    with server(TMP, "transient", script=script) as srv:
+        s = site(srv, n=8)
+        p = s.send("--concurrency", "2", *FAST)
+        C.eq(p.returncode, 0, "transient: exit (%s)" % out(p))
+        exactly_once(srv, s, "transient")
+        rows = s.rows()
+        for a in ("user0001@example.org", "user0002@example.org",
+                  "user0003@example.org", "user0004@example.org"):
+            C.eq(rows[a]["state_name"], "sent", "transient: " + a)
+            C.eq(rows[a]["attempts"], 2, "transient: attempts of " + a)
+        C.ok(len(srv.log().events("fault")) == 5,
+             "transient: every fault fired")
+
+
+def test_permanent():
+    script = [
+        {"at": "rcpt", "rcpt": "user0001@*",
+         "reply": "550 5.1.1 <user0001@example.org>: no such user"},
+        {"at": "data", "rcpt": "user0002@*",
+         "reply": "554 5.7.1 rejected as spam"},
+    ]
+    with server(TMP, "permanent", script=script) as srv:
+        s = site(srv, n=5)
+        p = s.send(*FAST)
+        C.eq(p.returncode, 1, "permanent: exit (%s)" % out(p))
+        rows = s.rows()
+        C.eq(rows["user0001@example.org"]["state_name"], "failed", "550")
+        C.ok("5.1.1" in rows["user0001@example.org"]["reply"],
+             "550: reply recorded")
+        C.eq(rows["user0001@example.org"]["attempts"], 1, "550 not retried")
+        C.eq(rows["user0002@example.org"]["state_name"], "failed", "554")
+        C.ok("spam" in rows["user0002@example.org"]["reply"], "554 reply")
+        C.eq(len(delivered(srv).get("user0003@example.org", [])), 1,
+             "others sent")
+        st = s.status()
+        C.ok("user0001@example.org" in st.stdout.decode() and
+             "5.1.1" in st.stdout.decode(), "status lists the failure: %s"
+             % out(st))
+        # Rerun: failures are final.
+        n = len(srv.envelopes())
+        p = s.send(*FAST)
+        C.eq(p.returncode, 1, "permanent rerun: exit")
+        C.eq(len(srv.envelopes()), n, "permanent rerun sends nothing")
+        C.eq(len([l for l in srv.log().client_lines()
+                  if "user0001" in l]), 1, "550 address not tried again")
+        # Another post to the same list: the 5.1.1 address is suppressed.
+        other = os.path.join(s.dir, "2099-03-09-second.md")
+        with open(other, "w") as f:
+            f.write(POST.replace("Herald delivery test", "Second"))
+        srv.set_script([])
+        before = len([l for l in srv.log().client_lines()
+                      if "user0001" in l])
+        p = fixture_send(s, other)
+        C.eq(p.returncode, 0, "second campaign: exit (%s)" % out(p))
+        C.eq(len([l for l in srv.log().client_lines()
+                  if "user0001" in l]), before, "suppressed address skipped")
+        C.ok("1 suppressed" in p.stdout.decode(), "summary mentions it: %s"
+             % out(p))
+
+
+def fixture_send(s, post, *args):
+    import fixture
+    return fixture.run(["send", post, "--list", s.list, "--config",
+                        os.path.join(s.dir, "herald.yml")] + list(args),
+                       cwd=s.dir, timeout=120)
+
+
+def test_deferred():
+    script = [{"at": "rcpt", "rcpt": "user0001@*",
+               "reply": "451 4.3.0 try later"}]
+    with server(TMP, "deferred", script=script) as srv:
+        s = site(srv, n=4)
+        p = s.send("--max-tries", "3", *FAST)
+        C.eq(p.returncode, 75, "deferred: exit (%s)" % out(p))
+        rows = s.rows()
+        C.eq(rows["user0001@example.org"]["state_name"], "deferred",
+             "deferred: state")
+        C.eq(rows["user0001@example.org"]["attempts"], 3, "deferred: tries")
+        C.eq(len([l for l in srv.log().client_lines()
+                  if l.upper().startswith("RCPT") and "user0001" in l]), 3,
+             "deferred: three RCPTs")
+        st = s.status("--json")
+        j = json.loads(st.stdout)
+        C.eq(j["counts"]["deferred"], 1, "status: deferred count")
+        C.eq([r["address"] for r in j["recipients"]],
+             ["user0001@example.org"], "status: the deferred recipient")
+        srv.set_script([])
+        p = s.send(*FAST)
+        C.eq(p.returncode, 0, "deferred rerun: exit (%s)" % out(p))
+        exactly_once(srv, s, "deferred rerun")
+
+
+def test_unknown():
+    script = [{"at": "data", "rcpt": "user0002@*", "times": 1,
+               "action": "drop"}]
+    with server(TMP, "unknown", script=script) as srv:
+        s = site(srv, n=5)
+        p = s.send(*FAST)
+        C.eq(p.returncode, 75, "unknown: exit (%s)" % out(p))
+        rows = s.rows()
+        C.eq(rows["user0002@example.org"]["state_name"], "unknown",
+             "unknown: state")
+        C.eq(rows["user0002@example.org"]["attempts"], 1,
+             "unknown: not retried in the same run")
+        st = s.status()
+        C.ok("unknown" in st.stdout.decode() and
+             "user0002@example.org" in st.stdout.decode(),
+             "status shows unknown: %s" % out(st))
+        p = s.send(*FAST)
+        C.eq(p.returncode, 0, "unknown rerun: exit (%s)" % out(p))
+        d = delivered(srv)
+        ids = d.get("user0002@example.org", [])
+        C.eq(len(ids), 2, "unknown: resent once")
+        C.ok(len(set(ids)) == 1, "unknown: same Message-ID %r" % ids)
+        for a in s.addrs:
+            if a != "user0002@example.org":
+                C.eq(len(d.get(a, [])), 1, "unknown: others once: " + a)
+        C.eq(s.rows()["user0002@example.org"]["unknowns"], 1,
+             "journal remembers it was unknown")
+
+
+def test_silent():
+    script = [{"at": "connect", "action": "stall"}]
+    with server(TMP, "silent", script=script, stall_seconds=30) as srv:
+        s = site(srv, n=2, timeout=1)
+        t = time.monotonic()
+        p = s.send("--max-tries", "1", *FAST, timeout=60)
+        el = time.monotonic() - t
+        C.eq(p.returncode, 75, "silent: exit (%s)" % out(p))
+        C.ok(el < 20, "silent: gave up in %.1fs" % el)
+        C.eq(sorted(r["state_name"] for r in s.rows().values()),
+             ["deferred", "deferred"], "silent: deferred")
+        C.eq(srv.envelopes(), [], "silent: nothing stored")
+
+
+def test_to_shard_rate():
+    with server(TMP, "misc") as srv:
+        s = site(srv, n=12)
+        p = s.send("--to", "tester@example.net")
+        C.eq(p.returncode, 0, "--to: exit (%s)" % out(p))
+        e = srv.envelopes()
+        C.eq(len(e), 1, "--to: one message")
+        C.eq(e[0]["rcpt"], ["tester@example.net"], "--to: envelope")
+        msg = headers(srv.messages()[0][1])
+        C.ok(msg["Subject"].startswith("[TEST] "), "--to: subject %r" %
+             msg["Subject"])
+        C.eq(s.journals(), [], "--to: not journaled")
+
+        p1 = s.send("--shard", "1/2")
+        p2 = s.send("--shard", "2/2")
+        C.eq((p1.returncode, p2.returncode), (0, 0), "shards: exit (%s %s)"
+             % (out(p1), out(p2)))
+        C.eq(len(s.journals()), 2, "shards: a journal each")
+        d = delivered(srv)
+        for a in s.addrs:
+            C.eq(len(d.get(a, [])), 1, "shards: once: " + a)
+        r1 = s.rows(s.journals()[0])
+        r2 = s.rows(s.journals()[1])
+        C.ok(r1 and r2 and not set(r1) & set(r2), "shards: disjoint")
+
+    with server(TMP, "rate") as srv:
+        s = site(srv, n=6)
+        t = time.monotonic()
+        p = s.send("--rate", "10/s")
+        el = time.monotonic() - t
+        C.eq(p.returncode, 0, "rate: exit (%s)" % out(p))
+        C.ok(el >= 0.45, "rate: 6 messages at 10/s took %.2fs" % el)
+
+
+def test_refusals():
+    with server(TMP, "refuse") as srv:
+        s = site(srv, n=3, post=PAST_POST)
+        p = s.send()
+        C.eq(p.returncode, 65, "past: exit (%s)" % out(p))
+        C.ok("--allow-past" in out(p), "past: says how: %s" % out(p))
+        C.eq(srv.log().conns(), [], "past: nothing sent")
+        p = s.send("--allow-past")
+        C.eq(p.returncode, 0, "--allow-past: exit (%s)" % out(p))
+
+        # Change the post: resuming is refused without --force.
+        with open(s.post, "a") as f:
+            f.write("\nOne more line.\n")
+        p = s.send("--allow-past")
+        C.eq(p.returncode, 65, "changed post: exit (%s)" % out(p))
+        C.ok("post changed since this campaign started; use --force"
+             in out(p), "changed post: message: %s" % out(p))
+        p = s.send("--allow-past", "--force")
+        C.eq(p.returncode, 0, "--force: exit (%s)" % out(p))
+        C.eq(len(srv.envelopes()), 3, "--force: nobody got a second copy")
+
+        p = s.send("--rate", "fast")
+        C.eq(p.returncode, 64, "bad --rate: usage")
+        p = s.send("--shard", "3/2")
+        C.eq(p.returncode, 64, "bad --shard: usage")
+
+
+def main():
+    try:
+        for t in (test_basic, test_transient, test_permanent, test_deferred,
+                  test_unknown, test_silent, test_to_shard_rate,
+                  test_refusals):
+            print("--", t.__name__, flush=True)
+            t()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+        for s in sites:
+            shutil.rmtree(s.dir, ignore_errors=True)
+    C.done()
+
+
+if __name__ == "__main__":
+    main()
