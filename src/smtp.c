@@ -377,8 +377,12 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 		curl_easy_setopt(h, CURLOPT_USE_SSL, ssl);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (o->ca_file)
+		if (o->ca_file) {
+			/* The configured CA is the trust anchor, not one
+			 * more beside the system's. */
 			curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+			curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		}
 		if (o->user && o->user[0]) {
 			curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
 			curl_easy_setopt(h, CURLOPT_PASSWORD,
@@ -536,7 +540,11 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 		r.status = HERALD_SMTP_DEFERRED;
 		r.fatal = true;
 		r.reply = err;
-		if (sl->reply[0]) {
+		if (rc == CURLE_USE_SSL_FAILED)
+			r.reply = "the relay did not offer or refused STARTTLS; "
+			    "TLS is required, so nothing was sent";
+		else if ((rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR) &&
+		    sl->reply[0]) {
 			snprintf(why, sizeof(why), "%s (server said: %s)", err,
 			    sl->reply);
 			r.reply = why;

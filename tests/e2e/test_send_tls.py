@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""`herald send` and TLS (RFC 3207) and credentials.
+
+1. STARTTLS with a test CA (smtp.ca_file) and AUTH: every message arrives
+   over TLS, authenticated; the password (from HERALD_SMTP_PASSWORD, and
+   in a second run from smtp.password_file) never appears in herald's
+   stdout, stderr, --verbose trace, journal, state files or the delivered
+   .eml files, neither plain nor in base64.
+2. A server that does not offer STARTTLS, one that refuses it (454), and
+   one whose certificate is not from the configured CA: herald sends no
+   message and no AUTH, and exits 69.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sendkit import (Checks, Site, delivered, out, secret_forms,  # noqa
+                     server)
+import fixture  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="test_send_tls.")
+LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+C = Checks()
+sites = []
+USER = "newsbot"
+PW = "Tr0ub4dor&3-hérald-pw"
+
+
+def mkca(name):
+    d = os.path.join(TMP, name)
+    p = subprocess.run(["sh", os.path.join(LIB, "mkca.sh"), d],
+                       capture_output=True, timeout=60)
+    if p.returncode == 77:
+        fixture.skip("openssl missing")
+    if p.returncode != 0:
+        raise RuntimeError("mkca.sh: %s" % p.stderr)
+    return d
+
+
+def site(srv, ca, **kw):
+    extra = "  user: %s\n  ca_file: %s\n" % (USER, os.path.join(ca, "ca.pem"))
+    s = Site(srv.url, extra=extra, **kw)
+    sites.append(s)
+    return s
+
+
+def leaks(blobs):
+    """Which secret forms appear in any of blobs (bytes)."""
+    forms = [f.encode() for f in secret_forms(PW, USER)]
+    forms.append(PW.encode("utf-8"))
+    return [f for f in forms if any(f in b for b in blobs)]
+
+
+def state_files(s):
+    out = []
+    for p in glob.glob(os.path.join(s.dir, ".herald", "*")):
+        with open(p, "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def test_starttls(ca):
+    with server(TMP, "tls", tls_cert=os.path.join(ca, "server.pem"),
+                tls_key=os.path.join(ca, "server.key"),
+                auth="%s:%s" % (USER, PW), require_tls=True) as srv:
+        s = site(srv, ca, n=6)
+        env = {"HERALD_SMTP_PASSWORD": PW}
+        p = s.send("--verbose", env=env)
+        C.eq(p.returncode, 0, "starttls: exit (%s)" % out(p))
+        d = delivered(srv)
+        for a in s.addrs:
+            C.eq(len(d.get(a, [])), 1, "starttls: one copy for " + a)
+        C.ok(all(e["tls"] for e in srv.envelopes()), "starttls: all over TLS")
+        auths = srv.log().events("auth")
+        C.ok(auths and all(a["ok"] for a in auths), "starttls: AUTH ok %r"
+             % auths)
+        C.ok(b"STARTTLS" in p.stderr, "--verbose shows the dialogue")
+        C.ok(b"[redacted]" in p.stderr, "--verbose redacts AUTH")
+        blobs = [p.stdout, p.stderr] + state_files(s) + \
+            [m for _, m in srv.messages()]
+        C.eq(leaks(blobs), [], "starttls: password leaked")
+
+        st = s.status("--json")
+        C.eq(leaks([st.stdout, st.stderr]), [], "status: password leaked")
+
+        # The same from smtp.password_file, and a --to test copy.
+        pwf = os.path.join(s.dir, "smtp-password")
+        with open(pwf, "w") as f:
+            f.write(PW + "\n")
+        s.set_url(srv.url, extra="  user: %s\n  ca_file: %s\n"
+                  "  password_file: smtp-password\n" %
+                  (USER, os.path.join(ca, "ca.pem")))
+        p = s.send("--verbose", "--to", "tester@example.net")
+        C.eq(p.returncode, 0, "password_file --to: exit (%s)" % out(p))
+        C.eq(leaks([p.stdout, p.stderr] + [m for _, m in srv.messages()]),
+             [], "password_file: password leaked")
+
+
+def test_no_tls(ca, other_ca):
+    cases = [
+        ("notls", dict(starttls="off")),
+        ("refused", dict(starttls="refuse")),
+        ("badca", dict()),
+    ]
+    for name, kw in cases:
+        with server(TMP, name, tls_cert=os.path.join(ca, "server.pem"),
+                    tls_key=os.path.join(ca, "server.key"),
+                    auth="%s:%s" % (USER, PW), auth_insecure=True,
+                    **kw) as srv:
+            s = site(srv, other_ca if name == "badca" else ca, n=3)
+            p = s.send("--verbose", env={"HERALD_SMTP_PASSWORD": PW})
+            C.eq(p.returncode, 69, "%s: exit (%s)" % (name, out(p)))
+            C.eq(srv.envelopes(), [], "%s: no message stored" % name)
+            cmds = srv.log().commands()
+            C.ok(not any(c.startswith(("AUTH", "MAIL", "RCPT", "DATA"))
+                         for c in cmds), "%s: commands sent %r" % (name, cmds))
+            C.eq(srv.log().events("auth"), [], "%s: no AUTH" % name)
+            C.eq(srv.log().contains_any(list(secret_forms(PW, USER))), [],
+                 "%s: no credential bytes on the wire" % name)
+            C.eq(leaks([p.stdout, p.stderr]), [], "%s: password leaked" % name)
+            rows = s.rows()
+            C.ok(all(r["state_name"] in ("pending", "deferred")
+                     for r in rows.values()), "%s: nobody marked sent: %r" %
+                 (name, [r["state_name"] for r in rows.values()]))
+
+
+def main():
+    try:
+        ca = mkca("ca")
+        other = mkca("other-ca")
+        for t, args in ((test_starttls, (ca,)), (test_no_tls, (ca, other))):
+            print("--", t.__name__, flush=True)
+            t(*args)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+        for s in sites:
+            shutil.rmtree(s.dir, ignore_errors=True)
+    C.done()
+
+
+if __name__ == "__main__":
+    main()
