@@ -310,7 +310,9 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 			else
 				esc = c < 33 || c > 126 || c == '=';
 			elen = esc ? 3 * g : 1;
-			if (col + elen > (last ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
+			/* room for a soft break "=" unless a hard one follows */
+			if (col + elen > (last && nl ? QP_LINE_MAX :
+			    QP_LINE_MAX - 1)) {
 				*o++ = '=', *o++ = '\r', *o++ = '\n';
 				col = 0;
 			}
