@@ -299,9 +299,21 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 		if (nl && b > i && s[b - 1] == '\r')
 			b--;
 		while (i < b) {
-			size_t g = u8len(s, i, b), elen;
-			unsigned c = s[i];
-			bool last = i + g == b, esc;
+			size_t g, elen;
+			unsigned c;
+			bool last, esc;
+
+			/* fast path: literal ASCII away from the line's end and
+			 * with room left on the output line */
+			while (i + 1 < b && col < QP_LINE_MAX - 1 &&
+			    ((s[i] >= ' ' && s[i] <= '~' && s[i] != '=') ||
+			    s[i] == '\t') && !(col == 0 && s[i] == 'F')) {
+				*o++ = (char)s[i++];
+				col++;
+			}
+			g = u8len(s, i, b);
+			c = s[i];
+			last = i + g == b;
 
 			if (g > 1)
 				esc = true;
