@@ -473,7 +473,7 @@ check_mail(const struct herald_mail *m, struct herald_err *e)
 	if (m->list_unsubscribe && !printable_ascii(m->list_unsubscribe))
 		return herald_errf(e, EX_DATAERR, NULL, 0,
 		    "List-Unsubscribe must be ASCII <URI>s");
-	if (m->list_id) {
+	if (m->list_id && *m->list_id) {
 		const char *lt = strrchr(m->list_id, '<');
 
 		if (lt == NULL || !printable_ascii(lt) ||
@@ -529,7 +529,7 @@ build_fields(const struct herald_mail *m)
 	    need(mailimf_message_id_new(xstrdup(m->message_id)));
 	/* Here rather than in the MIME part so it precedes the list fields. */
 	imf_custom(fl, "MIME-Version", "1.0");
-	if (m->list_id) {
+	if (m->list_id && *m->list_id) {
 		const char *lt = strrchr(m->list_id, '<');
 		char *title = xstrndup(m->list_id, (size_t)(lt - m->list_id));
 		size_t tl = strlen(title);
@@ -545,7 +545,7 @@ build_fields(const struct herald_mail *m)
 		imf_custom(fl, "List-Id", hbuf_cstr(&b));
 		free(title);
 	}
-	if (m->list_unsubscribe) {
+	if (m->list_unsubscribe && *m->list_unsubscribe) {
 		imf_custom(fl, "List-Unsubscribe", m->list_unsubscribe);
 		if (has_https(m->list_unsubscribe))
 			imf_custom(fl, "List-Unsubscribe-Post",

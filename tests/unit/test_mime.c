@@ -354,6 +354,14 @@ test_no_https(void)
 	    "no one-click without https");
 	OK(has_line(&b, "List-Unsubscribe: <mailto:unsub@example.org>"), "LU");
 	check_shape("mailto", &b);
+
+	m.list_unsubscribe = "";
+	m.list_id = NULL;
+	m.reply_to = "";
+	hbuf_reset(&b);
+	INT_EQ(herald_mime_build(&m, &b, &e), 0, "%s", e.msg);
+	OK(strstr(b.data, "List-") == NULL, "no list fields when absent");
+	OK(strstr(b.data, "Reply-To") == NULL, "no Reply-To when empty");
 	hbuf_free(&b);
 }
 
