@@ -453,8 +453,12 @@ words_of(const struct scanner *sc, size_t end, char buf[128])
 {
 	size_t n = end > sc->start ? end - sc->start : 0;
 
-	if (n > 127)
+	if (n > 127) {
 		n = 127;
+		/* not in the middle of a UTF-8 sequence */
+		while (n > 0 && ((unsigned char)sc->t[sc->start + n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(buf, sc->t + sc->start, n);
 	buf[n] = '\0';
 	return buf;
@@ -758,10 +762,11 @@ shortcode(struct scanner *sc, size_t i, struct herald_time_match *m)
 	    spaces(sc, j + 4) == NONE)
 		return 0;
 	/* From here on, anything wrong is the author's mistake to hear about. */
-	for (end = j; end + 3 <= sc->len && memcmp(sc->t + end, ">}}", 3) != 0 &&
-	    sc->t[end] != '\n'; end++)
-		;
-	end = end + 3 <= sc->len && sc->t[end] == '>' ? end + 3 : end;
+	for (end = j; end < sc->len && sc->t[end] != '\n'; end++)
+		if (sc->len - end >= 3 && memcmp(sc->t + end, ">}}", 3) == 0) {
+			end += 3;
+			break;
+		}
 	memset(&p, 0, sizeof(p));
 	p.wday = -1;
 	j = spaces(sc, j + 4);

@@ -242,11 +242,94 @@ test_copy(void)
 	herald_session_free(&b);
 }
 
+/*
+ * Robustness: random strings of the grammar's own pieces, cut anywhere,
+ * must never be read out of bounds (run under ASan); matches must be in
+ * order, inside the text and not overlapping; errors must be one line with
+ * a line number.  Errors are fine; crashes are not.
+ */
+static void
+test_random_pieces(void)
+{
+	static const char *const slot[6][12] = {
+		{"", "Wed", "Friday", "2021-04-28", "April 28", "28 April",
+		    "Wed, April 28, 2021", "{{< time \"", "Sun 2021-03-14", "WED", "X", NULL},
+		{"", " ", " at ", ", ", "T", " @ ", "\xc2\xa0", "\" \"", NULL},
+		{"07:00", "2pm", "7 a.m.", "12:30:15", "25:00", "7", "2:30 pm",
+		    "02:30", "01:30", "12am", NULL},
+		{"", " ", "Z", " (", "-", " to ", "\" \"", "\xe2\x80\x93", NULL},
+		{"ET", "CEST", "IST", "America/New_York", "Mars/Olympus", "UTC+2",
+		    "BETA", "XYZT", "EST", "08:00", "Etc/GMT+12", NULL},
+		{"", ".", ")", " and ", "\n", "X", "\" >}}", "/", NULL},
+	};
+	struct herald_sessions_ctx ctx = {"p.md", 2021, 4, 26, NULL, NULL, 0};
+	unsigned long long seed = 42;
+	int bad = 0, matches = 0, errors = 0;
+
+	for (int round = 0; round < 20000; round++) {
+		struct hbuf b = HBUF_INIT;
+		struct herald_time_match *m;
+		size_t n, prev_end = 0, len;
+		struct herald_err e = {0};
+		char *copy;
+
+		ctx.post_zone = round % 3 == 0 ? "Europe/Berlin" : NULL;
+		ctx.year = round % 5 == 0 ? 0 : 2021;
+		for (int rep = 0; rep < 1 + round % 3; rep++)
+			for (int i = 0; i < 6; i++) {
+				size_t k = 0;
+				while (slot[i][k] != NULL)
+					k++;
+				seed = seed * 6364136223846793005ULL +
+				    1442695040888963407ULL;
+				hbuf_puts(&b, slot[i][(seed >> 33) % k]);
+			}
+		/* Cut it anywhere, into an exact-size copy, so ASan sees any
+		 * read past the end. */
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		len = round % 2 ? b.len : (seed >> 33) % (b.len + 1);
+		/* Text nodes are valid UTF-8: cut between characters. */
+		while (len > 0 && len < b.len && (b.data[len] & 0xC0) == 0x80)
+			len--;
+		copy = xmalloc(len ? len : 1);
+		memcpy(copy, hbuf_cstr(&b), len);
+		if (herald_sessions_scan(&ctx, copy, len, 1, &m, &n, &e) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (m[i].start < prev_end || m[i].len == 0 ||
+				    m[i].start + m[i].len > len || m[i].s.orig == NULL ||
+				    m[i].s.zone == NULL) {
+					if (getenv("SESSION_DEBUG"))
+						fprintf(stderr, "bad match [%.*s]\n", (int)len, copy);
+					bad++;
+				}
+				prev_end = m[i].start + m[i].len;
+			}
+			matches += n > 0;
+			herald_time_matches_free(m, n);
+		} else {
+			errors++;
+			if (e.msg[0] == '\0' || e.line < 1 || !utf8_valid(e.msg,
+			    strlen(e.msg), NULL)) {
+				if (getenv("SESSION_DEBUG"))
+					fprintf(stderr, "bad error [%.*s]: %d %s\n", (int)len,
+					    copy, e.line, e.msg);
+				bad++;
+			}
+		}
+		free(copy);
+		hbuf_free(&b);
+	}
+	INT_EQ(bad, 0, "bad matches or errors in random texts");
+	OK(matches > 1000 && errors > 1000, "random texts exercise little: "
+	    "%d with matches, %d errors", matches, errors);
+}
+
 int
 main(void)
 {
 	test_data_cases();
 	test_not_nul_terminated();
 	test_copy();
+	test_random_pieces();
 	return harness_done();
 }
