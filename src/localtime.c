@@ -563,6 +563,36 @@ herald_zone_local(const char *zone, int64_t local, int64_t utc[2])
 	return n > 2 ? 2 : n;
 }
 
+/* "2021-04-28T13:00:00+02:00" for wall time local at offset off. */
+static void
+iso8601(int64_t local, int off, char out[40])
+{
+	int64_t days = floor_div(local, 86400), secs = local - days * 86400;
+	int y, m, d, a = off < 0 ? -off : off;
+
+	herald_civil_from_days(days, &y, &m, &d);
+	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m, d,
+	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+	    off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+int
+herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
+    char out[64])
+{
+	char abbr[16] = "UTC", stamp[40];
+	int off = 0;
+
+	if (zone != NULL && herald_zone_offset(zone, utc, &off, abbr) != 0) {
+		snprintf(out, 64, "?");
+		return EX_DATAERR;
+	}
+	iso8601(utc + off, off, stamp);
+	snprintf(out, 64, "%s%s%s", stamp, with_abbr ? " " : "",
+	    with_abbr ? abbr : "");
+	return 0;
+}
+
 /*
  * Words from ICU.
  */
@@ -695,9 +725,9 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *z = zone != NULL ? zone : s[i].zone;
-		char abbr[16], label[32];
-		int off, y, mo, d, a;
-		int64_t local, days, secs;
+		char abbr[16], label[32], stamp[40];
+		int off;
+		int64_t local;
 		int32_t plen, wlen;
 		struct hbuf h = HBUF_INIT;
 
@@ -719,14 +749,8 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 		}
 		out[i].text = to_utf8(words, wlen);
 
-		days = floor_div(local, 86400);
-		secs = local - days * 86400;
-		herald_civil_from_days(days, &y, &mo, &d);
-		a = off < 0 ? -off : off;
-		hbuf_printf(&h, "<time datetime=\"%04d-%02d-%02dT%02d:%02d:%02d"
-		    "%c%02d:%02d\" title=\"", y, mo, d, (int)(secs / 3600),
-		    (int)(secs / 60 % 60), (int)(secs % 60), off < 0 ? '-' : '+',
-		    a / 3600, a / 60 % 60);
+		iso8601(local, off, stamp);
+		hbuf_printf(&h, "<time datetime=\"%s\" title=\"", stamp);
 		if (s[i].orig != NULL)
 			hbuf_put_html(&h, s[i].orig, strlen(s[i].orig));
 		hbuf_puts(&h, "\">");

@@ -26,6 +26,14 @@ int herald_zone_offset(const char *zone, int64_t utc, int *gmtoff,
  * 2 in a fall-back overlap; -1 for an unknown zone.
  */
 int herald_zone_local(const char *zone, int64_t local, int64_t utc[2]);
+/*
+ * utc as the wall time in zone with its offset, the form of the datetime
+ * attribute: "2021-04-28T13:00:00+02:00" ("+00:00" for UTC; zone NULL
+ * means UTC), plus " CEST" (tzdata's abbreviation) when with_abbr.
+ * Returns 0 or EX_DATAERR for an unknown zone.  For `herald check`.
+ */
+int herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
+    char out[64]);
 /* Is tag a well-formed BCP 47 tag ICU has data for (e.g. "fr-FR")? */
 bool herald_locale_valid(const char *tag);
 

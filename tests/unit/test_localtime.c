@@ -219,6 +219,24 @@ test_errors(void)
 }
 
 static void
+test_format(void)
+{
+	char out[64];
+
+	INT_EQ(herald_zone_format("America/New_York", 1619607600, true, out), 0,
+	    "format");
+	STR_EQ(out, "2021-04-28T07:00:00-04:00 EDT", "with abbreviation");
+	herald_zone_format(NULL, 1619607600, false, out);
+	STR_EQ(out, "2021-04-28T11:00:00+00:00", "UTC");
+	herald_zone_format("Asia/Kolkata", 1619607600, false, out);
+	STR_EQ(out, "2021-04-28T16:30:00+05:30", "Kolkata");
+	herald_zone_format("America/Los_Angeles", -1, false, out);
+	STR_EQ(out, "1969-12-31T15:59:59-08:00", "before the epoch");
+	INT_EQ(herald_zone_format("Mars/Olympus", 0, false, out), EX_DATAERR,
+	    "unknown");
+}
+
+static void
 test_many(void)
 {
 	struct herald_session s[3] = {
@@ -248,5 +266,6 @@ main(void)
 	test_calendar();
 	test_errors();
 	test_many();
+	test_format();
 	return harness_done();
 }
