@@ -659,7 +659,7 @@ resolve_day(struct scanner *sc, size_t end, struct parsed *p, int64_t *days)
 static int
 resolve(struct scanner *sc, size_t end, struct parsed *p, int64_t *utc)
 {
-	int64_t days, local, cand[2];
+	int64_t days = 0, local, cand[2];
 	char date_s[16], abbr[16], abbr2[16], ob[128];
 	int n, off, y, m, d;
 
