@@ -12,6 +12,8 @@
 #ifndef HERALD_CAMPAIGN_H
 #define HERALD_CAMPAIGN_H
 
+#include <time.h>
+
 #include "util.h"
 #include "config.h"
 #include "post.h"
@@ -42,6 +44,7 @@ struct herald_campaign {
 	unsigned char secret[32]; /* unsubscribe HMAC key (.herald/secret) */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
 	size_t nvariants;
+	size_t variants_cap;
 };
 
 /* Load and validate.  Returns 0 or a sysexits code with e filled. */

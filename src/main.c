@@ -1,8 +1,62 @@
-/* main.c - the herald command line (placeholder). */
+/*
+ * main.c - the herald command line: dispatch to a subcommand.
+ */
 #include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+
+static const char usage[] =
+"usage: herald COMMAND [options]\n"
+"\n"
+"Turn a blog post into a newsletter: one MIME message per subscriber,\n"
+"session times in each subscriber's own time zone and language.\n"
+"\n"
+"commands:\n"
+"  check   POST [--list LIST] [--date YYYY-MM-DD]\n"
+"          validate post, config, templates and list; print what was found\n"
+"  preview POST [--list LIST] [--out DIR] [--date YYYY-MM-DD]\n"
+"          write every message to DIR (default out/) instead of sending\n"
+"  send    POST --list LIST [--to ADDRESS] [--concurrency N] [--rate N/s]\n"
+"          [--shard K/N] [--allow-past] [--force] [--date YYYY-MM-DD]\n"
+"          deliver over SMTP, journaled; rerun to resume\n"
+"  status  POST --list LIST [--json]\n"
+"          what a send has done so far\n"
+"\n"
+"Every command takes --help and --config FILE (default ./herald.yml).\n"
+"See herald(1).\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} cmds[] = {
+	{ "check", herald_cmd_check },
+	{ "preview", herald_cmd_preview },
+	{ "send", herald_cmd_send },
+	{ "status", herald_cmd_status },
+};
+
 int
-main(void)
+main(int argc, char **argv)
 {
-	puts("herald " HERALD_VERSION);
-	return 0;
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("herald %s\n", HERALD_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "herald: unknown command '%s' (try herald --help)\n",
+	    argv[1]);
+	return EX_USAGE;
 }

@@ -6,7 +6,12 @@
  *
  * Session times are found in text nodes at parse time; rendering takes one
  * replacement string per time (per (zone, locale) pair), so the tree is
- * walked once per pair and never re-parsed.
+ * walked once per pair and never re-parsed.  Text in code spans, code
+ * blocks and image alt text is never scanned; a time may span a soft line
+ * break.
+ *
+ * Raw HTML in the post is dropped from both parts (cmark's safe default);
+ * javascript:, vbscript:, file: and non-image data: URLs are never linked.
  */
 #ifndef HERALD_RENDER_H
 #define HERALD_RENDER_H
@@ -33,14 +38,27 @@ size_t herald_doc_ntimes(const struct herald_doc *doc);
 const struct herald_session *herald_doc_time(const struct herald_doc *doc,
     size_t i);
 
-/* Absolute link URLs in document order, for `check` (owned by doc). */
+/*
+ * Absolute link and image URLs in order of first appearance, each once,
+ * for `check` (owned by doc).  Dangerous (javascript:...) and empty URLs
+ * are left out; #fragments and mailto: are kept as written.
+ */
 size_t herald_doc_nlinks(const struct herald_doc *doc);
 const char *herald_doc_link(const struct herald_doc *doc, size_t i);
 
 /*
  * Render.  subst[i] replaces time i (NULL subst: the words as written,
  * unchanged).  html_subst entries are raw HTML (already escaped);
- * text_subst entries are plain text.  Output is appended to out.
+ * text_subst entries are plain text, kept on one line.  Output is appended
+ * to out; lines end in "\n".
+ *
+ * HTML: a fragment with inline styles on every element, for the template's
+ * {{{content}}}.  Text: 72 columns (terminal display width: CJK counts 2,
+ * combining marks 0; a word or URL is never broken), no trailing blanks,
+ * links as "words [n]" with a "Links:" list at the end (autolinks showing
+ * their own URL get no number), h1/h2 underlined with = / -, h3+ as "### ",
+ * "> " quotes, "- " and "1. " lists with hanging indents, code indented four
+ * spaces, tables as aligned columns, _em_, *strong*, ~del~, `code`.
  */
 void herald_render_html(const struct herald_doc *doc,
     const char *const *html_subst, struct hbuf *out);

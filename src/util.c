@@ -320,6 +320,13 @@ int
 write_file_atomic(const char *path, const void *data, size_t len,
     struct herald_err *e)
 {
+	return write_file_replace(path, data, len, true, e);
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, bool sync,
+    struct herald_err *e)
+{
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	const char *p = data;
 	int fd;
@@ -341,7 +348,7 @@ write_file_atomic(const char *path, const void *data, size_t len,
 		p += w;
 		len -= (size_t)w;
 	}
-	if (fsync(fd) != 0)
+	if (sync && fsync(fd) != 0)
 		goto fail_fd;
 	if (close(fd) != 0) {
 		fd = -1;

@@ -72,6 +72,10 @@ int read_file(const char *path, struct hbuf *out, struct herald_err *e);
  * fsync, rename.  Returns 0 or EX_CANTCREAT with e filled. */
 int write_file_atomic(const char *path, const void *data, size_t len,
     struct herald_err *e);
+/* The same without fsync: readers still see the old file or the new one,
+ * never half of one, but a power cut may lose the new one.  For previews. */
+int write_file_replace(const char *path, const void *data, size_t len,
+    bool sync, struct herald_err *e);
 /* mkdir -p; returns 0 or EX_CANTCREAT. */
 int mkdir_p(const char *path, struct herald_err *e);
 

@@ -1,10 +1,12 @@
 /*
- * yaml.h - a small read-only tree over libyaml, shared by the post's front
+ * ynode.h - a small read-only tree over libyaml, shared by the post's front
  * matter and herald.yml.  This module is the only one that includes
  * <yaml.h>.  Anchors/aliases are rejected; scalars are kept as UTF-8 text.
+ * (Not named yaml.h: with src/ on the include path it would shadow
+ * libyaml's own <yaml.h>.)
  */
-#ifndef HERALD_YAML_H
-#define HERALD_YAML_H
+#ifndef HERALD_YNODE_H
+#define HERALD_YNODE_H
 
 #include "util.h"
 
@@ -16,6 +18,7 @@ struct ynode {
 	char *scalar;           /* YNODE_SCALAR: the text */
 	size_t n;               /* YNODE_MAP / YNODE_SEQ: number of items */
 	char **keys;            /* YNODE_MAP: n keys */
+	int *key_lines;         /* YNODE_MAP: the line of each key */
 	struct ynode **items;   /* YNODE_MAP / YNODE_SEQ: n values */
 };
 

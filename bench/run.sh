@@ -1,0 +1,68 @@
+#!/bin/sh
+# make bench: herald against nodemailer in the same run, as ratios.
+#   preview: build + write one .eml per recipient for N recipients
+#            (wall time and peak RSS; herald also at N/10 to show memory
+#            stays flat as the list grows)
+# N defaults to 100000 (HERALD_BENCH_N).  Needs node + npm for the peer;
+# without them only herald's own numbers are printed.
+set -eu
+HERALD=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+cd "$(dirname "$0")"
+BENCH=$(pwd)
+N=${HERALD_BENCH_N:-100000}
+TMP=$(mktemp -d /tmp/herald-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+mkdir -p "$TMP/site/lists" "$TMP/site/.herald"
+cp -r ../templates "$TMP/site/"
+cp ../herald.yml "$TMP/site/herald.yml"
+cp ../doc/examples/*.md "$TMP/site/post.md"
+/usr/bin/python3 genlist.py "$N" > "$TMP/site/lists/big.csv"
+/usr/bin/python3 genlist.py "$((N / 10))" > "$TMP/site/lists/small.csv"
+
+measure() { # label cmd... -> prints "label seconds maxrss_kb"
+	label=$1; shift
+	/usr/bin/python3 - "$label" "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL)
+dt = time.monotonic() - t
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+if p.returncode != 0:
+    sys.exit(f"{sys.argv[1]} failed: {p.returncode}")
+print(f"{sys.argv[1]} {dt:.2f} {rss}")
+PY
+}
+
+cd "$TMP/site"
+H=$(measure herald "$HERALD" preview post.md --list lists/big.csv --out "$TMP/h")
+HS=$(measure herald-small "$HERALD" preview post.md --list lists/small.csv --out "$TMP/hs")
+echo "$H" | awk -v n="$N" '{printf "herald preview  %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
+echo "$HS" | awk -v n="$((N / 10))" '{printf "herald preview  %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
+echo "$H $HS" | awk '{printf "memory growth for 10x the list: %.2fx peak RSS\n", $3/$6}'
+
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	if [ ! -d "$BENCH/node_modules/nodemailer" ]; then
+		(cd "$BENCH" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) || true
+	fi
+	if [ -d "$BENCH/node_modules/nodemailer" ]; then
+		# the peer gets herald's finished bodies: it only personalizes and encodes
+		f=$(ls "$TMP/hs"/*.eml | head -1)
+		/usr/bin/python3 - "$f" "$TMP/body.txt" "$TMP/body.html" <<'PY'
+import sys
+from email import policy
+from email.parser import BytesParser
+m = BytesParser(policy=policy.default).parse(open(sys.argv[1], "rb"))
+t = m.get_body(("plain",)).get_content(); h = m.get_body(("html",)).get_content()
+open(sys.argv[2], "w").write(t); open(sys.argv[3], "w").write(h)
+PY
+		P=$(NODE_PATH="$BENCH/node_modules" measure nodemailer node "$BENCH/peer_nodemailer_preview.js" \
+			lists/big.csv "$TMP/body.txt" "$TMP/body.html" "$TMP/p")
+		echo "$P" | awk -v n="$N" '{printf "nodemailer      %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
+		echo "$H $P" | awk '{printf "ratio: herald is %.1fx the speed of nodemailer, with %.2fx its memory\n", $5/$2, $3/$6}'
+	else
+		echo "nodemailer: npm install failed; no peer ratio"
+	fi
+else
+	echo "node/npm not found; no peer ratio"
+fi

@@ -1,0 +1,126 @@
+/*
+ * cmd_check.c - `herald check`: validate post, config, templates and list,
+ * and print what was found.  Sends nothing, writes nothing but the
+ * unsubscribe secret on first use.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "campaign.h"
+#include "cmd.h"
+#include "localtime.h"
+
+static const char check_usage[] =
+"usage: herald check POST [--list LIST] [--date YYYY-MM-DD] [--config FILE]\n"
+"\n"
+"Validate the post, herald.yml, the templates and (with --list) every row\n"
+"of the list; print the title, subject, links and every session time with\n"
+"the instant it resolved to.  Nothing is sent.\n"
+"\n"
+"  -l, --list LIST     subscriber list (CSV)\n"
+"  -d, --date DATE     post date when neither date: nor the file name has one\n"
+"  -c, --config FILE   configuration (default: ./herald.yml)\n"
+"  -h, --help          this text\n";
+
+/* "2021-04-28T07:00:00-04:00" for utc seen in zone. */
+void herald_format_instant(int64_t utc, const char *zone, char *out, size_t outsz);
+
+void
+herald_format_instant(int64_t utc, const char *zone, char *out, size_t outsz)
+{
+	int off = 0;
+	char abbr[16] = "UTC";
+	time_t t;
+	struct tm tm;
+
+	if (zone && herald_zone_offset(zone, utc, &off, abbr) != 0)
+		off = 0;
+	t = (time_t)(utc + off);
+	gmtime_r(&t, &tm);
+	if (zone == NULL) {
+		snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		return;
+	}
+	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d %s",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, off < 0 ? '-' : '+', abs(off) / 3600, abs(off) % 3600 / 60,
+	    abbr);
+}
+
+int
+herald_cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "list", required_argument, NULL, 'l' },
+		{ "date", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct herald_campaign_opts o = { .warn = herald_cmd_warn };
+	struct herald_campaign *c;
+	struct herald_err e = {0};
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "l:d:c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o.list_path = optarg; break;
+		case 'd': o.date = optarg; break;
+		case 'c': o.config_path = optarg; break;
+		case 'h': fputs(check_usage, stdout); return 0;
+		default: fputs(check_usage, stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(check_usage, stderr);
+		return EX_USAGE;
+	}
+	o.post_path = argv[optind];
+	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
+		return herald_cmd_fail(&e);
+
+	printf("post:     %s\n", c->post.path);
+	printf("title:    %s\n", c->post.title);
+	printf("subject:  %s\n", c->post.subject);
+	if (c->post.year)
+		printf("date:     %04d-%02d-%02d\n", c->post.year, c->post.month,
+		    c->post.day);
+	else
+		printf("date:     (none)\n");
+	if (c->post.timezone)
+		printf("timezone: %s\n", c->post.timezone);
+	if (c->post.summary)
+		printf("summary:  %s\n", c->post.summary);
+
+	size_t nl = herald_doc_nlinks(c->doc);
+	printf("links:    %zu\n", nl);
+	for (size_t i = 0; i < nl; i++)
+		printf("  [%zu] %s\n", i + 1, herald_doc_link(c->doc, i));
+
+	size_t nt = herald_doc_ntimes(c->doc);
+	time_t now = time(NULL);
+	printf("session times: %zu\n", nt);
+	for (size_t i = 0; i < nt; i++) {
+		const struct herald_session *s = herald_doc_time(c->doc, i);
+		char u[64], z[96];
+
+		herald_format_instant(s->utc, NULL, u, sizeof(u));
+		herald_format_instant(s->utc, c->post.timezone ? c->post.timezone :
+		    s->zone, z, sizeof(z));
+		printf("  %s:%d: \"%s\" -> %s = %s%s\n", c->post.path, s->line,
+		    s->orig, u, z, s->utc < (int64_t)now ? " (past)" : "");
+	}
+	if (c->list_path)
+		printf("list:     %s: %zu rows, %zu subscribers, %zu duplicates\n",
+		    c->list_path, c->stats.rows, c->stats.unique,
+		    c->stats.duplicates);
+	printf("ok\n");
+	herald_campaign_free(c);
+	return 0;
+}

@@ -1,0 +1,1434 @@
+/*
+ * render.c - the post body through cmark-gfm (CommonMark plus the GitHub
+ * table, strikethrough and autolink extensions), rendered by our own tree
+ * walkers: HTML with inline styles on every element (many mail clients drop
+ * <style>), and plain text wrapped at 72 columns with numbered link
+ * references, as mutt readers expect.  This is the only file that includes
+ * cmark-gfm.
+ *
+ * Raw HTML in a post is dropped from both parts, as cmark itself does
+ * without CMARK_OPT_UNSAFE: it would bypass the inline styling, and every
+ * mail client sanitizes it differently.  javascript:, vbscript:, file: and
+ * (non-image) data: URLs are never emitted.
+ */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmark-gfm.h>
+#include <cmark-gfm-core-extensions.h>
+
+/* Node types the extensions register at run time (exported, not declared). */
+extern cmark_node_type CMARK_NODE_TABLE, CMARK_NODE_TABLE_ROW,
+    CMARK_NODE_TABLE_CELL, CMARK_NODE_STRIKETHROUGH;
+
+#define TEXT_WIDTH	72	/* columns of the plain-text part */
+#define TEXT_MIN_AVAIL	20	/* deep nesting never squeezes text below this */
+#define GLUE		'\x01'	/* a space the text wrapper may not break at */
+
+/* A session time inside a text node; spans[i] is time i. */
+struct span {
+	cmark_node *node;
+	size_t start, len;
+};
+
+struct herald_doc {
+	cmark_node *root;
+	struct span *spans;
+	struct herald_session *times;
+	size_t ntimes, cap;
+	char **links;
+	size_t nlinks, linkcap;
+};
+
+/* ---- shared helpers ---- */
+
+static bool
+is_block(cmark_node *n)
+{
+	return (cmark_node_get_type(n) & CMARK_NODE_TYPE_MASK) ==
+	    CMARK_NODE_TYPE_BLOCK;
+}
+
+static const char *
+lit(cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n);
+
+	return s ? s : "";
+}
+
+static const char *
+url_of(cmark_node *n)
+{
+	const char *s = cmark_node_get_url(n);
+
+	return s ? s : "";
+}
+
+/*
+ * Would a browser run this URL?  Browsers ignore leading blanks and
+ * embedded tabs/newlines ("java\tscript:"), so compare with those removed,
+ * as cmark's own dangerous-URL scanner does.
+ */
+static bool
+url_dangerous(const char *url)
+{
+	static const char *const bad[] = {
+		"javascript:", "vbscript:", "file:", "data:", NULL
+	};
+	static const char *const images[] = {
+		"data:image/png", "data:image/gif", "data:image/jpeg",
+		"data:image/webp", NULL
+	};
+	char norm[32];
+	size_t n = 0;
+
+	for (const char *p = url; *p && n < sizeof(norm) - 1; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c == 0x7f)
+			continue;
+		norm[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') :
+		    (char)c;
+	}
+	norm[n] = '\0';
+	for (size_t i = 0; images[i]; i++)
+		if (strncmp(norm, images[i], strlen(images[i])) == 0)
+			return false;
+	for (size_t i = 0; bad[i]; i++)
+		if (strncmp(norm, bad[i], strlen(bad[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Does url start with a scheme ("https:", "mailto:")? */
+static bool
+has_scheme(const char *url)
+{
+	const char *p = url;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return false;
+	for (p++; *p; p++) {
+		if (*p == ':')
+			return true;
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
+		    *p == '.'))
+			return false;
+	}
+	return false;
+}
+
+/*
+ * Percent-encode what may not appear in an href (blanks, controls, quotes,
+ * angle brackets, non-ASCII).  '%' is kept: the author may have encoded
+ * already.  Non-ASCII in the host is kept for internationalized names.
+ */
+static void
+put_url_encoded(struct hbuf *b, const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *host = NULL, *host_end = NULL;
+	const char *p = strstr(url, "//");
+
+	if (p != NULL && (p == url || p[-1] == ':')) {
+		host = p + 2;
+		host_end = host + strcspn(host, "/?#");
+	}
+	for (p = url; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		bool in_host = host && p >= host && p < host_end;
+
+		if (c <= 0x20 || c == 0x7f || (c >= 0x80 && !in_host) ||
+		    strchr("\"<>\\^`{|}", c) != NULL) {
+			hbuf_putc(b, '%');
+			hbuf_putc(b, hex[c >> 4]);
+			hbuf_putc(b, hex[c & 15]);
+		} else
+			hbuf_putc(b, (char)c);
+	}
+}
+
+/*
+ * Make url absolute against base (no trailing slash) and encode it.
+ * Absolute URLs, mailto: and #fragments are left as they are.
+ */
+static char *
+absolute_url(const char *base, const char *url)
+{
+	struct hbuf b = HBUF_INIT;
+
+	if (*url == '\0' || *url == '#' || has_scheme(url) || base == NULL ||
+	    *base == '\0')
+		;
+	else if (url[0] == '/' && url[1] == '/')
+		hbuf_puts(&b, "https:");	/* mail has no page scheme */
+	else if (url[0] == '/')
+		hbuf_puts(&b, base);
+	else {
+		hbuf_puts(&b, base);
+		hbuf_putc(&b, '/');
+		if (url[0] == '.' && url[1] == '/')
+			url += 2;
+	}
+	put_url_encoded(&b, url);
+	return hbuf_detach(&b);
+}
+
+/* Should this URL be linked at all (not empty, not script)? */
+static bool
+url_linkable(const char *url)
+{
+	return *url != '\0' && !url_dangerous(url);
+}
+
+/* Plain text of an inline subtree (image alt text, link text). */
+static void
+plain_text(cmark_node *root, struct hbuf *out)
+{
+	cmark_iter *it = cmark_iter_new(root);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type t = cmark_node_get_type(n);
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE)
+			hbuf_puts(out, lit(n));
+		else if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK)
+			hbuf_putc(out, ' ');
+	}
+	cmark_iter_free(it);
+}
+
+static size_t
+first_span(const struct herald_doc *doc, cmark_node *n)
+{
+	uintptr_t u = (uintptr_t)cmark_node_get_user_data(n);
+
+	return u ? (size_t)(u - 1) : doc->ntimes;
+}
+
+/* ---- parsing ---- */
+
+static void
+add_link(struct herald_doc *doc, const char *url)
+{
+	for (size_t i = 0; i < doc->nlinks; i++)
+		if (strcmp(doc->links[i], url) == 0)
+			return;
+	if (doc->nlinks == doc->linkcap) {
+		doc->linkcap = doc->linkcap ? 2 * doc->linkcap : 16;
+		doc->links = xrealloc(doc->links,
+		    doc->linkcap * sizeof(*doc->links));
+	}
+	doc->links[doc->nlinks++] = xstrdup(url);
+}
+
+static void
+add_time(struct herald_doc *doc, cmark_node *node,
+    const struct herald_time_match *m)
+{
+	if (doc->ntimes == doc->cap) {
+		doc->cap = doc->cap ? 2 * doc->cap : 8;
+		doc->spans = xrealloc(doc->spans, doc->cap * sizeof(*doc->spans));
+		doc->times = xrealloc(doc->times, doc->cap * sizeof(*doc->times));
+	}
+	doc->spans[doc->ntimes].node = node;
+	doc->spans[doc->ntimes].start = m->start;
+	doc->spans[doc->ntimes].len = m->len;
+	herald_session_copy(&doc->times[doc->ntimes], &m->s);
+	doc->ntimes++;
+}
+
+/*
+ * Join runs of text and soft breaks among n's children into one text node
+ * (a soft break becomes '\n', which both renderers treat as a soft break),
+ * so that a time written across a line break ("Wed at\n07:00 ET") is one
+ * piece of text for the scanner and for substitution.
+ */
+static void
+merge_text_runs(cmark_node *parent)
+{
+	cmark_node *c = cmark_node_first_child(parent);
+
+	while (c != NULL) {
+		cmark_node *end = c, *next;
+		size_t count = 0, ntext = 0;
+		struct hbuf b = HBUF_INIT;
+		cmark_node_type t = cmark_node_get_type(c);
+
+		if (t != CMARK_NODE_TEXT && t != CMARK_NODE_SOFTBREAK) {
+			c = cmark_node_next(c);
+			continue;
+		}
+		for (cmark_node *r = c; r != NULL; r = cmark_node_next(r)) {
+			t = cmark_node_get_type(r);
+			if (t != CMARK_NODE_TEXT && t != CMARK_NODE_SOFTBREAK)
+				break;
+			hbuf_puts(&b, t == CMARK_NODE_TEXT ? lit(r) : "\n");
+			ntext += t == CMARK_NODE_TEXT;
+			count++;
+			end = r;
+		}
+		next = cmark_node_next(end);
+		if (count > 1 && ntext > 0) {
+			cmark_node *m = cmark_node_new(CMARK_NODE_TEXT);
+
+			cmark_node_set_literal(m, hbuf_cstr(&b));
+			cmark_node_insert_before(c, m);
+			for (cmark_node *r = c, *rn; r != next; r = rn) {
+				rn = cmark_node_next(r);
+				cmark_node_free(r);
+			}
+		}
+		hbuf_free(&b);
+		c = next;
+	}
+}
+
+static size_t
+count_nl(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Newlines an inline node stands for (after merge_text_runs). */
+static size_t
+inline_newlines(cmark_node *n)
+{
+	cmark_node_type t = cmark_node_get_type(n);
+
+	if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK)
+		return 1;
+	if (t == CMARK_NODE_TEXT || t == CMARK_NODE_HTML_INLINE)
+		return count_nl(lit(n));
+	return 0;
+}
+
+/*
+ * The body line a leaf block's inline content starts on.  A paragraph's
+ * start line counts link reference definitions cmark removed from its
+ * front, so count back from its last line instead.
+ */
+static int
+inline_base_line(cmark_node *block)
+{
+	int line;
+
+	if (cmark_node_get_type(block) == CMARK_NODE_PARAGRAPH) {
+		size_t nl = 0;
+		cmark_iter *it = cmark_iter_new(block);
+		cmark_event_type ev;
+
+		while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+			if (ev == CMARK_EVENT_ENTER)
+				nl += inline_newlines(cmark_iter_get_node(it));
+		cmark_iter_free(it);
+		line = cmark_node_get_end_line(block) - (int)nl;
+	} else
+		line = cmark_node_get_start_line(block);
+	return line > 0 ? line : 1;
+}
+
+static bool
+inside_image(cmark_node *n)
+{
+	for (n = cmark_node_parent(n); n != NULL && !is_block(n);
+	    n = cmark_node_parent(n))
+		if (cmark_node_get_type(n) == CMARK_NODE_IMAGE)
+			return true;
+	return false;
+}
+
+static int
+scan_times(struct herald_doc *doc, const struct herald_post *post,
+    const struct herald_config *cfg, struct herald_err *e)
+{
+	struct herald_sessions_ctx ctx = {
+		.file = post->path,
+		.year = post->year, .month = post->month, .day = post->day,
+		.post_zone = post->timezone,
+		.aliases = cfg ? cfg->aliases : NULL,
+		.naliases = cfg ? cfg->naliases : 0,
+	};
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+	int base = 1, nl = 0, rc = 0;
+	int body_line = post->body_line > 0 ? post->body_line : 1;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		struct herald_time_match *m = NULL;
+		size_t nm = 0;
+		const char *s;
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (is_block(n)) {
+			base = inline_base_line(n);
+			nl = 0;
+			continue;
+		}
+		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || inside_image(n)) {
+			nl += (int)inline_newlines(n);
+			continue;
+		}
+		s = lit(n);
+		rc = herald_sessions_scan(&ctx, s, strlen(s),
+		    base + nl + body_line - 1, &m, &nm, e);
+		if (rc != 0)
+			break;
+		if (nm > 0)
+			cmark_node_set_user_data(n,
+			    (void *)(uintptr_t)(doc->ntimes + 1));
+		for (size_t i = 0; i < nm; i++)
+			add_time(doc, n, &m[i]);
+		herald_time_matches_free(m, nm);
+		nl += (int)count_nl(s);
+	}
+	cmark_iter_free(it);
+	return rc;
+}
+
+int
+herald_doc_parse(const struct herald_post *post,
+    const struct herald_config *cfg, struct herald_doc **out,
+    struct herald_err *e)
+{
+	static const char *const exts[] = {
+		"table", "strikethrough", "autolink", NULL
+	};
+	struct herald_doc *doc = xcalloc(1, sizeof(*doc));
+	const char *body = post->body ? post->body : "";
+	size_t len = post->body ? post->body_len : 0;
+	const char *base = cfg ? cfg->site_base_url : NULL;
+	cmark_parser *parser;
+	cmark_iter *it;
+	cmark_event_type ev;
+	cmark_node **parents = NULL;
+	size_t nparents = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	cmark_gfm_core_extensions_ensure_registered();
+	/* No CMARK_OPT_SMART: quotes and dashes stay as the author typed. */
+	parser = cmark_parser_new(CMARK_OPT_DEFAULT);
+	for (size_t i = 0; exts[i]; i++)
+		cmark_parser_attach_syntax_extension(parser,
+		    cmark_find_syntax_extension(exts[i]));
+	cmark_parser_feed(parser, body, len);
+	doc->root = cmark_parser_finish(parser);
+	cmark_parser_free(parser);
+	cmark_consolidate_text_nodes(doc->root);
+
+	/* Collect parents first: merging frees nodes under the iterator. */
+	it = cmark_iter_new(doc->root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+
+		if (ev != CMARK_EVENT_ENTER || cmark_node_first_child(n) == NULL)
+			continue;
+		if (nparents == cap) {
+			cap = cap ? 2 * cap : 64;
+			parents = xrealloc(parents, cap * sizeof(*parents));
+		}
+		parents[nparents++] = n;
+	}
+	cmark_iter_free(it);
+	for (size_t i = 0; i < nparents; i++)
+		merge_text_runs(parents[i]);
+	free(parents);
+
+	it = cmark_iter_new(doc->root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type t = cmark_node_get_type(n);
+		char *abs;
+
+		if (ev != CMARK_EVENT_ENTER ||
+		    (t != CMARK_NODE_LINK && t != CMARK_NODE_IMAGE))
+			continue;
+		abs = absolute_url(base, url_of(n));
+		cmark_node_set_url(n, abs);
+		if (url_linkable(abs))
+			add_link(doc, abs);
+		free(abs);
+	}
+	cmark_iter_free(it);
+
+	if ((rc = scan_times(doc, post, cfg, e)) != 0) {
+		herald_doc_free(doc);
+		return rc;
+	}
+	*out = doc;
+	return 0;
+}
+
+void
+herald_doc_free(struct herald_doc *doc)
+{
+	if (doc == NULL)
+		return;
+	if (doc->root)
+		cmark_node_free(doc->root);
+	for (size_t i = 0; i < doc->ntimes; i++)
+		herald_session_free(&doc->times[i]);
+	free(doc->times);
+	free(doc->spans);
+	for (size_t i = 0; i < doc->nlinks; i++)
+		free(doc->links[i]);
+	free(doc->links);
+	free(doc);
+}
+
+size_t
+herald_doc_ntimes(const struct herald_doc *doc)
+{
+	return doc->ntimes;
+}
+
+const struct herald_session *
+herald_doc_time(const struct herald_doc *doc, size_t i)
+{
+	return i < doc->ntimes ? &doc->times[i] : NULL;
+}
+
+size_t
+herald_doc_nlinks(const struct herald_doc *doc)
+{
+	return doc->nlinks;
+}
+
+const char *
+herald_doc_link(const struct herald_doc *doc, size_t i)
+{
+	return i < doc->nlinks ? doc->links[i] : NULL;
+}
+
+/* ---- HTML ---- */
+
+/*
+ * Colours are mid-tones and backgrounds translucent grey, so the result
+ * stays readable when a client inverts it or paints it dark.
+ */
+#define FONT_MONO	"font-family:Menlo,Consolas,'Courier New',monospace;"
+#define TINT		"background-color:rgba(127,127,127,0.15);"
+#define RULE		"1px solid #999999"
+
+#define ST_P	"margin:0 0 16px 0;line-height:1.5;"
+#define ST_A	"color:#1a6fc9;text-decoration:underline;"
+#define ST_LIST	"margin:0 0 16px 0;padding:0 0 0 28px;line-height:1.5;"
+#define ST_SUBLIST "margin:4px 0 0 0;padding:0 0 0 28px;line-height:1.5;"
+#define ST_LI	"margin:0 0 4px 0;"
+#define ST_QUOTE "margin:0 0 16px 0;padding:0 0 0 14px;" \
+	"border-left:4px solid #999999;color:#737373;"
+#define ST_CODE	FONT_MONO "font-size:90%;" TINT "padding:1px 4px;" \
+	"border-radius:3px;"
+#define ST_PRE	"margin:0 0 16px 0;padding:12px;" TINT "border-radius:4px;" \
+	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
+	FONT_MONO "font-size:13px;line-height:1.4;"
+#define ST_PRECODE FONT_MONO "font-size:13px;"
+#define ST_TABLE "border-collapse:collapse;border:" RULE ";" \
+	"margin:0 0 16px 0;"
+#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;"
+#define ST_TH	ST_TD "font-weight:bold;" TINT
+#define ST_DEL	"text-decoration:line-through;"
+#define ST_EM	"font-style:italic;"
+#define ST_STRONG "font-weight:bold;"
+#define ST_HR	"border:0;border-top:" RULE ";height:0;margin:24px 0;"
+#define ST_IMG	"max-width:100%;height:auto;border:0;"
+
+static const char *const heading_size[7] = {
+	"", "26px", "22px", "19px", "17px", "15px", "14px"
+};
+
+struct html {
+	const struct herald_doc *doc;
+	const char *const *subst;
+	struct hbuf *out;
+	cmark_node *alt;	/* image whose alt text is being written */
+};
+
+static void
+html_text(struct html *h, cmark_node *n)
+{
+	const char *s = lit(n);
+	size_t pos = 0;
+
+	for (size_t i = first_span(h->doc, n);
+	    i < h->doc->ntimes && h->doc->spans[i].node == n; i++) {
+		const struct span *sp = &h->doc->spans[i];
+
+		hbuf_put_html(h->out, s + pos, sp->start - pos);
+		if (h->subst && !h->alt)
+			hbuf_puts(h->out, h->subst[i]);
+		else
+			hbuf_put_html(h->out, s + sp->start, sp->len);
+		pos = sp->start + sp->len;
+	}
+	hbuf_put_html(h->out, s + pos, strlen(s + pos));
+}
+
+static bool
+in_tight_list(cmark_node *para)
+{
+	cmark_node *item = cmark_node_parent(para);
+	cmark_node *list = item ? cmark_node_parent(item) : NULL;
+
+	return list != NULL && cmark_node_get_type(list) == CMARK_NODE_LIST &&
+	    cmark_node_get_list_tight(list);
+}
+
+/* 'l', 'c', 'r' or 0 for a table cell's column. */
+static int
+cell_align(cmark_node *cell)
+{
+	cmark_node *row = cmark_node_parent(cell);
+	cmark_node *table = row ? cmark_node_parent(row) : NULL;
+	size_t col = 0;
+	uint8_t *al;
+
+	if (table == NULL)
+		return 0;
+	for (cmark_node *c = cmark_node_previous(cell); c != NULL;
+	    c = cmark_node_previous(c))
+		col++;
+	al = cmark_gfm_extensions_get_table_alignments(table);
+	if (al == NULL || col >= cmark_gfm_extensions_get_table_columns(table))
+		return 0;
+	return al[col];
+}
+
+static void
+html_cell(struct html *h, cmark_node *n, bool entering)
+{
+	bool head = cmark_gfm_extensions_get_table_row_is_header(
+	    cmark_node_parent(n));
+	const char *tag = head ? "th" : "td";
+	const char *align;
+
+	if (!entering) {
+		hbuf_printf(h->out, "</%s>\n", tag);
+		return;
+	}
+	switch (cell_align(n)) {
+	case 'c': align = "center"; break;
+	case 'r': align = "right"; break;
+	default: align = "left"; break;
+	}
+	/* align= too: old Outlook ignores text-align on cells. */
+	hbuf_printf(h->out, "<%s align=\"%s\" style=\"%stext-align:%s;\">",
+	    tag, align, head ? ST_TH : ST_TD, align);
+}
+
+static void
+html_node(struct html *h, cmark_node *n, bool entering)
+{
+	cmark_node_type t = cmark_node_get_type(n);
+	struct hbuf *o = h->out;
+
+	if (h->alt != NULL) {
+		/* Inside an image: only its words, for alt="". */
+		if (n == h->alt && !entering) {
+			if (url_linkable(url_of(n))) {
+				const char *title = cmark_node_get_title(n);
+
+				hbuf_puts(o, "\"");
+				if (title && *title) {
+					hbuf_puts(o, " title=\"");
+					hbuf_put_html(o, title, strlen(title));
+					hbuf_puts(o, "\"");
+				}
+				hbuf_puts(o, " style=\"" ST_IMG "\" />");
+			}
+			h->alt = NULL;
+		} else if (entering && t == CMARK_NODE_TEXT)
+			html_text(h, n);
+		else if (entering && t == CMARK_NODE_CODE)
+			hbuf_put_html(o, lit(n), strlen(lit(n)));
+		else if (entering && (t == CMARK_NODE_SOFTBREAK ||
+		    t == CMARK_NODE_LINEBREAK))
+			hbuf_putc(o, ' ');
+		return;
+	}
+
+	if (t == CMARK_NODE_TABLE) {
+		hbuf_puts(o, entering ? "<table cellpadding=\"0\" "
+		    "cellspacing=\"0\" style=\"" ST_TABLE "\">\n" : "</table>\n");
+		return;
+	}
+	if (t == CMARK_NODE_TABLE_ROW) {
+		hbuf_puts(o, entering ? "<tr>\n" : "</tr>\n");
+		return;
+	}
+	if (t == CMARK_NODE_TABLE_CELL) {
+		html_cell(h, n, entering);
+		return;
+	}
+	if (t == CMARK_NODE_STRIKETHROUGH) {
+		hbuf_puts(o, entering ? "<del style=\"" ST_DEL "\">" : "</del>");
+		return;
+	}
+
+	switch (t) {
+	case CMARK_NODE_DOCUMENT:
+		break;
+	case CMARK_NODE_BLOCK_QUOTE:
+		hbuf_puts(o, entering ? "<blockquote style=\"" ST_QUOTE "\">\n" :
+		    "</blockquote>\n");
+		break;
+	case CMARK_NODE_LIST: {
+		bool ordered = cmark_node_get_list_type(n) == CMARK_ORDERED_LIST;
+		int start = cmark_node_get_list_start(n);
+		cmark_node *parent = cmark_node_parent(n);
+		const char *style = parent && cmark_node_get_type(parent) ==
+		    CMARK_NODE_ITEM ? ST_SUBLIST : ST_LIST;
+
+		if (!entering)
+			hbuf_puts(o, ordered ? "</ol>\n" : "</ul>\n");
+		else if (ordered && start != 1)
+			hbuf_printf(o, "<ol start=\"%d\" style=\"%s\">\n",
+			    start, style);
+		else
+			hbuf_printf(o, "<%s style=\"%s\">\n",
+			    ordered ? "ol" : "ul", style);
+		break;
+	}
+	case CMARK_NODE_ITEM:
+		hbuf_puts(o, entering ? "<li style=\"" ST_LI "\">" : "</li>\n");
+		break;
+	case CMARK_NODE_HEADING: {
+		int level = cmark_node_get_heading_level(n);
+
+		if (level < 1 || level > 6)
+			level = 6;
+		if (entering)
+			hbuf_printf(o, "<h%d style=\"margin:24px 0 12px 0;"
+			    "font-size:%s;line-height:1.3;font-weight:bold;\">",
+			    level, heading_size[level]);
+		else
+			hbuf_printf(o, "</h%d>\n", level);
+		break;
+	}
+	case CMARK_NODE_CODE_BLOCK:
+		hbuf_puts(o, "<pre style=\"" ST_PRE "\"><code style=\""
+		    ST_PRECODE "\">");
+		hbuf_put_html(o, lit(n), strlen(lit(n)));
+		hbuf_puts(o, "</code></pre>\n");
+		break;
+	case CMARK_NODE_PARAGRAPH:
+		if (in_tight_list(n))
+			break;
+		hbuf_puts(o, entering ? "<p style=\"" ST_P "\">" : "</p>\n");
+		break;
+	case CMARK_NODE_THEMATIC_BREAK:
+		hbuf_puts(o, "<hr style=\"" ST_HR "\" />\n");
+		break;
+	case CMARK_NODE_TEXT:
+		html_text(h, n);
+		break;
+	case CMARK_NODE_SOFTBREAK:
+		hbuf_putc(o, '\n');
+		break;
+	case CMARK_NODE_LINEBREAK:
+		hbuf_puts(o, "<br />\n");
+		break;
+	case CMARK_NODE_CODE:
+		hbuf_puts(o, "<code style=\"" ST_CODE "\">");
+		hbuf_put_html(o, lit(n), strlen(lit(n)));
+		hbuf_puts(o, "</code>");
+		break;
+	case CMARK_NODE_EMPH:
+		hbuf_puts(o, entering ? "<em style=\"" ST_EM "\">" : "</em>");
+		break;
+	case CMARK_NODE_STRONG:
+		hbuf_puts(o, entering ? "<strong style=\"" ST_STRONG "\">" :
+		    "</strong>");
+		break;
+	case CMARK_NODE_LINK: {
+		const char *url = url_of(n), *title = cmark_node_get_title(n);
+
+		if (!url_linkable(url))
+			break;	/* the words without the link */
+		if (!entering) {
+			hbuf_puts(o, "</a>");
+			break;
+		}
+		hbuf_puts(o, "<a href=\"");
+		hbuf_put_html(o, url, strlen(url));
+		hbuf_puts(o, "\"");
+		if (title && *title) {
+			hbuf_puts(o, " title=\"");
+			hbuf_put_html(o, title, strlen(title));
+			hbuf_puts(o, "\"");
+		}
+		hbuf_puts(o, " style=\"" ST_A "\">");
+		break;
+	}
+	case CMARK_NODE_IMAGE: {
+		const char *url = url_of(n);
+
+		if (!entering)
+			break;
+		h->alt = n;
+		if (!url_linkable(url))
+			break;	/* alt text as plain words */
+		hbuf_puts(o, "<img src=\"");
+		hbuf_put_html(o, url, strlen(url));
+		hbuf_puts(o, "\" alt=\"");
+		break;
+	}
+	default:
+		/* Raw HTML, footnotes and anything unknown: dropped. */
+		break;
+	}
+}
+
+void
+herald_render_html(const struct herald_doc *doc,
+    const char *const *html_subst, struct hbuf *out)
+{
+	struct html h = { doc, html_subst, out, NULL };
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		html_node(&h, cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER);
+	cmark_iter_free(it);
+}
+
+/* ---- plain text ---- */
+
+/* Columns a UTF-8 string takes on a terminal: CJK wide, combining zero. */
+static size_t
+cp_width(uint32_t c)
+{
+	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) ||
+	    (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x200b && c <= 0x200f) ||
+	    (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe00 && c <= 0xfe0f) ||
+	    (c >= 0xfe20 && c <= 0xfe2f))
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) ||
+	    (c >= 0x3041 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+	    (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) ||
+	    (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
+	    (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f900 && c <= 0x1f9ff) ||
+	    (c >= 0x20000 && c <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+static size_t
+text_width(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t w = 0;
+
+	while (p < end) {
+		uint32_t c = *p++;
+		int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+		if (more)
+			c &= 0x3f >> more;
+		for (; more > 0 && p < end && (*p & 0xc0) == 0x80; more--)
+			c = (c << 6) | (*p++ & 0x3f);
+		w += cp_width(c);
+	}
+	return w;
+}
+
+struct frame {
+	char first[24];		/* prefix of the block's first line */
+	char cont[24];		/* prefix of the lines after it */
+	bool used;
+};
+
+struct text {
+	const struct herald_doc *doc;
+	const char *const *subst;
+	struct hbuf *out;
+	struct frame *frames;
+	size_t nframes, framecap;
+	bool any, blank;	/* something written; last line blank */
+	char **urls;		/* link references, [1] is urls[0] */
+	size_t nurls, urlcap;
+};
+
+static void
+push_frame(struct text *t, const char *first, const char *cont)
+{
+	struct frame *f;
+
+	if (t->nframes == t->framecap) {
+		t->framecap = t->framecap ? 2 * t->framecap : 16;
+		t->frames = xrealloc(t->frames,
+		    t->framecap * sizeof(*t->frames));
+	}
+	f = &t->frames[t->nframes++];
+	snprintf(f->first, sizeof(f->first), "%s", first);
+	snprintf(f->cont, sizeof(f->cont), "%s", cont);
+	f->used = false;
+}
+
+static size_t
+prefix_width(const struct text *t)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < t->nframes; i++)
+		w += text_width(t->frames[i].cont, strlen(t->frames[i].cont));
+	return w;
+}
+
+static size_t
+avail_width(const struct text *t)
+{
+	size_t w = prefix_width(t);
+
+	return w + TEXT_MIN_AVAIL > TEXT_WIDTH ? TEXT_MIN_AVAIL :
+	    TEXT_WIDTH - w;
+}
+
+/* One output line: prefixes, s (glue shown as spaces), no trailing blanks. */
+static void
+emit_line(struct text *t, const char *s, size_t n, bool blank)
+{
+	struct hbuf *o = t->out;
+	size_t start = o->len;
+
+	for (size_t i = 0; i < t->nframes; i++) {
+		struct frame *f = &t->frames[i];
+
+		hbuf_puts(o, f->used || blank ? f->cont : f->first);
+		if (!blank)
+			f->used = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		hbuf_putc(o, s[i] == GLUE ? ' ' : s[i]);
+	while (o->len > start && (o->data[o->len - 1] == ' ' ||
+	    o->data[o->len - 1] == '\t'))
+		o->len--;
+	hbuf_putc(o, '\n');
+	t->any = true;
+	t->blank = blank;
+}
+
+static void
+blank_line(struct text *t)
+{
+	if (t->any && !t->blank)
+		emit_line(t, "", 0, true);
+}
+
+/*
+ * Blank line before a block, unless it opens a list item or block quote,
+ * or follows a sibling inside a tight list.
+ */
+static void
+begin_block(struct text *t, cmark_node *n)
+{
+	cmark_node *parent = cmark_node_parent(n);
+	cmark_node_type pt = parent ? cmark_node_get_type(parent) : CMARK_NODE_NONE;
+
+	if (!t->any)
+		return;
+	if (pt == CMARK_NODE_ITEM) {
+		if (n == cmark_node_first_child(parent) ||
+		    cmark_node_get_list_tight(cmark_node_parent(parent)))
+			return;
+	} else if (pt == CMARK_NODE_LIST) {
+		if (n == cmark_node_first_child(parent) ||
+		    cmark_node_get_list_tight(parent))
+			return;
+	} else if (pt == CMARK_NODE_BLOCK_QUOTE &&
+	    n == cmark_node_first_child(parent))
+		return;
+	blank_line(t);
+}
+
+static size_t
+ref_number(struct text *t, const char *url)
+{
+	for (size_t i = 0; i < t->nurls; i++)
+		if (strcmp(t->urls[i], url) == 0)
+			return i + 1;
+	if (t->nurls == t->urlcap) {
+		t->urlcap = t->urlcap ? 2 * t->urlcap : 16;
+		t->urls = xrealloc(t->urls, t->urlcap * sizeof(*t->urls));
+	}
+	t->urls[t->nurls++] = xstrdup(url);
+	return t->nurls;
+}
+
+/* Text as words: blanks and newlines become breakable spaces. */
+static void
+put_words(struct hbuf *run, const char *s, size_t n, bool glue)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '\n' || c == '\t' || c == '\r' || c == GLUE)
+			c = ' ';
+		if (c == ' ' && glue)
+			c = GLUE;
+		hbuf_putc(run, c);
+	}
+}
+
+static void
+text_text(struct text *t, cmark_node *n, struct hbuf *run)
+{
+	const char *s = lit(n);
+	size_t pos = 0;
+
+	for (size_t i = first_span(t->doc, n);
+	    i < t->doc->ntimes && t->doc->spans[i].node == n; i++) {
+		const struct span *sp = &t->doc->spans[i];
+
+		put_words(run, s + pos, sp->start - pos, false);
+		/* A time is kept on one line. */
+		if (t->subst)
+			put_words(run, t->subst[i], strlen(t->subst[i]), true);
+		else
+			put_words(run, s + sp->start, sp->len, true);
+		pos = sp->start + sp->len;
+	}
+	put_words(run, s + pos, strlen(s + pos), false);
+}
+
+/* Link text that is just the URL (autolinks) needs no reference. */
+static bool
+link_is_url(cmark_node *n, const char *url)
+{
+	struct hbuf b = HBUF_INIT;
+	const char *s;
+	bool same;
+
+	plain_text(n, &b);
+	s = hbuf_cstr(&b);
+	same = strcmp(s, url) == 0 ||
+	    (strncmp(url, "mailto:", 7) == 0 && strcmp(s, url + 7) == 0) ||
+	    (strncmp(url, "http://", 7) == 0 && strcmp(s, url + 7) == 0) ||
+	    (strncmp(url, "https://", 8) == 0 && strcmp(s, url + 8) == 0);
+	hbuf_free(&b);
+	return same;
+}
+
+/*
+ * The inline content of block as one run of text: ' ' may break, GLUE may
+ * not, '\n' is a hard break (a space in table cells).
+ */
+static void
+text_inlines(struct text *t, cmark_node *block, struct hbuf *run, bool cell)
+{
+	cmark_iter *it = cmark_iter_new(block);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type ty = cmark_node_get_type(n);
+		bool entering = ev == CMARK_EVENT_ENTER;
+
+		if (n == block)
+			continue;
+		if (ty == CMARK_NODE_STRIKETHROUGH) {
+			hbuf_putc(run, '~');
+			continue;
+		}
+		switch (ty) {
+		case CMARK_NODE_TEXT:
+			text_text(t, n, run);
+			break;
+		case CMARK_NODE_SOFTBREAK:
+			hbuf_putc(run, ' ');
+			break;
+		case CMARK_NODE_LINEBREAK:
+			hbuf_putc(run, cell ? ' ' : '\n');
+			break;
+		case CMARK_NODE_CODE:
+			hbuf_putc(run, '`');
+			put_words(run, lit(n), strlen(lit(n)), false);
+			hbuf_putc(run, '`');
+			break;
+		case CMARK_NODE_EMPH:
+			hbuf_putc(run, '_');
+			break;
+		case CMARK_NODE_STRONG:
+			hbuf_putc(run, '*');
+			break;
+		case CMARK_NODE_LINK: {
+			const char *url = url_of(n);
+
+			if (entering || !url_linkable(url) || *url == '#' ||
+			    link_is_url(n, url))
+				break;
+			hbuf_printf(run, "%c[%zu]", GLUE, ref_number(t, url));
+			break;
+		}
+		case CMARK_NODE_IMAGE: {
+			const char *url = url_of(n);
+			struct hbuf alt = HBUF_INIT;
+
+			plain_text(n, &alt);
+			if (alt.len > 0) {
+				hbuf_puts(run, "[image: ");
+				put_words(run, alt.data, alt.len, false);
+				hbuf_putc(run, ']');
+			} else
+				hbuf_puts(run, "[image]");
+			hbuf_free(&alt);
+			if (url_linkable(url))
+				hbuf_printf(run, "%c[%zu]", GLUE,
+				    ref_number(t, url));
+			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+			break;
+		}
+		default:
+			break;	/* raw HTML, footnote references */
+		}
+	}
+	cmark_iter_free(it);
+}
+
+/*
+ * Greedy word wrap of run into avail columns; lines go to out separated by
+ * '\n'.  A word longer than the line stays whole.
+ */
+static void
+wrap(const char *s, size_t n, size_t avail, struct hbuf *out)
+{
+	size_t i = 0, linew = 0;
+	bool empty = true;
+
+	while (i < n) {
+		size_t sp = i, w0, ww;
+
+		if (s[i] == '\n') {
+			hbuf_putc(out, '\n');
+			linew = 0;
+			empty = true;
+			i++;
+			continue;
+		}
+		while (i < n && s[i] == ' ')
+			i++;
+		w0 = i;
+		while (i < n && s[i] != ' ' && s[i] != '\n')
+			i++;
+		if (i == w0)
+			continue;
+		ww = text_width(s + w0, i - w0);
+		if (empty) {
+			hbuf_put(out, s + w0, i - w0);
+			linew = ww;
+			empty = false;
+		} else if (linew + (w0 - sp) + ww <= avail) {
+			hbuf_put(out, s + sp, i - sp);
+			linew += (w0 - sp) + ww;
+		} else {
+			hbuf_putc(out, '\n');
+			hbuf_put(out, s + w0, i - w0);
+			linew = ww;
+		}
+	}
+	if (!empty)
+		hbuf_putc(out, '\n');
+}
+
+/* Emit each '\n'-terminated line of lines; returns the widest. */
+static size_t
+emit_lines(struct text *t, const struct hbuf *lines)
+{
+	size_t maxw = 0, start = 0;
+
+	for (size_t i = 0; i < lines->len; i++) {
+		size_t w;
+
+		if (lines->data[i] != '\n')
+			continue;
+		w = text_width(lines->data + start, i - start);
+		if (w > maxw)
+			maxw = w;
+		emit_line(t, lines->data + start, i - start, false);
+		start = i + 1;
+	}
+	return maxw;
+}
+
+static void
+text_paragraph(struct text *t, cmark_node *n)
+{
+	struct hbuf run = HBUF_INIT, lines = HBUF_INIT;
+
+	text_inlines(t, n, &run, false);
+	wrap(run.data ? run.data : "", run.len, avail_width(t), &lines);
+	emit_lines(t, &lines);
+	hbuf_free(&run);
+	hbuf_free(&lines);
+}
+
+/* h1/h2 underlined with = and -, as in Setext; h3+ with ### marks. */
+static void
+text_heading(struct text *t, cmark_node *n)
+{
+	int level = cmark_node_get_heading_level(n);
+	struct hbuf run = HBUF_INIT, lines = HBUF_INIT, rule = HBUF_INIT;
+	char marks[8] = "#######";
+	size_t w;
+
+	if (level < 1 || level > 6)
+		level = 6;
+	text_inlines(t, n, &run, false);
+	if (level >= 3) {
+		char cont[8] = "       ";
+
+		marks[level] = ' ';
+		marks[level + 1] = '\0';
+		cont[level + 1] = '\0';
+		push_frame(t, marks, cont);
+	}
+	wrap(run.data ? run.data : "", run.len, avail_width(t), &lines);
+	w = emit_lines(t, &lines);
+	if (level >= 3)
+		t->nframes--;
+	else if (w > 0) {
+		hbuf_reset(&rule);
+		for (size_t i = 0; i < w; i++)
+			hbuf_putc(&rule, level == 1 ? '=' : '-');
+		emit_line(t, rule.data, rule.len, false);
+	}
+	hbuf_free(&run);
+	hbuf_free(&lines);
+	hbuf_free(&rule);
+}
+
+/* Code verbatim, indented four columns, never wrapped. */
+static void
+text_code_block(struct text *t, cmark_node *n)
+{
+	const char *s = lit(n), *end = s + strlen(s);
+	struct hbuf line = HBUF_INIT;
+
+	if (end > s && end[-1] == '\n')
+		end--;
+	while (s <= end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nl ? nl : end;
+
+		hbuf_reset(&line);
+		if (e > s)
+			hbuf_puts(&line, "    ");
+		for (const char *p = s; p < e; p++)
+			hbuf_putc(&line, *p == GLUE ? ' ' : *p);
+		emit_line(t, line.data ? line.data : "", line.len, false);
+		s = e + 1;
+	}
+	hbuf_free(&line);
+}
+
+/* Cells padded to their column's display width, per GFM alignment. */
+static void
+text_table(struct text *t, cmark_node *table)
+{
+	size_t ncols = cmark_gfm_extensions_get_table_columns(table);
+	uint8_t *al = cmark_gfm_extensions_get_table_alignments(table);
+	size_t nrows = 0, *widths;
+	char **cells;
+	struct hbuf line = HBUF_INIT;
+	size_t r = 0;
+
+	for (cmark_node *row = cmark_node_first_child(table); row;
+	    row = cmark_node_next(row))
+		nrows++;
+	if (ncols == 0 || nrows == 0)
+		return;
+	cells = xcalloc(nrows * ncols, sizeof(*cells));
+	widths = xcalloc(ncols, sizeof(*widths));
+	for (cmark_node *row = cmark_node_first_child(table); row;
+	    row = cmark_node_next(row), r++) {
+		size_t c = 0;
+
+		for (cmark_node *cell = cmark_node_first_child(row);
+		    cell && c < ncols; cell = cmark_node_next(cell), c++) {
+			struct hbuf run = HBUF_INIT;
+			size_t w;
+
+			text_inlines(t, cell, &run, true);
+			/* a cell is one line: its spaces never break */
+			for (size_t i = 0; i < run.len; i++)
+				if (run.data[i] == ' ')
+					run.data[i] = GLUE;
+			cells[r * ncols + c] = run.data ? hbuf_detach(&run) :
+			    xstrdup("");
+			w = text_width(cells[r * ncols + c],
+			    strlen(cells[r * ncols + c]));
+			if (w > widths[c])
+				widths[c] = w;
+		}
+	}
+	r = 0;
+	for (cmark_node *row = cmark_node_first_child(table); row;
+	    row = cmark_node_next(row), r++) {
+		hbuf_reset(&line);
+		for (size_t c = 0; c < ncols; c++) {
+			const char *s = cells[r * ncols + c] ?
+			    cells[r * ncols + c] : "";
+			size_t pad = widths[c] - text_width(s, strlen(s));
+			size_t left = 0;
+
+			if (al && al[c] == 'r')
+				left = pad;
+			else if (al && al[c] == 'c')
+				left = pad / 2;
+			if (c > 0)
+				hbuf_puts(&line, "  ");
+			for (size_t i = 0; i < left; i++)
+				hbuf_putc(&line, ' ');
+			hbuf_puts(&line, s);
+			for (size_t i = left; i < pad; i++)
+				hbuf_putc(&line, ' ');
+		}
+		emit_line(t, line.data, line.len, false);
+		if (cmark_gfm_extensions_get_table_row_is_header(row)) {
+			hbuf_reset(&line);
+			for (size_t c = 0; c < ncols; c++) {
+				if (c > 0)
+					hbuf_puts(&line, "  ");
+				for (size_t i = 0; i < widths[c] || i < 3; i++)
+					hbuf_putc(&line, '-');
+			}
+			emit_line(t, line.data, line.len, false);
+		}
+	}
+	for (size_t i = 0; i < nrows * ncols; i++)
+		free(cells[i]);
+	free(cells);
+	free(widths);
+	hbuf_free(&line);
+}
+
+/* "- " or "3. " for an item, and the hanging indent of its other lines. */
+static void
+push_item(struct text *t, cmark_node *item)
+{
+	cmark_node *list = cmark_node_parent(item);
+	char first[24], cont[24];
+	size_t w;
+
+	if (cmark_node_get_list_type(list) == CMARK_ORDERED_LIST) {
+		long num = cmark_node_get_list_start(list);
+
+		for (cmark_node *p = cmark_node_previous(item); p;
+		    p = cmark_node_previous(p))
+			num++;
+		snprintf(first, sizeof(first), "%ld%c ", num,
+		    cmark_node_get_list_delim(list) == CMARK_PAREN_DELIM ?
+		    ')' : '.');
+	} else
+		snprintf(first, sizeof(first), "- ");
+	w = strlen(first);
+	memset(cont, ' ', w);
+	cont[w] = '\0';
+	push_frame(t, first, cont);
+}
+
+static void
+text_node(struct text *t, cmark_node *n, bool entering, cmark_iter *it)
+{
+	cmark_node_type ty = cmark_node_get_type(n);
+
+	if (ty == CMARK_NODE_TABLE) {
+		if (entering) {
+			begin_block(t, n);
+			text_table(t, n);
+			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+		}
+		return;
+	}
+	switch (ty) {
+	case CMARK_NODE_BLOCK_QUOTE:
+		if (entering) {
+			begin_block(t, n);
+			push_frame(t, "> ", "> ");
+		} else
+			t->nframes--;
+		break;
+	case CMARK_NODE_LIST:
+		if (entering)
+			begin_block(t, n);
+		break;
+	case CMARK_NODE_ITEM:
+		if (entering) {
+			begin_block(t, n);
+			push_item(t, n);
+		} else {
+			if (!t->frames[t->nframes - 1].used)
+				emit_line(t, "", 0, false);
+			t->nframes--;
+		}
+		break;
+	case CMARK_NODE_PARAGRAPH:
+		if (!entering)
+			break;
+		begin_block(t, n);
+		text_paragraph(t, n);
+		cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+		break;
+	case CMARK_NODE_HEADING:
+		if (!entering)
+			break;
+		begin_block(t, n);
+		text_heading(t, n);
+		cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+		break;
+	case CMARK_NODE_CODE_BLOCK:
+		begin_block(t, n);
+		text_code_block(t, n);
+		break;
+	case CMARK_NODE_THEMATIC_BREAK: {
+		char dashes[TEXT_WIDTH + 1];
+		size_t w = avail_width(t);
+
+		begin_block(t, n);
+		memset(dashes, '-', w);
+		emit_line(t, dashes, w, false);
+		break;
+	}
+	default:
+		break;	/* document, raw HTML, footnotes */
+	}
+}
+
+void
+herald_render_text(const struct herald_doc *doc,
+    const char *const *text_subst, struct hbuf *out)
+{
+	struct text t = { .doc = doc, .subst = text_subst, .out = out };
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		text_node(&t, cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER,
+		    it);
+	cmark_iter_free(it);
+	if (t.nurls > 0) {
+		blank_line(&t);
+		hbuf_puts(out, "Links:\n");
+		for (size_t i = 0; i < t.nurls; i++)
+			hbuf_printf(out, "[%zu] %s\n", i + 1, t.urls[i]);
+	}
+	for (size_t i = 0; i < t.nurls; i++)
+		free(t.urls[i]);
+	free(t.urls);
+	free(t.frames);
+}

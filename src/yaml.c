@@ -1,0 +1,324 @@
+/*
+ * yaml.c - a small read-only tree over libyaml's event parser (YAML 1.1 as
+ * libyaml reads it), shared by post front matter and herald.yml.
+ *
+ * Only this file includes <yaml.h>.  We keep what herald needs: maps with
+ * scalar keys, sequences and scalars as UTF-8 text, each with the line it
+ * started on.  Anchors and aliases are refused: nothing herald reads needs
+ * them, and aliases are how "billion laughs" documents blow up memory.
+ * Nesting is capped for the same reason (the builder recurses).
+ */
+#include "ynode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#define YAML_MAX_DEPTH 64
+
+struct ybuild {
+	yaml_parser_t parser;
+	const char *file;
+	int first_line;
+	struct herald_err *e;
+};
+
+static int
+ynode_line(const struct ybuild *b, const yaml_mark_t *m)
+{
+	return b->first_line + (int)m->line;
+}
+
+/* Report libyaml's own error, at the line of the problem it names. */
+static int
+parser_error(struct ybuild *b)
+{
+	yaml_parser_t *p = &b->parser;
+	const char *problem = p->problem ? p->problem : "malformed document";
+	int line = ynode_line(b, &p->problem_mark);
+
+	if (p->context != NULL)
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: %s %s", problem, p->context);
+	return herald_errf(b->e, EX_DATAERR, b->file, line,
+	    "invalid YAML: %s", problem);
+}
+
+static int
+next_event(struct ybuild *b, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&b->parser, ev))
+		return parser_error(b);
+	return 0;
+}
+
+static struct ynode *
+ynode_new(enum ynode_type type, int line)
+{
+	struct ynode *n = xcalloc(1, sizeof(*n));
+
+	n->type = type;
+	n->line = line;
+	return n;
+}
+
+static void
+ynode_append(struct ynode *n, char *key, int kline, struct ynode *item)
+{
+	/* grow by doubling once past a small start; n is tiny in practice */
+	if ((n->n & (n->n - 1)) == 0) {
+		size_t cap = n->n ? n->n * 2 : 4;
+		if (n->type == YNODE_MAP) {
+			n->keys = xrealloc(n->keys, cap * sizeof(*n->keys));
+			n->key_lines = xrealloc(n->key_lines,
+			    cap * sizeof(*n->key_lines));
+		}
+		n->items = xrealloc(n->items, cap * sizeof(*n->items));
+	}
+	if (n->type == YNODE_MAP) {
+		n->keys[n->n] = key;
+		n->key_lines[n->n] = kline;
+	}
+	n->items[n->n++] = item;
+}
+
+static int build_node(struct ybuild *b, yaml_event_t *ev, int depth,
+    struct ynode **out);
+
+/* Anchors are refused on any node, not only where an alias uses them. */
+static int
+check_anchor(struct ybuild *b, const yaml_event_t *ev)
+{
+	const yaml_char_t *anchor = NULL;
+
+	if (ev->type == YAML_SCALAR_EVENT)
+		anchor = ev->data.scalar.anchor;
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		anchor = ev->data.sequence_start.anchor;
+	else if (ev->type == YAML_MAPPING_START_EVENT)
+		anchor = ev->data.mapping_start.anchor;
+	if (anchor != NULL)
+		return herald_errf(b->e, EX_DATAERR, b->file,
+		    ynode_line(b, &ev->start_mark),
+		    "invalid YAML: anchors (&%s) are not supported",
+		    (const char *)anchor);
+	return 0;
+}
+
+static int
+build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
+    int depth)
+{
+	yaml_event_t ev;
+	int rc;
+
+	for (;;) {
+		char *key = NULL;
+		int kline = 0;
+		struct ynode *item = NULL;
+
+		if ((rc = next_event(b, &ev)) != 0)
+			return rc;
+		if (ev.type == end) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		if (n->type == YNODE_MAP) {
+			size_t klen;
+
+			kline = ynode_line(b, &ev.start_mark);
+			if (ev.type == YAML_ALIAS_EVENT) {
+				rc = build_node(b, &ev, depth + 1, &item);
+				yaml_event_delete(&ev);
+				return rc;
+			}
+			if (ev.type != YAML_SCALAR_EVENT) {
+				yaml_event_delete(&ev);
+				return herald_errf(b->e, EX_DATAERR, b->file,
+				    kline, "invalid YAML: a key must be "
+				    "plain text");
+			}
+			if ((rc = check_anchor(b, &ev)) != 0) {
+				yaml_event_delete(&ev);
+				return rc;
+			}
+			klen = ev.data.scalar.length;
+			key = xstrndup((const char *)ev.data.scalar.value, klen);
+			yaml_event_delete(&ev);
+			if (strlen(key) != klen)
+				rc = herald_errf(b->e, EX_DATAERR, b->file,
+				    kline, "invalid YAML: NUL character in a key");
+			else if (ynode_get(n, key) != NULL)
+				rc = herald_errf(b->e, EX_DATAERR, b->file,
+				    kline, "invalid YAML: duplicate key '%s'", key);
+			if (rc != 0) {
+				free(key);
+				return rc;
+			}
+			if ((rc = next_event(b, &ev)) != 0) {
+				free(key);
+				return rc;
+			}
+		}
+		rc = build_node(b, &ev, depth + 1, &item);
+		yaml_event_delete(&ev);
+		if (rc != 0) {
+			free(key);
+			return rc;
+		}
+		ynode_append(n, key, kline, item);
+	}
+}
+
+/* Build the node that starts with ev (which the caller deletes). */
+static int
+build_node(struct ybuild *b, yaml_event_t *ev, int depth, struct ynode **out)
+{
+	int line = ynode_line(b, &ev->start_mark);
+	struct ynode *n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_anchor(b, ev)) != 0)
+		return rc;
+	if (depth > YAML_MAX_DEPTH)
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: nested more than %d deep", YAML_MAX_DEPTH);
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: aliases (*%s) are not supported",
+		    (const char *)ev->data.alias.anchor);
+	case YAML_SCALAR_EVENT:
+		n = ynode_new(YNODE_SCALAR, line);
+		n->scalar = xstrndup((const char *)ev->data.scalar.value,
+		    ev->data.scalar.length);
+		if (strlen(n->scalar) != ev->data.scalar.length) {
+			ynode_free(n);
+			return herald_errf(b->e, EX_DATAERR, b->file, line,
+			    "invalid YAML: NUL character in a value");
+		}
+		*out = n;
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+		n = ynode_new(YNODE_SEQ, line);
+		rc = build_collection(b, n, YAML_SEQUENCE_END_EVENT, depth);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		n = ynode_new(YNODE_MAP, line);
+		rc = build_collection(b, n, YAML_MAPPING_END_EVENT, depth);
+		break;
+	default:
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: unexpected event");
+	}
+	if (rc != 0) {
+		ynode_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+int
+herald_yaml_parse(const char *data, size_t len, const char *file,
+    int first_line, struct ynode **out, struct herald_err *e)
+{
+	struct ybuild b;
+	yaml_event_t ev;
+	struct ynode *root = NULL;
+	int rc;
+
+	*out = NULL;
+	memset(&b, 0, sizeof(b));
+	b.file = file;
+	b.first_line = first_line;
+	b.e = e;
+	if (!yaml_parser_initialize(&b.parser))
+		return herald_errf(e, EX_SOFTWARE, file, 0,
+		    "cannot initialize the YAML parser");
+	yaml_parser_set_input_string(&b.parser, (const unsigned char *)data,
+	    len);
+	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
+
+	/* stream-start, then at most one document */
+	if ((rc = next_event(&b, &ev)) != 0)
+		goto out;
+	yaml_event_delete(&ev);
+	if ((rc = next_event(&b, &ev)) != 0)
+		goto out;
+	if (ev.type == YAML_DOCUMENT_START_EVENT) {
+		yaml_event_delete(&ev);
+		if ((rc = next_event(&b, &ev)) != 0)
+			goto out;
+		rc = build_node(&b, &ev, 0, &root);
+		yaml_event_delete(&ev);
+		if (rc != 0)
+			goto out;
+		if ((rc = next_event(&b, &ev)) != 0)	/* document end */
+			goto out;
+		yaml_event_delete(&ev);
+		if ((rc = next_event(&b, &ev)) != 0)
+			goto out;
+	}
+	if (ev.type != YAML_STREAM_END_EVENT) {
+		rc = herald_errf(e, EX_DATAERR, file,
+		    ynode_line(&b, &ev.start_mark),
+		    "invalid YAML: more than one document");
+		yaml_event_delete(&ev);
+		goto out;
+	}
+	yaml_event_delete(&ev);
+	if (root == NULL)
+		root = ynode_new(YNODE_MAP, first_line);
+	/* A plain empty document ("" or only comments) is an empty map too. */
+	if (root->type == YNODE_SCALAR && root->scalar[0] == '\0') {
+		int line = root->line;
+		ynode_free(root);
+		root = ynode_new(YNODE_MAP, line);
+	}
+	*out = root;
+	root = NULL;
+	rc = 0;
+out:
+	ynode_free(root);
+	yaml_parser_delete(&b.parser);
+	return rc;
+}
+
+const struct ynode *
+ynode_get(const struct ynode *map, const char *key)
+{
+	if (map == NULL || map->type != YNODE_MAP || key == NULL)
+		return NULL;
+	for (size_t i = 0; i < map->n; i++)
+		if (strcmp(map->keys[i], key) == 0)
+			return map->items[i];
+	return NULL;
+}
+
+const char *
+ynode_str(const struct ynode *map, const char *key)
+{
+	const struct ynode *n = ynode_get(map, key);
+
+	return n != NULL && n->type == YNODE_SCALAR ? n->scalar : NULL;
+}
+
+void
+ynode_free(struct ynode *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->keys != NULL)
+			free(n->keys[i]);
+		ynode_free(n->items[i]);
+	}
+	free(n->keys);
+	free(n->key_lines);
+	free(n->items);
+	free(n->scalar);
+	free(n);
+}

@@ -1,0 +1,107 @@
+"""Bad input: each tests/data/cli/*.case is one case.  herald must print one
+line naming the file (and line), exit with the expected code, and leave no
+output behind.
+
+Case file format: header lines `args:`, `exit:`, `stderr:` (a regex the one
+stderr line must match), then sections `=== PATH` whose body is written to
+PATH inside a fresh site directory (`=== PATH (escapes)` decodes \\r \\n
+\\xNN first; `=== -PATH` deletes PATH).  Unnamed files default to a valid
+post.md and lists/l.csv.
+"""
+import glob
+import os
+import re
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fixture  # noqa: E402
+
+DEFAULT_POST = """---
+title: Office hours
+---
+
+Hello, world.
+"""
+DEFAULT_LIST = "email,name\nann@example.org,Ann\n"
+
+
+def load_case(path):
+    with open(path, "rb") as f:
+        raw = f.read().decode("latin1")
+    head, *sections = re.split(r"^=== ", raw, flags=re.M)
+    meta = {}
+    for line in head.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        k, _, v = line.partition(":")
+        meta[k.strip()] = v.strip()
+    files = {}
+    for s in sections:
+        name, _, body = s.partition("\n")
+        name = name.strip()
+        if name.endswith("(escapes)"):
+            name = name[: -len("(escapes)")].strip()
+            body = body.encode("latin1").decode("unicode_escape")
+        files[name] = body.encode("latin1")
+    return meta, files
+
+
+def run_case(path):
+    meta, files = load_case(path)
+    d = fixture.make_site()
+    try:
+        files.setdefault("post.md", DEFAULT_POST.encode())
+        files.setdefault("lists/l.csv", DEFAULT_LIST.encode())
+        for name, body in files.items():
+            p = os.path.join(d, name.lstrip("-"))
+            if name.startswith("-"):
+                if os.path.isdir(p):
+                    shutil.rmtree(p)
+                elif os.path.exists(p):
+                    os.unlink(p)
+                continue
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(body)
+        args = meta.get("args", "preview post.md --list lists/l.csv --out out").split()
+        r = fixture.run(args, d)
+        err = r.stderr.decode("utf-8", "replace")
+        problems = []
+        if r.returncode != int(meta.get("exit", "65")):
+            problems.append(f"exit {r.returncode}, want {meta.get('exit', '65')}")
+        lines = [l for l in err.splitlines() if "warning:" not in l]
+        if len(lines) != 1:
+            problems.append(f"want one line on stderr, got {lines!r}")
+        elif not re.search(meta["stderr"], lines[0]):
+            problems.append(f"stderr {lines[0]!r} !~ /{meta['stderr']}/")
+        out = os.path.join(d, "out")
+        if os.path.exists(out) and os.listdir(out):
+            problems.append(f"output left behind: {os.listdir(out)}")
+        if "\r" in err or "Bcc:" in r.stdout.decode("utf-8", "replace"):
+            problems.append("control characters or injected header echoed")
+        return problems
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    cases = sorted(glob.glob(os.path.join(fixture.SRC, "tests", "data", "cli", "*.case")))
+    if not cases:
+        print("no cases")
+        return 1
+    failed = 0
+    for c in cases:
+        problems = run_case(c)
+        name = os.path.basename(c)
+        if problems:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems))
+        else:
+            print(f"ok   {name}")
+    print(f"{len(cases)} cases, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
