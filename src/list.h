@@ -5,6 +5,11 @@
  *
  * Lists are streamed: one row in memory at a time, so memory stays flat
  * as the list grows.
+ *
+ * Header names are trimmed; the known columns match case-insensitively and
+ * are reported in lower case ("Email" -> "email"), other names as written.
+ * Values of the known columns are trimmed of spaces and tabs; other values
+ * are exactly as in the file (quoted fields may hold line breaks).
  */
 #ifndef HERALD_LIST_H
 #define HERALD_LIST_H
@@ -29,8 +34,10 @@ struct herald_list;
 int herald_list_open(const char *path, struct herald_list **out,
     struct herald_err *e);
 /* Next row: 0 and *r filled, -1 at end of file, or EX_DATAERR (bad
- * quoting, wrong column count, invalid UTF-8) with e naming file:line.
- * Rows are only parsed here, not validated: see herald_list_validate. */
+ * quoting, wrong column count, invalid UTF-8, NUL, bare CR) with e naming
+ * file:line.  Blank lines are skipped.  r's strings belong to the list and
+ * stay valid until the next call or herald_list_close.  Rows are only
+ * parsed here, not validated: see herald_list_validate. */
 int herald_list_next(struct herald_list *l, struct herald_recipient *r,
     struct herald_err *e);
 /* Header names, in order. */
@@ -44,7 +51,8 @@ struct herald_list_stats {
 	size_t duplicates;  /* rows whose address appeared before */
 };
 
-/* Called for each duplicate row (the later one), for reporting. */
+/* Called for each duplicate row (the later one), for reporting; msg is
+ * "duplicate of line N" (N: the address's first row). */
 typedef void (*herald_list_warn_fn)(void *arg, const char *file, int line,
     const char *msg);
 
@@ -53,12 +61,15 @@ typedef void (*herald_list_warn_fn)(void *arg, const char *file, int line,
  * (system tzdata), locale (ICU), format, no CR/LF/NUL in header-bound
  * fields.  The first problem is returned as EX_DATAERR
  * ("lists/x.csv:17: invalid time zone \"Mars/Olympus\""); an empty list is
- * an error too.  Duplicates are not errors: warn is called for each.
+ * an error too ("no subscribers", line 0).  Duplicates are not errors: warn
+ * (may be NULL) is called for each.  st may be NULL.  Also EX_NOINPUT.
  */
 int herald_list_validate(const char *path, struct herald_list_stats *st,
     herald_list_warn_fn warn, void *arg, struct herald_err *e);
 
-/* Is s a plausible addr-spec (local@domain, ASCII, no spaces/CR/LF)? */
+/* Is s a plausible addr-spec: ASCII local@domain, the local part a
+ * dot-atom or a quoted-string (no CR/LF), the domain dotted host labels or
+ * an [address literal], at most 64/255/254 octets (RFC 5321 4.5.3.1)? */
 bool herald_addr_valid(const char *s);
 
 #endif

@@ -1,13 +1,24 @@
 /*
  * localtime.c - zone validity and offsets from the system's tzdata; locale
  * validity and words from ICU.
+ *
+ * Offsets: a reader for the TZif files in /usr/share/zoneinfo (RFC 8536,
+ * version 2+ 64-bit data, and the POSIX TZ string footer of section 3.3 for
+ * instants after the last transition).  The OS keeps those files current;
+ * Debian 12's ICU carries zone data from 2022 (no America/Ciudad_Juarez,
+ * Mexico's abolished daylight saving time), so ICU is never asked for an
+ * offset: it formats a wall time we computed, as if it were UTC.
  */
 #include "localtime.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
+#include <unicode/udat.h>
+#include <unicode/udatpg.h>
 #include <unicode/uloc.h>
+#include <unicode/ustring.h>
 
 #define ZONEINFO "/usr/share/zoneinfo"
 
@@ -57,4 +68,716 @@ herald_locale_valid(const char *tag)
 			return true;
 	}
 	return false;
+}
+
+/* Calendar arithmetic (proleptic Gregorian, era-based so it is exact for
+ * negative years too). */
+
+int64_t
+herald_days_from_civil(int y, int m, int d)
+{
+	int64_t yy = (int64_t)y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+void
+herald_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp, yy;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yy + (*m <= 2));
+}
+
+int
+herald_weekday(int64_t days)
+{
+	/* 1970-01-01 was a Thursday. */
+	int64_t w = (days + 4) % 7;
+
+	return (int)(w < 0 ? w + 7 : w);
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/*
+ * TZif reading.
+ */
+
+struct tz_type {
+	int32_t off;
+	bool dst;
+	char abbr[16];
+};
+
+/* One end of a POSIX TZ daylight-saving rule: Jn, n or Mm.w.d, /time. */
+struct tz_when {
+	char kind;          /* 'J', 'N' or 'M' */
+	int n, m, w, d;
+	int32_t secs;       /* local time of day of the change */
+};
+
+struct tz_posix {
+	bool ok;
+	bool has_dst;
+	struct tz_type std, dst;
+	struct tz_when start, end;
+};
+
+struct tz {
+	char *name;
+	int64_t *trans;
+	unsigned char *idx;
+	size_t ntrans;
+	struct tz_type *types;
+	size_t ntypes;
+	struct tz_posix footer;
+	int32_t *offs;       /* every offset the zone uses, for local->UTC */
+	size_t noffs;
+};
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t
+be64(const unsigned char *p)
+{
+	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+/* POSIX TZ string pieces.  Each returns the rest of s, or NULL. */
+
+static const char *
+posix_name(const char *s, char out[16])
+{
+	size_t n = 0;
+
+	if (*s == '<') {
+		s++;
+		while (*s && *s != '>') {
+			if (n < 15)
+				out[n++] = *s;
+			s++;
+		}
+		if (*s != '>')
+			return NULL;
+		s++;
+	} else {
+		while ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')) {
+			if (n < 15)
+				out[n++] = *s;
+			s++;
+		}
+	}
+	out[n] = '\0';
+	return n >= 1 ? s : NULL;
+}
+
+/* [+-]hh[:mm[:ss]]; hours up to 167 (RFC 8536 extension). */
+static const char *
+posix_secs(const char *s, int32_t *out)
+{
+	int sign = 1, part[3] = {0, 0, 0};
+
+	if (*s == '+' || *s == '-')
+		sign = *s++ == '-' ? -1 : 1;
+	for (int i = 0; i < 3; i++) {
+		if (i > 0) {
+			if (*s != ':')
+				break;
+			s++;
+		}
+		if (*s < '0' || *s > '9')
+			return NULL;
+		while (*s >= '0' && *s <= '9') {
+			part[i] = part[i] * 10 + (*s++ - '0');
+			if (part[i] > 167)
+				return NULL;
+		}
+	}
+	*out = sign * (part[0] * 3600 + part[1] * 60 + part[2]);
+	return s;
+}
+
+static const char *
+posix_num(const char *s, int *out)
+{
+	int v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (*s++ - '0');
+		if (v > 1000)
+			return NULL;
+	}
+	*out = v;
+	return s;
+}
+
+static const char *
+posix_when(const char *s, struct tz_when *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->secs = 2 * 3600;
+	if (*s == 'J') {
+		w->kind = 'J';
+		if ((s = posix_num(s + 1, &w->n)) == NULL || w->n < 1 || w->n > 365)
+			return NULL;
+	} else if (*s == 'M') {
+		w->kind = 'M';
+		if ((s = posix_num(s + 1, &w->m)) == NULL || *s++ != '.' ||
+		    (s = posix_num(s, &w->w)) == NULL || *s++ != '.' ||
+		    (s = posix_num(s, &w->d)) == NULL)
+			return NULL;
+		if (w->m < 1 || w->m > 12 || w->w < 1 || w->w > 5 || w->d > 6)
+			return NULL;
+	} else {
+		w->kind = 'N';
+		if ((s = posix_num(s, &w->n)) == NULL || w->n > 365)
+			return NULL;
+	}
+	if (*s == '/')
+		s = posix_secs(s + 1, &w->secs);
+	return s;
+}
+
+static void
+posix_parse(const char *s, struct tz_posix *p)
+{
+	int32_t v;
+
+	memset(p, 0, sizeof(*p));
+	if ((s = posix_name(s, p->std.abbr)) == NULL ||
+	    (s = posix_secs(s, &v)) == NULL)
+		return;
+	p->std.off = -v;         /* POSIX counts hours west */
+	if (*s == '\0') {
+		p->ok = true;
+		return;
+	}
+	if ((s = posix_name(s, p->dst.abbr)) == NULL)
+		return;
+	p->dst.dst = true;
+	p->dst.off = p->std.off + 3600;
+	if (*s != ',' && *s != '\0') {
+		if ((s = posix_secs(s, &v)) == NULL)
+			return;
+		p->dst.off = -v;
+	}
+	if (*s == '\0') {
+		/* No rule: the POSIX default, US rules since 2007. */
+		posix_when("M3.2.0", &p->start);
+		posix_when("M11.1.0", &p->end);
+	} else if (*s++ != ',' || (s = posix_when(s, &p->start)) == NULL ||
+	    *s++ != ',' || (s = posix_when(s, &p->end)) == NULL || *s != '\0')
+		return;
+	p->has_dst = true;
+	p->ok = true;
+}
+
+static bool
+is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Day (since the epoch) on which rule w falls in year y. */
+static int64_t
+when_day(const struct tz_when *w, int y)
+{
+	int64_t jan1 = herald_days_from_civil(y, 1, 1);
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	switch (w->kind) {
+	case 'J':
+		return jan1 + w->n - 1 + (is_leap(y) && w->n >= 60);
+	case 'N':
+		return jan1 + w->n;
+	default: {
+		int64_t first = herald_days_from_civil(y, w->m, 1);
+		int len = mdays[w->m - 1] + (w->m == 2 && is_leap(y));
+		int day = 1 + (w->d - herald_weekday(first) + 7) % 7 + 7 * (w->w - 1);
+
+		while (day > len)
+			day -= 7;
+		return first + day - 1;
+	}
+	}
+}
+
+static const struct tz_type *
+posix_lookup(const struct tz_posix *p, int64_t t)
+{
+	int y, m, d;
+	int64_t start, end;
+
+	if (!p->has_dst)
+		return &p->std;
+	herald_civil_from_days(floor_div(t + p->std.off, 86400), &y, &m, &d);
+	start = when_day(&p->start, y) * 86400 + p->start.secs - p->std.off;
+	end = when_day(&p->end, y) * 86400 + p->end.secs - p->dst.off;
+	if (start < end)
+		return t >= start && t < end ? &p->dst : &p->std;
+	/* Southern hemisphere: daylight time spans the new year. */
+	return t >= end && t < start ? &p->std : &p->dst;
+}
+
+static void
+add_off(struct tz *z, int32_t off)
+{
+	for (size_t i = 0; i < z->noffs; i++)
+		if (z->offs[i] == off)
+			return;
+	z->offs = xrealloc(z->offs, (z->noffs + 1) * sizeof(*z->offs));
+	z->offs[z->noffs++] = off;
+}
+
+static void
+tz_free(struct tz *z)
+{
+	if (z == NULL)
+		return;
+	free(z->name);
+	free(z->trans);
+	free(z->idx);
+	free(z->types);
+	free(z->offs);
+	free(z);
+}
+
+/* Parse a TZif file; NULL if it is not one we understand. */
+static struct tz *
+tz_parse(const char *name, const unsigned char *p, size_t len)
+{
+	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
+	size_t tsize = 4, need;
+	const unsigned char *d, *abbrs;
+	struct tz *z;
+
+	if (len < 44 || memcmp(p, "TZif", 4) != 0)
+		return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		isutcnt = be32(p + 20);
+		isstdcnt = be32(p + 24);
+		leapcnt = be32(p + 28);
+		timecnt = be32(p + 32);
+		typecnt = be32(p + 36);
+		charcnt = be32(p + 40);
+		if (timecnt > 100000 || typecnt == 0 || typecnt > 256 ||
+		    charcnt > 10000 || leapcnt > 10000 || isutcnt > 256 ||
+		    isstdcnt > 256)
+			return NULL;
+		need = 44 + (size_t)timecnt * tsize + timecnt + typecnt * 6 +
+		    charcnt + leapcnt * (tsize + 4) + isstdcnt + isutcnt;
+		if (need > len)
+			return NULL;
+		/* Version 2+ repeats everything with 64-bit times: use that. */
+		if (pass == 0 && p[4] >= '2' && len >= need + 44 &&
+		    memcmp(p + need, "TZif", 4) == 0) {
+			len -= need;
+			p += need;
+			tsize = 8;
+			continue;
+		}
+		break;
+	}
+	z = xcalloc(1, sizeof(*z));
+	z->name = xstrdup(name);
+	z->ntrans = timecnt;
+	z->trans = xcalloc(timecnt ? timecnt : 1, sizeof(*z->trans));
+	z->idx = xcalloc(timecnt ? timecnt : 1, 1);
+	z->ntypes = typecnt;
+	z->types = xcalloc(typecnt, sizeof(*z->types));
+	d = p + 44;
+	for (size_t i = 0; i < timecnt; i++, d += tsize)
+		z->trans[i] = tsize == 8 ? be64(d) : (int32_t)be32(d);
+	for (size_t i = 0; i < timecnt; i++, d++) {
+		if (*d >= typecnt)
+			goto bad;
+		z->idx[i] = *d;
+	}
+	abbrs = d + typecnt * 6;
+	for (size_t i = 0; i < typecnt; i++, d += 6) {
+		z->types[i].off = (int32_t)be32(d);
+		z->types[i].dst = d[4] != 0;
+		if (d[5] >= charcnt)
+			goto bad;
+		snprintf(z->types[i].abbr, sizeof(z->types[i].abbr), "%.*s",
+		    (int)strnlen((const char *)abbrs + d[5], charcnt - d[5]),
+		    (const char *)abbrs + d[5]);
+		add_off(z, z->types[i].off);
+	}
+	if (tsize == 8) {
+		/* Footer: "\nTZ string\n" right after the data block. */
+		const char *f = (const char *)p + need, *end = (const char *)p + len;
+		if (f < end && *f == '\n') {
+			const char *nl = memchr(f + 1, '\n', (size_t)(end - f - 1));
+			if (nl != NULL && nl - f - 1 < 200) {
+				char buf[200];
+				memcpy(buf, f + 1, (size_t)(nl - f - 1));
+				buf[nl - f - 1] = '\0';
+				if (buf[0] != '\0')
+					posix_parse(buf, &z->footer);
+			}
+		}
+		if (z->footer.ok) {
+			add_off(z, z->footer.std.off);
+			if (z->footer.has_dst)
+				add_off(z, z->footer.dst.off);
+		}
+	}
+	return z;
+bad:
+	tz_free(z);
+	return NULL;
+}
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tz **cache;
+static size_t ncache;
+
+/* The zone, loaded once per process; NULL for an unknown zone. */
+static const struct tz *
+tz_get(const char *name)
+{
+	struct tz *z = NULL;
+	struct hbuf b = HBUF_INIT;
+	char *path;
+
+	if (name == NULL)
+		return NULL;
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < ncache; i++)
+		if (strcmp(cache[i]->name, name) == 0) {
+			z = cache[i];
+			goto out;
+		}
+	if (!herald_zone_valid(name))
+		goto out;
+	path = xasprintf("%s/%s", ZONEINFO, name);
+	if (read_file(path, &b, NULL) == 0)
+		z = tz_parse(name, (const unsigned char *)b.data, b.len);
+	free(path);
+	hbuf_free(&b);
+	if (z != NULL) {
+		cache = xrealloc(cache, (ncache + 1) * sizeof(*cache));
+		cache[ncache++] = z;
+	}
+out:
+	pthread_mutex_unlock(&cache_lock);
+	return z;
+}
+
+static const struct tz_type *
+tz_lookup(const struct tz *z, int64_t t)
+{
+	size_t lo, hi;
+
+	if (z->ntrans == 0 || t < z->trans[0])
+		return z->ntrans == 0 && z->footer.ok ?
+		    posix_lookup(&z->footer, t) : &z->types[0];
+	if (t >= z->trans[z->ntrans - 1] && z->footer.ok)
+		return posix_lookup(&z->footer, t);
+	/* Last transition at or before t. */
+	lo = 0;
+	hi = z->ntrans;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (z->trans[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &z->types[z->idx[lo]];
+}
+
+int
+herald_zone_offset(const char *zone, int64_t utc, int *gmtoff, char abbr[16])
+{
+	const struct tz *z = tz_get(zone);
+	const struct tz_type *t;
+
+	if (z == NULL)
+		return EX_DATAERR;
+	t = tz_lookup(z, utc);
+	*gmtoff = t->off;
+	if (abbr != NULL)
+		snprintf(abbr, 16, "%s", t->abbr);
+	return 0;
+}
+
+int
+herald_zone_local(const char *zone, int64_t local, int64_t utc[2])
+{
+	const struct tz *z = tz_get(zone);
+	int64_t found[8];
+	int n = 0;
+
+	if (z == NULL)
+		return -1;
+	/* Try every offset the zone ever uses: t is an answer when the zone's
+	 * offset at t is the one that maps t to this wall time. */
+	for (size_t i = 0; i < z->noffs && n < 8; i++) {
+		int64_t t = local - z->offs[i];
+		bool dup = false;
+
+		if (tz_lookup(z, t)->off != z->offs[i])
+			continue;
+		for (int j = 0; j < n; j++)
+			dup |= found[j] == t;
+		if (!dup)
+			found[n++] = t;
+	}
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && found[j - 1] > found[j]; j--) {
+			int64_t x = found[j];
+			found[j] = found[j - 1];
+			found[j - 1] = x;
+		}
+	for (int i = 0; i < n && i < 2; i++)
+		utc[i] = found[i];
+	return n > 2 ? 2 : n;
+}
+
+/* "2021-04-28T13:00:00+02:00" for wall time local at offset off. */
+static void
+iso8601(int64_t local, int off, char out[40])
+{
+	int64_t days = floor_div(local, 86400), secs = local - days * 86400;
+	int y, m, d, a = off < 0 ? -off : off;
+
+	herald_civil_from_days(days, &y, &m, &d);
+	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m, d,
+	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+	    off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+int
+herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
+    char out[64])
+{
+	char abbr[16] = "UTC", stamp[40];
+	int off = 0;
+
+	if (zone != NULL && herald_zone_offset(zone, utc, &off, abbr) != 0) {
+		snprintf(out, 64, "?");
+		return EX_DATAERR;
+	}
+	iso8601(utc + off, off, stamp);
+	snprintf(out, 64, "%s%s%s", stamp, with_abbr ? " " : "",
+	    with_abbr ? abbr : "");
+	return 0;
+}
+
+/*
+ * Words from ICU.
+ */
+
+/* What to show for the zone: tzdata's abbreviation, or "GMT+5:30" where
+ * tzdata has only a number ("+0530", "-03"). */
+static void
+zone_label(const char *abbr, int off, char out[32])
+{
+	int a = off < 0 ? -off : off;
+
+	if (abbr[0] != '\0' && abbr[0] != '+' && abbr[0] != '-' &&
+	    !(abbr[0] >= '0' && abbr[0] <= '9')) {
+		snprintf(out, 32, "%s", abbr);
+		return;
+	}
+	if (off == 0)
+		snprintf(out, 32, "GMT");
+	else if (a % 3600 / 60 != 0)
+		snprintf(out, 32, "GMT%c%d:%02d", off < 0 ? '-' : '+', a / 3600,
+		    a % 3600 / 60);
+	else
+		snprintf(out, 32, "GMT%c%d", off < 0 ? '-' : '+', a / 3600);
+}
+
+/* Copy pattern with every zone field (z Z O v V X x runs) replaced by
+ * label as a quoted literal.  Returns the new length. */
+static int32_t
+replace_zone_fields(const UChar *pat, int32_t len, const char *label,
+    UChar *out, int32_t cap)
+{
+	int32_t o = 0;
+	bool quoted = false;
+
+#define PUT(c) do { if (o < cap - 1) out[o++] = (UChar)(c); } while (0)
+	for (int32_t i = 0; i < len; i++) {
+		UChar c = pat[i];
+
+		if (c == '\'') {
+			PUT(c);
+			if (i + 1 < len && pat[i + 1] == '\'') {
+				PUT(c);
+				i++;
+			} else
+				quoted = !quoted;
+			continue;
+		}
+		if (!quoted && c < 0x80 && strchr("zZOvVXx", (char)c) != NULL) {
+			while (i + 1 < len && pat[i + 1] == c)
+				i++;
+			PUT('\'');
+			for (const char *l = label; *l; l++) {
+				PUT(*l);
+				if (*l == '\'')
+					PUT('\'');
+			}
+			PUT('\'');
+			continue;
+		}
+		PUT(c);
+	}
+#undef PUT
+	out[o] = 0;
+	return o;
+}
+
+/* UTF-16 to UTF-8, with U+202F (narrow no-break space, which CLDR 42
+ * puts before "AM") shown as a plain no-break space older mail fonts
+ * have. */
+static char *
+to_utf8(const UChar *s, int32_t n)
+{
+	UChar tmp[256];
+	char buf[1024];
+	int32_t outlen = 0;
+	UErrorCode st = U_ZERO_ERROR;
+
+	if (n > (int32_t)(sizeof(tmp) / sizeof(tmp[0])))
+		n = sizeof(tmp) / sizeof(tmp[0]);
+	for (int32_t i = 0; i < n; i++)
+		tmp[i] = s[i] == 0x202F ? 0x00A0 : s[i];
+	u_strToUTF8(buf, sizeof(buf), &outlen, tmp, n, &st);
+	if (U_FAILURE(st) || outlen >= (int32_t)sizeof(buf))
+		return xstrdup("");
+	buf[outlen] = '\0';
+	return xstrdup(buf);
+}
+
+int
+herald_localize(const struct herald_session *s, size_t n, const char *zone,
+    const char *locale, const char *skeleton, struct herald_localized *out,
+    struct herald_err *e)
+{
+	char loc[ULOC_FULLNAME_CAPACITY];
+	UChar uskel[128], pat[256], pat2[512], words[256];
+	UErrorCode st = U_ZERO_ERROR;
+	UDateTimePatternGenerator *gen = NULL;
+	UDateFormat *fmt = NULL;
+	int32_t patlen, skellen = 0, parsed = 0;
+	int rc = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (locale == NULL)
+		locale = "en";
+	if (skeleton == NULL || skeleton[0] == '\0')
+		skeleton = HERALD_DEFAULT_SKELETON;
+	if (zone != NULL && !herald_zone_valid(zone))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid time zone \"%s\"", zone);
+	if (!herald_locale_valid(locale))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid locale \"%s\"", locale);
+	uloc_forLanguageTag(locale, loc, sizeof(loc), &parsed, &st);
+	u_strFromUTF8(uskel, 128, &skellen, skeleton, -1, &st);
+	if (U_FAILURE(st) || skellen >= 128) {
+		rc = herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid time skeleton \"%s\"", skeleton);
+		goto out;
+	}
+	gen = udatpg_open(loc, &st);
+	patlen = udatpg_getBestPattern(gen, uskel, skellen, pat, 256, &st);
+	/* The formatter's own zone is UTC: it is handed wall times. */
+	fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, u"UTC", -1, pat,
+	    patlen, &st);
+	if (U_FAILURE(st) || patlen >= 256) {
+		rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "ICU cannot format times for \"%s\" with \"%s\": %s",
+		    locale, skeleton, u_errorName(st));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *z = zone != NULL ? zone : s[i].zone;
+		char abbr[16], label[32], stamp[40];
+		int off;
+		int64_t local;
+		int32_t plen, wlen;
+		struct hbuf h = HBUF_INIT;
+
+		if (herald_zone_offset(z, s[i].utc, &off, abbr) != 0) {
+			rc = herald_errf(e, EX_DATAERR, NULL, 0,
+			    "invalid time zone \"%s\"", z ? z : "(none)");
+			goto out;
+		}
+		local = s[i].utc + off;
+		zone_label(abbr, off, label);
+		plen = replace_zone_fields(pat, patlen, label, pat2, 512);
+		udat_applyPattern(fmt, false, pat2, plen);
+		wlen = udat_format(fmt, (UDate)local * 1000.0, words, 256, NULL,
+		    &st);
+		if (U_FAILURE(st) || wlen >= 256) {
+			rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+			    "ICU cannot format a time: %s", u_errorName(st));
+			goto out;
+		}
+		out[i].text = to_utf8(words, wlen);
+
+		iso8601(local, off, stamp);
+		hbuf_printf(&h, "<time datetime=\"%s\" title=\"", stamp);
+		if (s[i].orig != NULL)
+			hbuf_put_html(&h, s[i].orig, strlen(s[i].orig));
+		hbuf_puts(&h, "\">");
+		hbuf_put_html(&h, out[i].text, strlen(out[i].text));
+		hbuf_puts(&h, "</time>");
+		out[i].html = hbuf_detach(&h);
+	}
+out:
+	if (fmt != NULL)
+		udat_close(fmt);
+	if (gen != NULL)
+		udatpg_close(gen);
+	if (rc != 0) {
+		herald_localized_free(out, n);
+		memset(out, 0, n * sizeof(*out));
+	}
+	return rc;
+}
+
+void
+herald_localized_free(struct herald_localized *l, size_t n)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(l[i].html);
+		free(l[i].text);
+		l[i].html = l[i].text = NULL;
+	}
 }

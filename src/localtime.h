@@ -2,6 +2,10 @@
  * localtime.h - zones and locales: validity, UTC offsets from the system's
  * tzdata (never ICU's own 2022 zone data), and words from ICU.  This module
  * is the only one that includes ICU headers.
+ *
+ * Zones are read from the TZif files under /usr/share/zoneinfo (RFC 8536,
+ * with the POSIX TZ footer for instants past the last transition) and
+ * cached for the life of the process; the functions are thread-safe.
  */
 #ifndef HERALD_LOCALTIME_H
 #define HERALD_LOCALTIME_H
@@ -15,18 +19,50 @@ bool herald_zone_valid(const char *zone);
  * the system's tzdata.  Returns 0 or EX_DATAERR for an unknown zone. */
 int herald_zone_offset(const char *zone, int64_t utc, int *gmtoff,
     char abbr[16]);
+/*
+ * The instants at which zone's clocks read the wall time `local` (seconds
+ * since 1970-01-01 00:00 as if the wall time were UTC).  Returns how many
+ * there are, earliest first in utc[]: 1 normally, 0 in a spring-forward gap,
+ * 2 in a fall-back overlap; -1 for an unknown zone.
+ */
+int herald_zone_local(const char *zone, int64_t local, int64_t utc[2]);
+/*
+ * utc as the wall time in zone with its offset, the form of the datetime
+ * attribute: "2021-04-28T13:00:00+02:00" ("+00:00" for UTC; zone NULL
+ * means UTC), plus " CEST" (tzdata's abbreviation) when with_abbr.
+ * Returns 0 or EX_DATAERR for an unknown zone.  For `herald check`.
+ */
+int herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
+    char out[64]);
 /* Is tag a well-formed BCP 47 tag ICU has data for (e.g. "fr-FR")? */
 bool herald_locale_valid(const char *tag);
+
+/* Proleptic Gregorian calendar arithmetic: days since 1970-01-01. */
+int64_t herald_days_from_civil(int y, int m, int d);
+void herald_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* 0 = Sunday ... 6 = Saturday. */
+int herald_weekday(int64_t days);
 
 struct herald_localized {
 	char *html;   /* <time datetime="..." title="orig">words</time> */
 	char *text;   /* words */
 };
 
+/* The skeleton used when none is configured. */
+#define HERALD_DEFAULT_SKELETON "EEEdMMMjmmz"
+
 /*
  * Format n sessions for one (zone, locale) pair.  zone NULL means the
- * session's own zone; locale NULL means "en".  skeleton NULL means the
- * default.  out[0..n) are filled; free with herald_localized_free().
+ * session's own zone; locale NULL means "en".  skeleton NULL means
+ * HERALD_DEFAULT_SKELETON.  out[0..n) are filled; free with
+ * herald_localized_free(), which frees the strings, not the array.
+ *
+ * The wall time and offset come from tzdata; ICU only supplies the words,
+ * formatting that wall time, and any zone field of the pattern shows
+ * tzdata's abbreviation ("CEST"), or "GMT+5:30" where tzdata has only a
+ * number.  html is <time datetime="2021-04-28T13:00:00+02:00"
+ * title="Wed at 07:00 ET">words</time>, escaped.
+ * Returns 0, EX_DATAERR (unknown zone or locale) or EX_SOFTWARE (ICU).
  */
 int herald_localize(const struct herald_session *s, size_t n,
     const char *zone, const char *locale, const char *skeleton,

@@ -4,7 +4,9 @@
  * multipart/alternative (text/plain then text/html, UTF-8,
  * quoted-printable), or text/plain alone.  CRLF line endings only.
  * The MIME tree is built and written with libetpan; this module is the only
- * one that includes it.
+ * one that includes it.  Quoted-printable is encoded here, not by libetpan
+ * (whose 1.9 encoder corrupts trailing white space): lines <= 76, soft
+ * breaks never inside a UTF-8 sequence, "From " at a line start as =46rom.
  */
 #ifndef HERALD_MIME_H
 #define HERALD_MIME_H
@@ -34,14 +36,21 @@ struct herald_mail {
 /*
  * Append the message to out.  Any header-bound field holding CR, LF or NUL
  * is EX_DATAERR ("header field holds a line break") and nothing is
- * appended.  List-Unsubscribe-Post: List-Unsubscribe=One-Click is written
- * when list_unsubscribe holds an https URI.
+ * appended; so are invalid addresses (herald_addr_valid), a malformed
+ * message_id or list_id, non-ASCII list_unsubscribe and invalid UTF-8.
+ * List-Unsubscribe-Post: List-Unsubscribe=One-Click is written when
+ * list_unsubscribe holds an https URI.  NULL or "" reply_to, list_id and
+ * list_unsubscribe leave their field out.  The output depends only on m:
+ * the boundary is "=_herald_" and 16 hex digits of hash64(boundary_seed,
+ * or message_id when NULL).  Errors carry no file or line.
  */
 int herald_mime_build(const struct herald_mail *m, struct hbuf *out,
     struct herald_err *e);
 
-/* Append s as an RFC 2047 encoded phrase/unstructured text if it needs it,
- * else as is (phrases quoted when they hold specials). */
+/* Append s (UTF-8) as an RFC 5322 phrase: encoded-words (RFC 2047, UTF-8,
+ * Q or B, each <= 75 characters and whole characters) when s holds 8-bit or
+ * control octets or "=?", else s as is, or as a quoted-string when it holds
+ * specials.  Subjects are encoded word by word instead (inside mime.c). */
 void herald_rfc2047_phrase(struct hbuf *out, const char *s);
 
 #endif

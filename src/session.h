@@ -6,6 +6,15 @@
  *
  * A weekday means the first such day on or after the post date.  Offsets
  * come from the system's tzdata (localtime.h), never from ICU.
+ *
+ * The grammar and its conservative choices are described at the top of
+ * session.c; in short: a time needs a day (weekday or date) and a clock;
+ * a zone is needed unless the post has a timezone:; a date without a
+ * clock, a clock without a day, a range ("14:00-15:00"), an invalid clock
+ * ("25:00") are left alone.  Ambiguous or unknown zone abbreviations, a
+ * standard/daylight abbreviation not in effect on that date ("EST" in
+ * July), impossible dates, nonexistent or doubled local times and a
+ * weekday or year-less date without a post date are errors.
  */
 #ifndef HERALD_SESSION_H
 #define HERALD_SESSION_H
@@ -15,9 +24,12 @@
 
 struct herald_session {
 	int line;           /* line in the post file */
-	char *orig;         /* the words as written, e.g. "Wed at 07:00 ET" */
+	char *orig;         /* the words as written, e.g. "Wed at 07:00 ET";
+	                       for the shortcode its date and zone,
+	                       "2021-04-28T07:00 America/New_York" */
 	int64_t utc;        /* the instant, seconds since the epoch */
-	char *zone;         /* IANA zone it was written in */
+	char *zone;         /* IANA zone it was written in (a config alias's
+	                       target, a link such as US/Eastern as written) */
 };
 
 struct herald_sessions_ctx {
@@ -37,8 +49,12 @@ struct herald_time_match {
  * Find every session time in text[0..len) (a text node, never code).
  * line is the file line of text[0]; newlines inside text advance it.
  * On success *out (caller frees with herald_time_matches_free) holds *nout
- * matches in order.  Returns 0 or EX_DATAERR (ambiguous abbreviation,
- * nonexistent local time, weekday without a post date...) naming the line.
+ * matches in order, never overlapping; *out is NULL when there are none.
+ * text need not be NUL-terminated.  Returns 0 or EX_DATAERR (ambiguous
+ * abbreviation, nonexistent local time, weekday without a post date...)
+ * with e naming ctx->file and the line; then *out is NULL.
+ * Cheap enough to call for every text node: it only looks closer at
+ * word starts that are a capital letter, a digit or "{{<".
  */
 int herald_sessions_scan(const struct herald_sessions_ctx *ctx,
     const char *text, size_t len, int line, struct herald_time_match **out,

@@ -1,0 +1,568 @@
+/*
+ * list.c - subscriber lists: a streaming RFC 4180 CSV reader and the one
+ * validation pass every list gets before anything is sent.
+ *
+ * The reader keeps one row in memory (fields are appended to one buffer,
+ * NUL-separated), so a list of a million rows costs what one row costs.
+ * RFC 4180 with the usual tolerances: LF as well as CRLF, an optional final
+ * line break, blank lines skipped, a UTF-8 byte order mark skipped.
+ * Addresses are checked against RFC 5321/5322 addr-spec syntax
+ * (dot-atom or quoted-string local part, RFC 5321 4.5.3.1 length limits).
+ */
+#include "list.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "localtime.h"
+
+enum { COL_EMAIL, COL_NAME, COL_TZ, COL_LOCALE, COL_FORMAT, NKNOWN };
+static const char *const known_cols[NKNOWN] = {
+	"email", "name", "timezone", "locale", "format"
+};
+
+struct herald_list {
+	FILE *f;
+	char *path;
+	unsigned char buf[65536];
+	size_t pos, len;
+	int line;               /* line of the next byte read */
+	char **cols;
+	size_t ncols;
+	long known[NKNOWN];     /* column index, -1 when absent */
+	struct hbuf rec;        /* this row's fields, NUL-separated */
+	size_t *offs;           /* field start offsets in rec */
+	size_t noffs, capoffs;
+	int *flines;            /* line each field starts on */
+	const char **values;    /* ncols pointers into rec */
+};
+
+static int
+get(struct herald_list *l)
+{
+	if (l->pos == l->len) {
+		l->len = fread(l->buf, 1, sizeof(l->buf), l->f);
+		l->pos = 0;
+		if (l->len == 0)
+			return EOF;
+	}
+	return l->buf[l->pos++];
+}
+
+static int
+peek(struct herald_list *l)
+{
+	int c = get(l);
+
+	if (c != EOF)
+		l->pos--;
+	return c;
+}
+
+static void
+start_field(struct herald_list *l)
+{
+	if (l->noffs == l->capoffs) {
+		l->capoffs = l->capoffs ? 2 * l->capoffs : 16;
+		l->offs = xrealloc(l->offs, l->capoffs * sizeof(*l->offs));
+		l->flines = xrealloc(l->flines, l->capoffs * sizeof(*l->flines));
+	}
+	l->offs[l->noffs] = l->rec.len;
+	l->flines[l->noffs] = l->line;
+	l->noffs++;
+}
+
+/*
+ * Read one record into l->rec/offs.  Returns 0, -1 at end of file (no
+ * record), or EX_DATAERR.  *startline is the line the record starts on.
+ */
+static int
+read_record(struct herald_list *l, int *startline, struct herald_err *e)
+{
+	int c;
+
+	hbuf_reset(&l->rec);
+	l->noffs = 0;
+	/* Skip blank lines (empty, LF or CRLF): trailing ones are common. */
+	for (;;) {
+		c = peek(l);
+		if (c == EOF)
+			return -1;
+		if (c == '\n') {
+			get(l);
+			l->line++;
+		} else if (c == '\r') {
+			get(l);
+			if (peek(l) != '\n')
+				return herald_errf(e, EX_DATAERR, l->path, l->line,
+				    "bare CR (line breaks must be CRLF or LF)");
+		} else
+			break;
+	}
+	*startline = l->line;
+	for (;;) {
+		start_field(l);
+		c = get(l);
+		if (c == '"') {
+			int qline = l->line;
+
+			for (;;) {
+				c = get(l);
+				if (c == EOF)
+					return herald_errf(e, EX_DATAERR, l->path,
+					    qline, "unterminated quoted field");
+				if (c == '"') {
+					if (peek(l) != '"')
+						break;
+					get(l);
+				} else if (c == '\n')
+					l->line++;
+				else if (c == '\0')
+					return herald_errf(e, EX_DATAERR,
+					    l->path, l->line, "NUL byte");
+				hbuf_putc(&l->rec, (char)c);
+			}
+			c = get(l);
+			if (c != ',' && c != '\r' && c != '\n' && c != EOF)
+				return herald_errf(e, EX_DATAERR, l->path, l->line,
+				    "bad quoting: text after a closing quote");
+		} else {
+			while (c != ',' && c != '\r' && c != '\n' && c != EOF) {
+				if (c == '"')
+					return herald_errf(e, EX_DATAERR, l->path,
+					    l->line, "bad quoting: quote inside an "
+					    "unquoted field (quote the field and "
+					    "double the quote)");
+				if (c == '\0')
+					return herald_errf(e, EX_DATAERR,
+					    l->path, l->line, "NUL byte");
+				hbuf_putc(&l->rec, (char)c);
+				c = get(l);
+			}
+		}
+		hbuf_putc(&l->rec, '\0');
+		if (c == ',')
+			continue;
+		if (c == '\r') {
+			if (get(l) != '\n')
+				return herald_errf(e, EX_DATAERR, l->path, l->line,
+				    "bare CR (line breaks must be CRLF or LF)");
+			c = '\n';
+		}
+		if (c == '\n')
+			l->line++;
+		return 0;
+	}
+}
+
+/* Check UTF-8 in every field; the error names the line the bad byte is on. */
+static int
+check_utf8(struct herald_list *l, struct herald_err *e)
+{
+	for (size_t i = 0; i < l->noffs; i++) {
+		const char *s = l->rec.data + l->offs[i];
+		size_t n = strlen(s), bad;
+
+		if (!utf8_valid(s, n, &bad)) {
+			int line = l->flines[i];
+			for (size_t k = 0; k < bad; k++)
+				if (s[k] == '\n')
+					line++;
+			return herald_errf(e, EX_DATAERR, l->path, line,
+			    "invalid UTF-8");
+		}
+	}
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+int
+herald_list_open(const char *path, struct herald_list **out,
+    struct herald_err *e)
+{
+	struct herald_list *l;
+	int r, line;
+
+	*out = NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->path = xstrdup(path);
+	l->line = 1;
+	for (int k = 0; k < NKNOWN; k++)
+		l->known[k] = -1;
+	if ((l->f = fopen(path, "rb")) == NULL) {
+		r = herald_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    path, 0, "%s", strerror(errno));
+		herald_list_close(l);
+		return r;
+	}
+	/* A UTF-8 byte order mark is tolerated (spreadsheets write one). */
+	if (peek(l) != EOF && l->len >= 3 &&
+	    memcmp(l->buf, "\xef\xbb\xbf", 3) == 0)
+		l->pos = 3;
+	r = read_record(l, &line, e);
+	if (r == -1)
+		r = herald_errf(e, EX_DATAERR, path, 0,
+		    "empty file (a header row naming the columns is required)");
+	if (r == 0)
+		r = check_utf8(l, e);
+	if (r != 0) {
+		herald_list_close(l);
+		return r;
+	}
+	l->ncols = l->noffs;
+	l->cols = xcalloc(l->ncols + 1, sizeof(*l->cols));
+	l->values = xcalloc(l->ncols + 1, sizeof(*l->values));
+	for (size_t i = 0; i < l->ncols; i++) {
+		char *name = trim(l->rec.data + l->offs[i]);
+
+		for (size_t j = 0; j < i; j++)
+			if (ascii_ieq(l->cols[j], name)) {
+				r = herald_errf(e, EX_DATAERR, path, line,
+				    "duplicate column \"%.100s\"", name);
+				herald_list_close(l);
+				return r;
+			}
+		l->cols[i] = xstrdup(name);
+		for (int k = 0; k < NKNOWN; k++)
+			if (ascii_ieq(name, known_cols[k])) {
+				/* canonical spelling, so templates find
+				 * subscriber.name whatever the header said */
+				ascii_lower(l->cols[i]);
+				l->known[k] = (long)i;
+			}
+	}
+	if (l->known[COL_EMAIL] < 0) {
+		r = herald_errf(e, EX_DATAERR, path, line,
+		    "no \"email\" column in the header row");
+		herald_list_close(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+int
+herald_list_next(struct herald_list *l, struct herald_recipient *r,
+    struct herald_err *e)
+{
+	int line, rc;
+	char *v;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = read_record(l, &line, e)) != 0)
+		return rc;
+	if ((rc = check_utf8(l, e)) != 0)
+		return rc;
+	if (l->noffs != l->ncols)
+		return herald_errf(e, EX_DATAERR, l->path, line,
+		    "wrong number of fields: %zu (the header has %zu)",
+		    l->noffs, l->ncols);
+	for (size_t i = 0; i < l->ncols; i++)
+		l->values[i] = l->rec.data + l->offs[i];
+	/* Known columns are trimmed: stray spaces around an address or a
+	 * zone name are a spreadsheet artefact, not data. */
+	for (int k = 0; k < NKNOWN; k++)
+		if (l->known[k] >= 0)
+			l->values[l->known[k]] = trim(
+			    l->rec.data + l->offs[l->known[k]]);
+	r->line = line;
+	r->email = l->values[l->known[COL_EMAIL]];
+	r->name = l->known[COL_NAME] >= 0 ? l->values[l->known[COL_NAME]] : "";
+	if (l->known[COL_TZ] >= 0 && *(v = (char *)l->values[l->known[COL_TZ]]))
+		r->timezone = v;
+	if (l->known[COL_LOCALE] >= 0 &&
+	    *(v = (char *)l->values[l->known[COL_LOCALE]]))
+		r->locale = v;
+	if (l->known[COL_FORMAT] >= 0)
+		r->text_only = ascii_ieq(l->values[l->known[COL_FORMAT]], "text");
+	r->ncols = l->ncols;
+	r->cols = (const char *const *)l->cols;
+	r->values = l->values;
+	return 0;
+}
+
+const char *const *
+herald_list_columns(const struct herald_list *l, size_t *n)
+{
+	*n = l->ncols;
+	return (const char *const *)l->cols;
+}
+
+void
+herald_list_close(struct herald_list *l)
+{
+	if (l == NULL)
+		return;
+	if (l->f)
+		fclose(l->f);
+	for (size_t i = 0; l->cols && i < l->ncols; i++)
+		free(l->cols[i]);
+	free(l->cols);
+	free(l->values);
+	free(l->offs);
+	free(l->flines);
+	hbuf_free(&l->rec);
+	free(l->path);
+	free(l);
+}
+
+/*
+ * Address syntax (RFC 5322 3.4.1 addr-spec without comments or obsolete
+ * forms; RFC 5321 4.5.3.1 limits: local part 64, domain 255, path 256
+ * including the angle brackets, hence 254).  This is a filter against typos
+ * and injection, not a promise that the mailbox exists.
+ */
+static bool
+is_atext(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+static bool
+local_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	if (s[0] == '"') {
+		if (n < 2 || s[n - 1] != '"')
+			return false;
+		for (size_t i = 1; i < n - 1; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '\\') {
+				if (++i >= n - 1)
+					return false;
+				c = (unsigned char)s[i];
+				if (c < 0x20 || c > 0x7e)
+					return false;
+			} else if (c == '"' || c < 0x20 || c > 0x7e)
+				return false;
+		}
+		return true;
+	}
+	if (s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return false;
+		} else if (!is_atext((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool
+domain_valid(const char *s, size_t n)
+{
+	size_t label = 0, dots = 0;
+
+	if (n == 0 || n > 255)
+		return false;
+	if (s[0] == '[') {
+		/* RFC 5321 4.1.3 address literal; dtext without obs forms */
+		if (n < 3 || s[n - 1] != ']')
+			return false;
+		for (size_t i = 1; i < n - 1; i++)
+			if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '[' ||
+			    s[i] == ']' || s[i] == '\\')
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			dots++;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else
+			return false;
+	}
+	return dots > 0 && label > 0 && s[n - 1] != '-';
+}
+
+bool
+herald_addr_valid(const char *s)
+{
+	const char *at;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > 254)
+		return false;
+	if ((at = strrchr(s, '@')) == NULL)
+		return false;
+	return local_valid(s, (size_t)(at - s)) &&
+	    domain_valid(at + 1, n - (size_t)(at - s) - 1);
+}
+
+/*
+ * The set of addresses seen, for duplicates: 64-bit FNV-1a of the
+ * lower-cased address with open addressing, 12 bytes a slot.  Two distinct
+ * addresses colliding among a million has odds near 1e-8; the price would be
+ * one warning too many, never a lost error.
+ */
+struct seen {
+	uint64_t *keys;     /* 0 = empty slot */
+	int *lines;         /* line of the first occurrence */
+	size_t cap, n;
+};
+
+static int
+seen_add(struct seen *s, uint64_t h, int line)
+{
+	size_t i;
+
+	if (h == 0)
+		h = 1;
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen t = { NULL, NULL, s->cap ? 2 * s->cap : 1024, 0 };
+
+		t.keys = xcalloc(t.cap, sizeof(*t.keys));
+		t.lines = xcalloc(t.cap, sizeof(*t.lines));
+		for (size_t k = 0; k < s->cap; k++)
+			if (s->keys[k])
+				seen_add(&t, s->keys[k], s->lines[k]);
+		free(s->keys);
+		free(s->lines);
+		*s = t;
+	}
+	for (i = h & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
+		if (s->keys[i] == h)
+			return s->lines[i];
+	s->keys[i] = h;
+	s->lines[i] = line;
+	s->n++;
+	return 0;
+}
+
+/*
+ * Zone and locale checks touch the file system and ICU's locale table; a
+ * list has few distinct values, so remember the good ones.
+ */
+#define MEMO_MAX 256
+struct memo {
+	char *v[MEMO_MAX];
+	size_t n;
+};
+
+static bool
+memo_check(struct memo *m, const char *s, bool (*valid)(const char *))
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->v[i], s) == 0)
+			return true;
+	if (!valid(s))
+		return false;
+	if (m->n < MEMO_MAX)
+		m->v[m->n++] = xstrdup(s);
+	return true;
+}
+
+static void
+memo_free(struct memo *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i]);
+}
+
+static int
+validate_row(const char *path, const struct herald_recipient *r,
+    long fmtcol, struct memo *zones, struct memo *locales,
+    struct herald_err *e)
+{
+	if (has_crlf_nul(r->email, strlen(r->email)))
+		return herald_errf(e, EX_DATAERR, path, r->line,
+		    "line break in email");
+	if (has_crlf_nul(r->name, strlen(r->name)))
+		return herald_errf(e, EX_DATAERR, path, r->line,
+		    "line break in name");
+	if (!herald_addr_valid(r->email))
+		return herald_errf(e, EX_DATAERR, path, r->line,
+		    "invalid address \"%.200s\"", r->email);
+	if (r->timezone && !memo_check(zones, r->timezone, herald_zone_valid))
+		return herald_errf(e, EX_DATAERR, path, r->line,
+		    "invalid time zone \"%.100s\"", r->timezone);
+	if (r->locale && !memo_check(locales, r->locale, herald_locale_valid))
+		return herald_errf(e, EX_DATAERR, path, r->line,
+		    "invalid locale \"%.100s\"", r->locale);
+	if (fmtcol >= 0) {
+		const char *f = r->values[fmtcol];
+
+		if (*f && !ascii_ieq(f, "html") && !ascii_ieq(f, "text"))
+			return herald_errf(e, EX_DATAERR, path, r->line,
+			    "invalid format \"%.100s\" (want html or text)", f);
+	}
+	return 0;
+}
+
+int
+herald_list_validate(const char *path, struct herald_list_stats *st,
+    herald_list_warn_fn warn, void *arg, struct herald_err *e)
+{
+	struct herald_list *l;
+	struct herald_recipient r;
+	struct herald_list_stats dummy;
+	struct seen seen = { NULL, NULL, 0, 0 };
+	struct memo zones = { .n = 0 }, locales = { .n = 0 };
+	struct hbuf low = HBUF_INIT;
+	int rc;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if ((rc = herald_list_open(path, &l, e)) != 0)
+		return rc;
+	while ((rc = herald_list_next(l, &r, e)) == 0) {
+		int first;
+
+		st->rows++;
+		rc = validate_row(path, &r, l->known[COL_FORMAT], &zones,
+		    &locales, e);
+		if (rc != 0)
+			break;
+		hbuf_reset(&low);
+		hbuf_puts(&low, r.email);
+		ascii_lower(low.data);
+		if ((first = seen_add(&seen, hash64(low.data, low.len),
+		    r.line)) != 0) {
+			char msg[64];
+
+			st->duplicates++;
+			snprintf(msg, sizeof(msg), "duplicate of line %d", first);
+			if (warn)
+				warn(arg, path, r.line, msg);
+		} else
+			st->unique++;
+	}
+	if (rc == -1) {
+		rc = 0;
+		if (st->rows == 0)
+			rc = herald_errf(e, EX_DATAERR, path, 0, "no subscribers");
+	}
+	herald_list_close(l);
+	free(seen.keys);
+	free(seen.lines);
+	memo_free(&zones);
+	memo_free(&locales);
+	hbuf_free(&low);
+	return rc;
+}

@@ -1,0 +1,644 @@
+/*
+ * mime.c - one newsletter message as bytes: RFC 5322 header fields, MIME
+ * (RFC 2045, 2046) multipart/alternative or a lone text/plain part, RFC 2047
+ * encoded-words for non-ASCII display names and subjects, RFC 2369/2919 list
+ * fields and RFC 8058 one-click unsubscribe.
+ *
+ * libetpan builds the header fields and the MIME tree and writes them (it
+ * folds long header lines at whitespace).  Two pieces are done here instead:
+ *
+ *  - quoted-printable.  libetpan 1.9's mailmime_quoted_printable_write
+ *    writes a line's trailing white space raw *and* encoded ("a   \n" comes
+ *    back as "a    "), so the text would not round-trip; we encode bodies
+ *    ourselves and hand libetpan the encoded bytes (dt_encoded = 1).
+ *  - RFC 2047.  libetpan writes display names and subjects as given; we
+ *    give it encoded-words made of atext characters only, so it neither
+ *    quotes them nor cuts them.
+ *
+ * Runs once per recipient, so everything is one linear pass; nothing is
+ * cached between calls.
+ */
+#include "mime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+#include "list.h"
+
+/*
+ * Encoded-word text budget.  An encoded-word may be 75 characters (RFC 2047
+ * 2); we keep them to 12 + 48 = 60 so that "Subject: " plus one word stays
+ * within libetpan's 72-column folding and no header line exceeds 78.
+ */
+#define EW_TEXT_MAX 48
+/* Quoted-printable line length without the CRLF (RFC 2045 6.7 rule 5). */
+#define QP_LINE_MAX 76
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* libetpan aborts the same way xmalloc does: out of memory is fatal. */
+static void *
+need(void *p)
+{
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static void
+need_ok(int r)
+{
+	if (r != 0)
+		abort();
+}
+
+/* Length of the UTF-8 sequence starting at s[i] (1 for stray bytes). */
+static size_t
+u8len(const unsigned char *s, size_t i, size_t n)
+{
+	size_t g;
+	unsigned c = s[i];
+
+	if (c < 0xc2)
+		return 1;
+	g = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 1;
+	if (i + g > n)
+		return 1;
+	for (size_t k = 1; k < g; k++)
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 1;
+	return g;
+}
+
+/*
+ * RFC 2047 5(3): in a phrase a Q-encoded word may hold only letters,
+ * digits and "!*+-/" literally; the same safe set serves unstructured text.
+ */
+static bool
+q_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '!' || c == '*' || c == '+' ||
+	    c == '-' || c == '/';
+}
+
+static size_t
+q_cost(unsigned char c)
+{
+	return q_safe(c) || c == ' ' ? 1 : 3;
+}
+
+static void
+b64_put(struct hbuf *out, const unsigned char *p, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		hbuf_putc(out, tab[(v >> 18) & 63]);
+		hbuf_putc(out, tab[(v >> 12) & 63]);
+		hbuf_putc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+		hbuf_putc(out, i + 2 < n ? tab[v & 63] : '=');
+	}
+}
+
+/*
+ * s[0..n) as encoded-words separated by single spaces.  Q or B, whichever is
+ * shorter for the whole run (Q for accented Latin, B for CJK).  Words end
+ * on character boundaries, so every word decodes to valid UTF-8 by itself.
+ */
+static void
+ew_put(struct hbuf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t qlen = 0, i = 0;	/* qlen: literal octets in Q */
+	bool b;
+
+	/* Q while at least half the octets stay literal (readable in raw
+	 * form, e.g. accented Latin), else B (e.g. CJK). */
+	for (size_t k = 0; k < n; k++)
+		qlen += q_cost(s[k]) == 1;
+	b = 2 * qlen < n;
+	while (i < n) {
+		size_t j = i, len = 0;
+
+		while (j < n) {
+			size_t g = u8len(s, j, n), add = 0;
+
+			if (b) {
+				if (4 * ((j + g - i + 2) / 3) > EW_TEXT_MAX)
+					break;
+			} else {
+				for (size_t k = 0; k < g; k++)
+					add += q_cost(s[j + k]);
+				if (len + add > EW_TEXT_MAX)
+					break;
+				len += add;
+			}
+			j += g;
+		}
+		if (i > 0)
+			hbuf_putc(out, ' ');
+		hbuf_puts(out, b ? "=?UTF-8?B?" : "=?UTF-8?Q?");
+		if (b)
+			b64_put(out, s + i, j - i);
+		else
+			for (size_t k = i; k < j; k++) {
+				if (q_safe(s[k]))
+					hbuf_putc(out, (char)s[k]);
+				else if (s[k] == ' ')
+					hbuf_putc(out, '_');
+				else {
+					hbuf_putc(out, '=');
+					hbuf_putc(out, hexdig[s[k] >> 4]);
+					hbuf_putc(out, hexdig[s[k] & 15]);
+				}
+			}
+		hbuf_puts(out, "?=");
+		i = j;
+	}
+}
+
+/*
+ * Text must be encoded when it holds 8-bit or control octets, or something
+ * a reader would take for an encoded-word ("=?").
+ */
+static bool
+needs_ew(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x7f || (c < 0x20 && c != '\t'))
+			return true;
+		if (c == '=' && i + 1 < n && s[i + 1] == '?')
+			return true;
+	}
+	return false;
+}
+
+/* RFC 5322 3.2.3 atext, plus the single spaces between atoms. */
+static bool
+is_plain_phrase(const char *s)
+{
+	if (*s == '\0' || *s == ' ')
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ' ') {
+			if (p[1] == ' ' || p[1] == '\0')
+				return false;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c)))
+			return false;
+	}
+	return true;
+}
+
+void
+herald_rfc2047_phrase(struct hbuf *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (needs_ew(s, n))
+		ew_put(out, s, n);
+	else if (is_plain_phrase(s))
+		hbuf_put(out, s, n);
+	else {
+		/* quoted-string (RFC 5322 3.2.4); never holds an encoded-word */
+		hbuf_putc(out, '"');
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				hbuf_putc(out, '\\');
+			hbuf_putc(out, s[i]);
+		}
+		hbuf_putc(out, '"');
+	}
+}
+
+static bool
+is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Unstructured text (Subject): words that need it become encoded-words,
+ * the rest stay readable.  Adjacent words needing encoding go into one run,
+ * spaces included, because white space between encoded-words is dropped
+ * when decoding (RFC 2047 6.2).
+ */
+static void
+unstructured_put(struct hbuf *out, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		size_t j, end, k;
+
+		if (is_ws(s[i])) {
+			hbuf_putc(out, s[i++]);
+			continue;
+		}
+		for (j = i; j < n && !is_ws(s[j]); j++)
+			;
+		if (!needs_ew(s + i, j - i)) {
+			hbuf_put(out, s + i, j - i);
+			i = j;
+			continue;
+		}
+		end = j;
+		for (;;) {
+			size_t t;
+
+			for (k = end; k < n && is_ws(s[k]); k++)
+				;
+			for (t = k; t < n && !is_ws(s[t]); t++)
+				;
+			if (t == k || !needs_ew(s + k, t - k))
+				break;
+			end = t;
+		}
+		ew_put(out, s + i, end - i);
+		i = end;
+	}
+}
+
+/*
+ * Quoted-printable (RFC 2045 6.7) of text with LF or CRLF line ends into
+ * CRLF lines of at most 76 characters.  Soft breaks fall between characters,
+ * never inside a UTF-8 sequence or an =XX escape; white space before a line
+ * break is encoded; "From " starting a line becomes "=46rom " so an mbox
+ * writer never needs to mangle it.  Output always ends in CRLF (a soft break
+ * when the text lacks a final newline), so the part ends cleanly.
+ */
+static void
+qp_put(struct hbuf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	char *o;
+
+	/* worst case: 3 per octet, a 3-octet soft break per 24 encoded octets */
+	hbuf_grow(out, 4 * n + 8);
+	o = out->data + out->len;
+	while (i < n) {
+		const unsigned char *nl = memchr(s + i, '\n', n - i);
+		size_t b = nl ? (size_t)(nl - s) : n, next = nl ? b + 1 : n;
+		size_t col = 0;
+
+		if (nl && b > i && s[b - 1] == '\r')
+			b--;
+		while (i < b) {
+			size_t g, elen;
+			unsigned c;
+			bool last, esc;
+
+			/* fast path: literal ASCII away from the line's end and
+			 * with room left on the output line */
+			while (i + 1 < b && col < QP_LINE_MAX - 1 &&
+			    ((s[i] >= ' ' && s[i] <= '~' && s[i] != '=') ||
+			    s[i] == '\t') && !(col == 0 && s[i] == 'F')) {
+				*o++ = (char)s[i++];
+				col++;
+			}
+			g = u8len(s, i, b);
+			c = s[i];
+			last = i + g == b;
+
+			if (g > 1)
+				esc = true;
+			else if (c == ' ' || c == '\t')
+				esc = last;
+			else
+				esc = c < 33 || c > 126 || c == '=';
+			elen = esc ? 3 * g : 1;
+			/* room for a soft break "=" unless a hard one follows */
+			if (col + elen > (last && nl ? QP_LINE_MAX :
+			    QP_LINE_MAX - 1)) {
+				*o++ = '=', *o++ = '\r', *o++ = '\n';
+				col = 0;
+			}
+			if (col == 0 && c == 'F' && b - i >= 5 &&
+			    memcmp(s + i, "From ", 5) == 0)
+				esc = true, elen = 3;
+			for (size_t k = 0; k < g; k++, i++) {
+				if (esc) {
+					*o++ = '=';
+					*o++ = hexdig[s[i] >> 4];
+					*o++ = hexdig[s[i] & 15];
+				} else
+					*o++ = (char)s[i];
+			}
+			col += elen;
+		}
+		if (!nl && col > 0)
+			*o++ = '=';
+		if (nl || col > 0)
+			*o++ = '\r', *o++ = '\n';
+		i = next;
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+}
+
+static int
+put(void *arg, const char *s, size_t n)
+{
+	hbuf_put(arg, s, n);
+	/* libetpan only tests for 0 (failure) */
+	return 1;
+}
+
+static struct mailimf_field *
+imf_field(struct mailimf_fields *fl, int type)
+{
+	struct mailimf_field *f = xcalloc(1, sizeof(*f));
+
+	f->fld_type = type;
+	need_ok(mailimf_fields_add(fl, f));
+	return f;
+}
+
+static void
+imf_custom(struct mailimf_fields *fl, const char *name, const char *value)
+{
+	need_ok(mailimf_fields_add(fl, need(mailimf_field_new_custom(
+	    xstrdup(name), xstrdup(value)))));
+}
+
+/* A display name as libetpan should write it: encoded-words (atext and
+ * spaces only) when needed, else the name itself, which libetpan quotes if
+ * it is not all atext.  NULL for no name. */
+static char *
+display_name(const char *name)
+{
+	struct hbuf b = HBUF_INIT;
+	const char *p;
+
+	if (name == NULL)
+		return NULL;
+	for (p = name; is_ws(*p); p++)
+		;
+	if (*p == '\0')
+		return NULL;
+	if (!needs_ew(name, strlen(name)))
+		return xstrdup(name);
+	ew_put(&b, name, strlen(name));
+	return hbuf_detach(&b);
+}
+
+static struct mailimf_mailbox *
+mailbox(const char *name, const char *addr)
+{
+	return need(mailimf_mailbox_new(display_name(name), xstrdup(addr)));
+}
+
+static struct mailimf_address_list *
+address_list(const char *name, const char *addr)
+{
+	struct mailimf_address_list *al = need(mailimf_address_list_new_empty());
+
+	need_ok(mailimf_address_list_add(al, need(mailimf_address_new(
+	    MAILIMF_ADDRESS_MAILBOX, mailbox(name, addr), NULL))));
+	return al;
+}
+
+static bool
+printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static bool
+has_https(const char *s)
+{
+	for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<'))
+		if (strncasecmp(p + 1, "https://", 8) == 0)
+			return true;
+	return false;
+}
+
+/* Refuse anything that could break out of its header field. */
+static int
+check_mail(const struct herald_mail *m, struct herald_err *e)
+{
+	const struct { const char *name, *v; } f[] = {
+		{ "from_name", m->from_name }, { "from_addr", m->from_addr },
+		{ "to_name", m->to_name }, { "to_addr", m->to_addr },
+		{ "reply_to", m->reply_to }, { "subject", m->subject },
+		{ "message_id", m->message_id }, { "list_id", m->list_id },
+		{ "list_unsubscribe", m->list_unsubscribe },
+	};
+	const char *mid = m->message_id, *at;
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++) {
+		if (f[i].v == NULL)
+			continue;
+		if (has_crlf_nul(f[i].v, strlen(f[i].v)))
+			return herald_errf(e, EX_DATAERR, NULL, 0,
+			    "header field holds a line break (%s)", f[i].name);
+		if (!utf8_valid(f[i].v, strlen(f[i].v), NULL))
+			return herald_errf(e, EX_DATAERR, NULL, 0,
+			    "invalid UTF-8 in %s", f[i].name);
+	}
+	if (m->from_addr == NULL || !herald_addr_valid(m->from_addr))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid sender address \"%.200s\"",
+		    m->from_addr ? m->from_addr : "");
+	if (m->to_addr == NULL || !herald_addr_valid(m->to_addr))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid address \"%.200s\"", m->to_addr ? m->to_addr : "");
+	if (m->reply_to && *m->reply_to && !herald_addr_valid(m->reply_to))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid Reply-To address \"%.200s\"", m->reply_to);
+	/* RFC 5322 3.6.4 msg-id, dot-atom-text "@" dot-atom-text in spirit */
+	if (mid == NULL || (at = strchr(mid, '@')) == NULL || at == mid ||
+	    at[1] == '\0' || strchr(at + 1, '@') || !printable_ascii(mid) ||
+	    strpbrk(mid, " <>\"(),;:\\[]") != NULL)
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid Message-ID \"%.200s\"", mid ? mid : "");
+	if (m->list_unsubscribe && !printable_ascii(m->list_unsubscribe))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "List-Unsubscribe must be ASCII <URI>s");
+	if (m->list_id && *m->list_id) {
+		const char *lt = strrchr(m->list_id, '<');
+
+		if (lt == NULL || !printable_ascii(lt) ||
+		    lt[strlen(lt) - 1] != '>')
+			return herald_errf(e, EX_DATAERR, NULL, 0,
+			    "invalid List-Id \"%.200s\" (want \"Title "
+			    "<id.domain>\")", m->list_id);
+	}
+	if (m->date_gmtoff <= -24 * 3600 || m->date_gmtoff >= 24 * 3600)
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "UTC offset out of range: %d", m->date_gmtoff);
+	if (m->text == NULL && m->text_len > 0)
+		return herald_errf(e, EX_SOFTWARE, NULL, 0, "no text part");
+	return 0;
+}
+
+static struct mailimf_date_time *
+date_time(time_t t, int off)
+{
+	time_t local = t + off;
+	struct tm tm;
+	int a = off < 0 ? -off : off;
+	int zone = (a / 3600) * 100 + (a % 3600) / 60;
+
+	gmtime_r(&local, &tm);
+	return need(mailimf_date_time_new(tm.tm_mday, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? -zone : zone));
+}
+
+static struct mailimf_fields *
+build_fields(const struct herald_mail *m)
+{
+	struct mailimf_fields *fl = need(mailimf_fields_new_empty());
+	struct mailimf_mailbox_list *from = need(mailimf_mailbox_list_new_empty());
+	struct hbuf b = HBUF_INIT;
+
+	imf_field(fl, MAILIMF_FIELD_ORIG_DATE)->fld_data.fld_orig_date =
+	    need(mailimf_orig_date_new(date_time(m->date, m->date_gmtoff)));
+	need_ok(mailimf_mailbox_list_add(from, mailbox(m->from_name,
+	    m->from_addr)));
+	imf_field(fl, MAILIMF_FIELD_FROM)->fld_data.fld_from =
+	    need(mailimf_from_new(from));
+	imf_field(fl, MAILIMF_FIELD_TO)->fld_data.fld_to =
+	    need(mailimf_to_new(address_list(m->to_name, m->to_addr)));
+	if (m->reply_to && *m->reply_to)
+		imf_field(fl, MAILIMF_FIELD_REPLY_TO)->fld_data.fld_reply_to =
+		    need(mailimf_reply_to_new(address_list(NULL, m->reply_to)));
+	unstructured_put(&b, m->subject ? m->subject : "");
+	imf_field(fl, MAILIMF_FIELD_SUBJECT)->fld_data.fld_subject =
+	    need(mailimf_subject_new(xstrdup(hbuf_cstr(&b))));
+	imf_field(fl, MAILIMF_FIELD_MESSAGE_ID)->fld_data.fld_message_id =
+	    need(mailimf_message_id_new(xstrdup(m->message_id)));
+	/* Here rather than in the MIME part so it precedes the list fields. */
+	imf_custom(fl, "MIME-Version", "1.0");
+	if (m->list_id && *m->list_id) {
+		const char *lt = strrchr(m->list_id, '<');
+		char *title = xstrndup(m->list_id, (size_t)(lt - m->list_id));
+		size_t tl = strlen(title);
+
+		while (tl > 0 && is_ws(title[tl - 1]))
+			title[--tl] = '\0';
+		hbuf_reset(&b);
+		if (tl > 0) {
+			herald_rfc2047_phrase(&b, title);
+			hbuf_putc(&b, ' ');
+		}
+		hbuf_puts(&b, lt);
+		imf_custom(fl, "List-Id", hbuf_cstr(&b));
+		free(title);
+	}
+	if (m->list_unsubscribe && *m->list_unsubscribe) {
+		imf_custom(fl, "List-Unsubscribe", m->list_unsubscribe);
+		if (has_https(m->list_unsubscribe))
+			imf_custom(fl, "List-Unsubscribe-Post",
+			    "List-Unsubscribe=One-Click");
+	}
+	hbuf_free(&b);
+	return fl;
+}
+
+/* A text/SUBTYPE; charset=utf-8 part whose body is already QP-encoded. */
+static struct mailmime *
+text_part(const char *type, const char *qp, size_t len)
+{
+	struct mailmime_content *ct = need(mailmime_content_new_with_str(type));
+	struct mailmime_fields *fields = need(mailmime_fields_new_encoding(
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE));
+	struct mailmime *part;
+
+	need_ok(clist_append(ct->ct_parameters, need(
+	    mailmime_param_new_with_data("charset", "utf-8"))));
+	part = need(mailmime_new_empty(ct, fields));
+	part->mm_data.mm_single = need(mailmime_data_new(MAILMIME_DATA_TEXT,
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, qp, len, NULL));
+	return part;
+}
+
+int
+herald_mime_build(const struct herald_mail *m, struct hbuf *out,
+    struct herald_err *e)
+{
+	struct hbuf enc = HBUF_INIT;
+	struct mailmime *msg, *body;
+	size_t html_off = 0;
+	int col = 0, rc;
+	size_t start = out->len;
+
+	if ((rc = check_mail(m, e)) != 0)
+		return rc;
+	qp_put(&enc, m->text ? m->text : "", m->text ? m->text_len : 0);
+	if (m->html) {
+		html_off = enc.len;
+		qp_put(&enc, m->html, m->html_len);
+	}
+
+	/* The message itself carries no MIME fields: MIME-Version is among
+	 * the RFC 5322 fields and the body part brings Content-Type. */
+	msg = need(mailmime_new_empty(need(mailmime_get_content_message()),
+	    need(mailmime_fields_new_empty())));
+	mailmime_set_imf_fields(msg, build_fields(m));
+	body = text_part("text/plain", hbuf_cstr(&enc), m->html ? html_off :
+	    enc.len);
+	if (m->html) {
+		struct mailmime_content *ct = need(mailmime_content_new_with_str(
+		    "multipart/alternative"));
+		struct mailmime *alt;
+		char boundary[32];
+		const char *seed = m->boundary_seed ? m->boundary_seed :
+		    m->message_id;
+
+		/*
+		 * Deterministic, so a re-run writes the same bytes.  "=_" can
+		 * never occur in quoted-printable output (a literal "=" is
+		 * always =3D), so the boundary cannot collide with a body.
+		 */
+		snprintf(boundary, sizeof(boundary), "=_herald_%016llx",
+		    (unsigned long long)hash64(seed, strlen(seed)));
+		alt = need(mailmime_new_empty(ct, need(
+		    mailmime_fields_new_empty())));
+		/* mailmime_new_empty added a random boundary: replace it */
+		for (clistiter *it = clist_begin(ct->ct_parameters); it;
+		    it = clist_next(it)) {
+			struct mailmime_parameter *pa = clist_content(it);
+
+			if (strcasecmp(pa->pa_name, "boundary") == 0) {
+				free(pa->pa_value);
+				pa->pa_value = xstrdup(boundary);
+			}
+		}
+		need_ok(mailmime_smart_add_part(alt, body));
+		need_ok(mailmime_smart_add_part(alt, text_part("text/html",
+		    enc.data + html_off, enc.len - html_off)));
+		body = alt;
+	}
+	need_ok(mailmime_smart_add_part(msg, body));
+	rc = mailmime_write_driver(put, out, &col, msg);
+	mailmime_free(msg);
+	hbuf_free(&enc);
+	if (rc != MAILIMF_NO_ERROR) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "libetpan could not write the message (error %d)", rc);
+	}
+	return 0;
+}

@@ -1,0 +1,271 @@
+/*
+ * test_localtime.c - offsets from tzdata and words from ICU: the issue's
+ * subscribers (Berlin in German, Kolkata, Kiritimati on the Thursday), zones
+ * ICU 72 gets wrong (America/Ciudad_Juarez, Mexico after 2022), the
+ * TZif/POSIX footer reader and local-to-UTC resolution.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include "localtime.h"
+
+/* "Wed at 07:00 ET" with the post dated 2021-04-26. */
+static struct herald_session wed = {11, "Wed at 07:00 ET", 1619607600,
+    "America/New_York"};
+
+static void
+one(const struct herald_session *s, const char *zone, const char *locale,
+    const char *skeleton, const char *want_html, const char *want_text)
+{
+	struct herald_localized l;
+	struct herald_err e = {0};
+
+	INT_EQ(herald_localize(s, 1, zone, locale, skeleton, &l, &e), 0,
+	    "%s %s: %s", zone ? zone : "(own)", locale ? locale : "(en)", e.msg);
+	if (want_html != NULL)
+		STR_EQ(l.html, want_html, "%s %s html", zone, locale);
+	if (want_text != NULL)
+		STR_EQ(l.text, want_text, "%s %s text", zone, locale);
+	herald_localized_free(&l, 1);
+}
+
+static void
+test_issue_subscribers(void)
+{
+	/* Berlin, German: Mittwoch 28 April 13:00, +02:00. */
+	one(&wed, "Europe/Berlin", "de-DE", NULL,
+	    "<time datetime=\"2021-04-28T13:00:00+02:00\" title=\"Wed at 07:00 ET\">"
+	    "Mi., 28. Apr., 13:00 CEST</time>", "Mi., 28. Apr., 13:00 CEST");
+	one(&wed, "Europe/Berlin", "en-GB", NULL, NULL,
+	    "Wed, 28 Apr, 13:00 CEST");
+	one(&wed, "Asia/Kolkata", "en-GB", NULL,
+	    "<time datetime=\"2021-04-28T16:30:00+05:30\" title=\"Wed at 07:00 ET\">"
+	    "Wed, 28 Apr, 16:30 IST</time>", NULL);
+	/* Kiritimati is already on Thursday; tzdata calls it "+14". */
+	one(&wed, "Pacific/Kiritimati", "en-GB", NULL,
+	    "<time datetime=\"2021-04-29T01:00:00+14:00\" title=\"Wed at 07:00 ET\">"
+	    "Thu, 29 Apr, 01:00 GMT+14</time>", NULL);
+	/* en-US: 12-hour clock, month first; U+202F shown as U+00A0. */
+	one(&wed, "America/New_York", "en-US", NULL, NULL,
+	    "Wed, Apr 28, 7:00\xC2\xA0" "AM EDT");
+	/* No zone: the session's own; no locale: en. */
+	one(&wed, NULL, NULL, NULL,
+	    "<time datetime=\"2021-04-28T07:00:00-04:00\" title=\"Wed at 07:00 ET\">"
+	    "Wed, Apr 28, 7:00\xC2\xA0" "AM EDT</time>", NULL);
+	one(&wed, "UTC", "fr-FR", NULL,
+	    "<time datetime=\"2021-04-28T11:00:00+00:00\" title=\"Wed at 07:00 ET\">"
+	    "mer. 28 avr., 11:00 UTC</time>", NULL);
+	/* Half-hour and 45-minute zones with numeric tzdata abbreviations. */
+	one(&wed, "Asia/Kathmandu", "en-GB", NULL,
+	    "<time datetime=\"2021-04-28T16:45:00+05:45\" title=\"Wed at 07:00 ET\">"
+	    "Wed, 28 Apr, 16:45 GMT+5:45</time>", NULL);
+	one(&wed, "America/St_Johns", "en-GB", NULL, NULL,
+	    "Wed, 28 Apr, 08:30 NDT");
+	/* West of UTC on the previous day. */
+	one(&wed, "Pacific/Pago_Pago", "en-GB", NULL,
+	    "<time datetime=\"2021-04-28T00:00:00-11:00\" title=\"Wed at 07:00 ET\">"
+	    "Wed, 28 Apr, 00:00 SST</time>", NULL);
+	one(&wed, "Etc/GMT+12", "en-GB", NULL,
+	    "<time datetime=\"2021-04-27T23:00:00-12:00\" title=\"Wed at 07:00 ET\">"
+	    "Tue, 27 Apr, 23:00 GMT-12</time>", NULL);
+	/* Links are zones. */
+	one(&wed, "US/Eastern", "en-GB", NULL, NULL, "Wed, 28 Apr, 07:00 EDT");
+	/* Each language its own order and words. */
+	one(&wed, "Asia/Tokyo", "ja-JP", NULL, NULL, "4月28日(水) 20:00 JST");
+}
+
+static void
+test_skeleton_and_escaping(void)
+{
+	struct herald_session s = {1, "Wed <at> 07:00 \"ET\" & co", 1619607600,
+	    "America/New_York"};
+
+	one(&s, "Europe/Berlin", "en-GB", "HHmm",
+	    "<time datetime=\"2021-04-28T13:00:00+02:00\" title=\"Wed &lt;at&gt; "
+	    "07:00 &quot;ET&quot; &amp; co\">13:00</time>", "13:00");
+	one(&s, "Europe/Berlin", "de-DE", "yMMMMEEEEdHHmmzzzz", NULL,
+	    "Mittwoch, 28. April 2021 um 13:00 CEST");
+}
+
+/* ICU 72 does not know America/Ciudad_Juarez and still has Mexican DST:
+ * every offset here must come from tzdata. */
+static void
+test_zones_icu_gets_wrong(void)
+{
+	/* 2026-07-01 16:00 UTC and 2026-01-15 17:00 UTC. */
+	struct herald_session jul = {1, "x", 1782921600, "Etc/UTC"};
+	struct herald_session jan = {1, "x", 1768496400, "Etc/UTC"};
+	char abbr[16];
+	int off = 0;
+
+	INT_EQ(herald_zone_offset("America/Ciudad_Juarez", jul.utc, &off, abbr),
+	    0, "Ciudad_Juarez");
+	INT_EQ(off, -6 * 3600, "Ciudad_Juarez July 2026: MDT");
+	STR_EQ(abbr, "MDT", "Ciudad_Juarez abbreviation");
+	herald_zone_offset("America/Ciudad_Juarez", jan.utc, &off, abbr);
+	INT_EQ(off, -7 * 3600, "Ciudad_Juarez January 2026: MST");
+	herald_zone_offset("America/Mexico_City", jul.utc, &off, abbr);
+	INT_EQ(off, -6 * 3600, "Mexico City July 2026: no DST since 2022");
+	STR_EQ(abbr, "CST", "Mexico City abbreviation");
+	herald_zone_offset("America/Mexico_City", jan.utc, &off, abbr);
+	INT_EQ(off, -6 * 3600, "Mexico City January 2026");
+
+	one(&jul, "America/Ciudad_Juarez", "es-MX", "HHmm", NULL, "10:00");
+	one(&jul, "America/Ciudad_Juarez", "en-GB", NULL,
+	    "<time datetime=\"2026-07-01T10:00:00-06:00\" title=\"x\">"
+	    "Wed, 1 Jul, 10:00 MDT</time>", NULL);
+	one(&jul, "America/Mexico_City", "es-MX", "HHmm",
+	    "<time datetime=\"2026-07-01T10:00:00-06:00\" title=\"x\">10:00</time>",
+	    NULL);
+	one(&jan, "America/Mexico_City", "en-GB", "HHmmz", NULL, "11:00 CST");
+}
+
+static void
+test_offsets(void)
+{
+	char abbr[16];
+	int off = 0;
+	/* 2021-03-14 07:00 UTC: New York springs forward. */
+	int64_t t = 1615705200;
+
+	INT_EQ(herald_zone_offset("America/New_York", t - 1, &off, abbr), 0, "NY");
+	INT_EQ(off, -5 * 3600, "before");
+	STR_EQ(abbr, "EST", "before");
+	herald_zone_offset("America/New_York", t, &off, abbr);
+	INT_EQ(off, -4 * 3600, "after");
+	STR_EQ(abbr, "EDT", "after");
+	/* Past the last transition of a fat TZif file: the POSIX footer. */
+	herald_zone_offset("America/New_York", 4102444800 + 180 * 86400, &off,
+	    abbr);
+	INT_EQ(off, -4 * 3600, "2100 summer");
+	herald_zone_offset("Australia/Sydney", 4102444800, &off, abbr);
+	INT_EQ(off, 11 * 3600, "2100 January in Sydney: AEDT");
+	STR_EQ(abbr, "AEDT", "Sydney footer abbreviation");
+	herald_zone_offset("Europe/Dublin", 4102444800, &off, abbr);
+	INT_EQ(off, 0, "Dublin's negative DST in winter");
+	STR_EQ(abbr, "GMT", "Dublin winter");
+	INT_EQ(herald_zone_offset("Mars/Olympus", t, &off, abbr), EX_DATAERR,
+	    "unknown zone");
+	INT_EQ(herald_zone_offset("../etc/passwd", t, &off, abbr), EX_DATAERR,
+	    "not a zone");
+	INT_EQ(herald_zone_offset("zone.tab", t, &off, abbr), EX_DATAERR,
+	    "not TZif");
+	OK(herald_zone_valid("US/Eastern"), "link");
+	OK(herald_zone_valid("Etc/GMT+12"), "Etc");
+	OK(herald_zone_valid("America/Ciudad_Juarez"), "new zone");
+	OK(!herald_zone_valid("posix"), "directory");
+	OK(!herald_zone_valid(""), "empty");
+	OK(!herald_zone_valid(NULL), "NULL");
+}
+
+static void
+test_local_to_utc(void)
+{
+	int64_t u[2];
+	int64_t day = herald_days_from_civil(2021, 3, 14) * 86400;
+
+	INT_EQ(herald_zone_local("America/New_York", day + 2 * 3600 + 1800, u), 0,
+	    "02:30 in the gap");
+	INT_EQ(herald_zone_local("America/New_York", day + 3 * 3600, u), 1,
+	    "03:00 after the gap");
+	INT_EQ(u[0], 1615705200, "03:00 EDT");
+	day = herald_days_from_civil(2021, 11, 7) * 86400;
+	INT_EQ(herald_zone_local("America/New_York", day + 3600 + 1800, u), 2,
+	    "01:30 twice");
+	INT_EQ(u[0], 1636263000, "01:30 EDT first");
+	INT_EQ(u[1], 1636266600, "01:30 EST then");
+	INT_EQ(herald_zone_local("Etc/UTC", 0, u), 1, "UTC");
+	INT_EQ(u[0], 0, "UTC");
+	INT_EQ(herald_zone_local("Nowhere/Land", 0, u), -1, "unknown");
+	/* Southern hemisphere, after the fat file's table ends (2037). */
+	day = herald_days_from_civil(2040, 4, 1) * 86400;
+	INT_EQ(herald_zone_local("Australia/Sydney", day + 2 * 3600 + 1800, u), 2,
+	    "Sydney falls back on 2040-04-01");
+	day = herald_days_from_civil(2040, 10, 7) * 86400;
+	INT_EQ(herald_zone_local("Australia/Sydney", day + 2 * 3600 + 1800, u), 0,
+	    "Sydney springs forward on 2040-10-07");
+}
+
+static void
+test_calendar(void)
+{
+	int y, m, d;
+
+	INT_EQ(herald_days_from_civil(1970, 1, 1), 0, "epoch");
+	INT_EQ(herald_days_from_civil(2021, 4, 28), 18745, "2021-04-28");
+	INT_EQ(herald_weekday(18745), 3, "a Wednesday");
+	herald_civil_from_days(-1, &y, &m, &d);
+	OK(y == 1969 && m == 12 && d == 31, "1969-12-31");
+	herald_civil_from_days(herald_days_from_civil(2024, 2, 29), &y, &m, &d);
+	OK(y == 2024 && m == 2 && d == 29, "leap day");
+}
+
+static void
+test_errors(void)
+{
+	struct herald_localized l[2];
+	struct herald_err e = {0};
+
+	INT_EQ(herald_localize(&wed, 1, "Mars/Olympus", "en", NULL, l, &e),
+	    EX_DATAERR, "bad zone");
+	OK(strstr(e.msg, "Mars/Olympus") != NULL, "%s", e.msg);
+	INT_EQ(herald_localize(&wed, 1, NULL, "xx-!!", NULL, l, &e),
+	    EX_DATAERR, "bad locale");
+	OK(l[0].html == NULL && l[0].text == NULL, "nothing left on error");
+	INT_EQ(herald_localize(&wed, 0, NULL, "en", NULL, l, &e), 0, "none");
+	OK(herald_locale_valid("de-DE"), "de-DE");
+	OK(!herald_locale_valid("zz-ZZ"), "zz-ZZ");
+}
+
+static void
+test_format(void)
+{
+	char out[64];
+
+	INT_EQ(herald_zone_format("America/New_York", 1619607600, true, out), 0,
+	    "format");
+	STR_EQ(out, "2021-04-28T07:00:00-04:00 EDT", "with abbreviation");
+	herald_zone_format(NULL, 1619607600, false, out);
+	STR_EQ(out, "2021-04-28T11:00:00+00:00", "UTC");
+	herald_zone_format("Asia/Kolkata", 1619607600, false, out);
+	STR_EQ(out, "2021-04-28T16:30:00+05:30", "Kolkata");
+	herald_zone_format("America/Los_Angeles", -1, false, out);
+	STR_EQ(out, "1969-12-31T15:59:59-08:00", "before the epoch");
+	INT_EQ(herald_zone_format("Mars/Olympus", 0, false, out), EX_DATAERR,
+	    "unknown");
+}
+
+static void
+test_many(void)
+{
+	struct herald_session s[3] = {
+		{1, "a", 1619607600, "America/New_York"},
+		{2, "b", 1619607600 + 86400 * 200, "America/New_York"},
+		{3, "c", 1619607600, "Asia/Tokyo"},
+	};
+	struct herald_localized l[3];
+	struct herald_err e = {0};
+
+	INT_EQ(herald_localize(s, 3, NULL, "en-GB", "HHmmz", l, &e), 0, "%s",
+	    e.msg);
+	STR_EQ(l[0].text, "07:00 EDT", "own zone");
+	STR_EQ(l[1].text, "06:00 EST", "own zone in winter");
+	STR_EQ(l[2].text, "20:00 JST", "own zone");
+	herald_localized_free(l, 3);
+}
+
+int
+main(void)
+{
+	test_issue_subscribers();
+	test_skeleton_and_escaping();
+	test_zones_icu_gets_wrong();
+	test_offsets();
+	test_local_to_utc();
+	test_calendar();
+	test_errors();
+	test_many();
+	test_format();
+	return harness_done();
+}
