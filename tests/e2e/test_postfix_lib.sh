@@ -68,6 +68,22 @@ done
 grep -q "^Delivered-To: rcpt1@any1.example" "$pf"/Maildir/new/* || fail "any recipient accepted"
 grep -q "with ESMTPS" "$pf"/Maildir/new/* || fail "STARTTLS message not marked ESMTPS"
 
+# postfix.py: strip_trace() gives back exactly the bytes that were sent.
+/usr/bin/python3 - "$lib" "$pf" "$tmp" <<'EOF' || fail "postfix.py strip_trace"
+import sys
+sys.path.insert(0, sys.argv[1])
+from postfix import Postfix, strip_trace, header
+pf = Postfix(sys.argv[2])
+msgs = pf.messages()
+assert len(msgs) == 3, len(msgs)
+for path, raw in msgs:
+    n = header(raw, "Message-ID")[0][1]
+    with open("%s/m%s" % (sys.argv[3], n), "rb") as f:
+        sent = f.read()
+    assert strip_trace(raw) == sent, (path, strip_trace(raw), sent)
+    assert header(raw, "Delivered-To"), path
+EOF
+
 sh "$lib/postfix.sh" stop "$pf" || fail "stop"
 if sh "$lib/postfix.sh" status "$pf"; then fail "still running after stop"; fi
 d=$(cd "$pf" && pwd -P)
@@ -82,6 +98,22 @@ if curl -sS --max-time 3 "smtp://127.0.0.1:$port" --mail-from a@b --mail-rcpt c@
 fi
 # Stopping twice is harmless.
 sh "$lib/postfix.sh" stop "$pf" || fail "second stop"
+
+# The same from Python, with smtplib, on another instance.
+/usr/bin/python3 - "$lib" "$tmp/pf2" <<'EOF' || fail "postfix.py start/stop"
+import smtplib, sys
+sys.path.insert(0, sys.argv[1])
+from postfix import Postfix, usable
+assert usable()
+with Postfix(sys.argv[2]) as pf:
+    with smtplib.SMTP("127.0.0.1", pf.port, timeout=10) as c:
+        for i in range(5):
+            c.sendmail("s@example.org", ["r%d@example.net" % i],
+                       b"Subject: x\r\nMessage-ID: <%d@x>\r\n\r\nhi\r\n" % i)
+    assert pf.wait_messages(5, timeout=20, settle=0.5) == 5
+print("ok: postfix.py")
+EOF
+sh "$lib/postfix.sh" status "$tmp/pf2" && fail "pf2 still running"
 
 [ "$before" = "$(etc_sum)" ] || fail "/etc/postfix changed"
 echo "ok: 3 messages delivered, postfix stopped cleanly"
