@@ -145,7 +145,9 @@ def t_reuse_counts_transactions():
         expect(log.transactions(1) == 3, "conn 1 carried 3")
         expect(log.transactions(2) == 1, "conn 2 carried 1")
         expect([e["conn_txn"] for e in s.envelopes()] == [1, 2, 3, 1], "conn_txn")
-        expect(log.commands(1).count("MAIL FROM") == 3, "commands()")
+        expect(log.commands(1) == ["EHLO"] + ["MAIL FROM", "RCPT TO", "DATA"] * 3
+               + ["QUIT"], "commands(): %r" % log.commands(1))
+        expect(log.events("close", 1)[0]["by"] == "quit", "closed after QUIT")
 
 
 def t_421_greeting_nth_connection():
@@ -583,7 +585,8 @@ def t_cli():
 
 def t_ipv6():
     try:
-        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6) as k:
+            k.bind(("::1", 0))
     except OSError:
         print("  (skipped: no ::1)")
         return

@@ -313,6 +313,7 @@ class FaultSMTP(SMTP):
         self._in_data = False
         self._data_bytes = 0
         self._closed_by_server = False
+        self._quit = False
         self._logged_close = False
         super().__init__(Handler(state), **kw)
 
@@ -371,6 +372,8 @@ class FaultSMTP(SMTP):
         text = status if isinstance(status, str) else status.decode(
             "utf-8", "backslashreplace")
         self.st.log(self.conn_no, "s", line=text, tls=self._tls_on())
+        if text.startswith("221"):
+            self._quit = True
         if text.startswith("354"):
             self._in_data = True
             self._data_bytes = 0
@@ -401,7 +404,8 @@ class FaultSMTP(SMTP):
         if not self._logged_close:
             self._logged_close = True
             self.st.log(self.conn_no, "close",
-                        by="server" if self._closed_by_server else "client",
+                        by="quit" if self._quit else
+                        "server" if self._closed_by_server else "client",
                         txns=self.conn_txns)
         self.st.protocols.discard(self)
         super().connection_lost(error)
@@ -902,9 +906,13 @@ class Log:
             elif r["ev"] == "c":
                 if prev_s is not None and prev_s.startswith("334"):
                     continue
-                verb = r["line"].split(" ", 1)[0].upper()
-                if verb == "MAIL" or verb == "RCPT":
-                    verb = " ".join(r["line"].upper().split()[:2])[:9]
+                up = r["line"].upper()
+                if up.startswith("MAIL FROM"):
+                    verb = "MAIL FROM"
+                elif up.startswith("RCPT TO"):
+                    verb = "RCPT TO"
+                else:
+                    verb = up.split(" ", 1)[0]
                 out.append(verb)
         return out
 
