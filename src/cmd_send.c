@@ -238,7 +238,10 @@ set_error(struct sender *s, int rc)
 static void
 show_progress(struct sender *s)
 {
-	herald_progress_update(&s->prog, s->sent, s->deferred, s->failed);
+	/* done counts every recipient dealt with in this run; deferred and
+	 * failed are shown beside it. */
+	herald_progress_update(&s->prog, s->sent + s->failed + s->unknown +
+	    s->deferred, s->deferred, s->failed);
 }
 
 static double
@@ -288,7 +291,9 @@ on_done(void *arg, const struct herald_smtp_result *r)
 	default:
 		st = HERALD_J_DEFERRED;
 		word = "deferred";
-		if (r->fatal) {
+		if (r->fatal || (r->unreachable && s->sent == 0)) {
+			/* TLS or login failed, or the relay cannot be reached
+			 * at all: every other recipient would fare the same. */
 			if (!s->fatal)
 				herald_errf(&s->fatal_err, EX_UNAVAILABLE, NULL, 0,
 				    "SMTP relay unusable: %s", r->reply);

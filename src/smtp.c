@@ -562,6 +562,7 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	} else {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.reply = err;
+		r.unreachable = rc == CURLE_COULDNT_CONNECT;
 	}
 	fn(arg, &r);
 }

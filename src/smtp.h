@@ -60,6 +60,7 @@ struct herald_smtp_result {
 	bool fatal;             /* TLS, certificate or login failure: nothing
 	                           will get through, stop the run */
 	bool slow_down;         /* 421: the server wants us slower */
+	bool unreachable;       /* no TCP connection could be made */
 };
 
 typedef void (*herald_smtp_done_fn)(void *arg,

@@ -221,6 +221,24 @@ def test_silent():
         C.eq(srv.envelopes(), [], "silent: nothing stored")
 
 
+def test_unreachable():
+    import socket
+    sk = socket.socket()
+    sk.bind(("127.0.0.1", 0))
+    port = sk.getsockname()[1]
+    sk.close()  # nothing listens there now
+    s = Site("smtp://127.0.0.1:%d" % port, n=50)
+    sites.append(s)
+    p = s.send(*FAST, timeout=60)
+    C.eq(p.returncode, 69, "unreachable: exit (%s)" % out(p))
+    C.ok("SMTP relay unusable" in out(p), "unreachable: says so")
+    rows = s.rows()
+    C.ok(sum(r["attempts"] for r in rows.values()) <= 4,
+         "unreachable: gave up at once")
+    C.ok(all(r["state_name"] in ("pending", "deferred")
+             for r in rows.values()), "unreachable: nobody sent")
+
+
 def test_to_shard_rate():
     with server(TMP, "misc") as srv:
         s = site(srv, n=12)
@@ -285,7 +303,8 @@ def test_refusals():
 def main():
     try:
         for t in (test_basic, test_transient, test_permanent, test_deferred,
-                  test_unknown, test_silent, test_to_shard_rate,
+                  test_unknown, test_silent, test_unreachable,
+                  test_to_shard_rate,
                   test_refusals):
             print("--", t.__name__, flush=True)
             t()
