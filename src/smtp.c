@@ -6,10 +6,15 @@
  * RFC 4954 (AUTH, done by libcurl; its lines are never traced), RFC 8314
  * (implicit TLS, smtps://).
  *
- * Each slot owns one easy handle that is added to the multi handle for a
- * transaction and removed when it ends; the connections themselves live in
- * the multi handle's pool (CURLMOPT_MAXCONNECTS = slots), so a connection
- * carries many transactions.
+ * Each slot is one connection: its own multi handle (pool of one,
+ * CURLMOPT_MAXCONNECTS = 1) and easy handle, driven by its own thread, so
+ * the connection carries many transactions.  The threads are there because
+ * libcurl 7.88 waits for the reply to the final dot inside its "done"
+ * phase with a blocking loop (smtp_done -> smtp_block_statemach): with one
+ * multi handle for every connection, one slow 250 would stall them all and
+ * --concurrency would buy nothing.  The threads touch only their own slot;
+ * results, and trace lines, are handed to the caller's thread, which alone
+ * runs the callbacks.
  *
  * Telling "deferred" from "unknown": the read callback notes when libcurl
  * has taken the last byte of the message; after that libcurl sends the
@@ -18,9 +23,13 @@
  * fails before it cannot have been, so it is deferred.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -31,8 +40,18 @@
 struct slot {
 	struct herald_smtp *s;
 	int id;
+	CURLM *multi;              /* this slot's connection pool (of one) */
 	CURL *easy;
-	bool busy;
+	pthread_t thread;
+	bool started;              /* the thread exists */
+	pthread_cond_t cv;         /* job posted, or quit */
+	/* Under s->mu: */
+	bool has_job;              /* caller -> thread: run a transaction */
+	bool done;                 /* thread -> caller: result is ready */
+	CURLcode result;
+	struct hbuf trace;         /* "D line\n" entries not yet handed out */
+	/* Owned by the caller while idle, by the thread during a job: */
+	bool busy;                 /* submitted and not yet reported */
 	struct hbuf data;          /* the message, CRLF, not yet stuffed */
 	size_t off;                /* bytes handed to libcurl */
 	bool eof;                  /* the read callback has said "no more" */
@@ -47,10 +66,12 @@ struct slot {
 };
 
 struct herald_smtp {
-	CURLM *multi;
 	struct slot *slots;
 	size_t nslots;
 	size_t active;
+	pthread_mutex_t mu;
+	pthread_cond_t result_cv;  /* a slot finished */
+	atomic_bool quit;
 	herald_smtp_trace_fn trace;
 	void *trace_arg;
 	char *from;                /* "<addr>" */
@@ -179,11 +200,17 @@ herald_smtp_url_loopback(const char *url)
 
 /* --- tracing and reply capture --- */
 
+/* Called on the slot's thread: queue the line for the caller's thread. */
 static void
 trace(struct slot *sl, char dir, const char *line)
 {
-	if (sl->s->trace)
-		sl->s->trace(sl->s->trace_arg, sl->id, dir, line);
+	if (sl->s->trace == NULL)
+		return;
+	pthread_mutex_lock(&sl->s->mu);
+	hbuf_putc(&sl->trace, dir);
+	hbuf_puts(&sl->trace, line);
+	hbuf_putc(&sl->trace, '\n');
+	pthread_mutex_unlock(&sl->s->mu);
 }
 
 static void
@@ -308,7 +335,94 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return want;
 }
 
+/* --- the slot threads --- */
+
+/* Run one transaction on sl's connection; blocks (see the top). */
+static CURLcode
+transfer(struct slot *sl)
+{
+	CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+	CURLMsg *m;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(sl->multi, sl->easy) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	while (running && !atomic_load(&sl->s->quit)) {
+		curl_multi_perform(sl->multi, &running);
+		if (running)
+			curl_multi_poll(sl->multi, NULL, 0, 500, NULL);
+	}
+	while ((m = curl_multi_info_read(sl->multi, &left)) != NULL)
+		if (m->msg == CURLMSG_DONE)
+			rc = m->data.result;
+	curl_multi_remove_handle(sl->multi, sl->easy);
+	return rc;
+}
+
+static void *
+slot_main(void *arg)
+{
+	struct slot *sl = arg;
+	struct herald_smtp *s = sl->s;
+	CURLcode rc;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!sl->has_job && !atomic_load(&s->quit))
+			pthread_cond_wait(&sl->cv, &s->mu);
+		if (atomic_load(&s->quit))
+			break;
+		pthread_mutex_unlock(&s->mu);
+		rc = transfer(sl);
+		pthread_mutex_lock(&s->mu);
+		sl->has_job = false;
+		sl->result = rc;
+		sl->done = true;
+		pthread_cond_signal(&s->result_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 /* --- setup --- */
+
+static void
+setup_easy(struct slot *sl, const struct herald_smtp_opts *o, long ssl,
+    long timeout)
+{
+	CURL *h = sl->easy;
+
+	curl_easy_setopt(h, CURLOPT_URL, o->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(h, CURLOPT_READDATA, sl);
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, sl->s->from);
+	curl_easy_setopt(h, CURLOPT_USE_SSL, ssl);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file) {
+		/* The configured CA is the trust anchor, not one more
+		 * beside the system's. */
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
+	if (o->user && o->user[0]) {
+		curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD,
+		    o->password ? o->password : "");
+	}
+	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+	/* Threads: no signals (SIGALRM for DNS timeouts) from libcurl. */
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
+	/* The debug callback is how the server's reply text is read; it
+	 * prints nothing unless tracing. */
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, sl);
+}
 
 int
 herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
@@ -316,6 +430,8 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 {
 	struct herald_smtp *s;
 	struct url_parts u;
+	pthread_condattr_t ca;
+	sigset_t all, old;
 	bool smtps, lo;
 	long timeout = o->timeout > 0 ? o->timeout : 60;
 	long ssl;
@@ -356,48 +472,38 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	s->from = xasprintf("<%s>", o->from);
 	s->nslots = (size_t)n;
 	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
-	if ((s->multi = curl_multi_init()) == NULL)
-		goto oom;
-	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)n);
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->result_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&s->quit, false);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
-		CURL *h;
 
 		sl->s = s;
 		sl->id = (int)i + 1;
-		if ((h = sl->easy = curl_easy_init()) == NULL)
+		pthread_cond_init(&sl->cv, NULL);
+		if ((sl->multi = curl_multi_init()) == NULL ||
+		    (sl->easy = curl_easy_init()) == NULL)
 			goto oom;
-		curl_easy_setopt(h, CURLOPT_URL, o->url);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-		curl_easy_setopt(h, CURLOPT_READDATA, sl);
-		curl_easy_setopt(h, CURLOPT_MAIL_FROM, s->from);
-		curl_easy_setopt(h, CURLOPT_USE_SSL, ssl);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (o->ca_file) {
-			/* The configured CA is the trust anchor, not one
-			 * more beside the system's. */
-			curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-			curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		}
-		if (o->user && o->user[0]) {
-			curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
-			curl_easy_setopt(h, CURLOPT_PASSWORD,
-			    o->password ? o->password : "");
-		}
-		curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
-		/* The debug callback is how the server's reply text is read;
-		 * it prints nothing unless tracing. */
-		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-		curl_easy_setopt(h, CURLOPT_DEBUGDATA, sl);
-		curl_easy_setopt(h, CURLOPT_PRIVATE, sl);
+		curl_multi_setopt(sl->multi, CURLMOPT_MAXCONNECTS, 1L);
+		setup_easy(sl, o, ssl, timeout);
+	}
+	/* Signals (Ctrl-C) go to the caller's thread, not to the slots. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (pthread_create(&s->slots[i].thread, NULL, slot_main,
+		    &s->slots[i]) != 0)
+			break;
+		s->slots[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!s->slots[s->nslots - 1].started) {
+		herald_smtp_free(s);
+		return herald_errf(e, EX_OSERR, NULL, 0,
+		    "cannot start a thread per connection");
 	}
 	*out = s;
 	return 0;
@@ -411,22 +517,33 @@ herald_smtp_free(struct herald_smtp *s)
 {
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&s->mu);
+	atomic_store(&s->quit, true);
+	for (size_t i = 0; i < s->nslots; i++) {
+		pthread_cond_signal(&s->slots[i].cv);
+		if (s->slots[i].multi)
+			curl_multi_wakeup(s->slots[i].multi);
+	}
+	pthread_mutex_unlock(&s->mu);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 
-		if (sl->easy) {
-			if (sl->busy)
-				curl_multi_remove_handle(s->multi, sl->easy);
+		if (sl->started)
+			pthread_join(sl->thread, NULL);
+		if (sl->easy)
 			curl_easy_cleanup(sl->easy);
-		}
+		/* Closing the multi handle sends QUIT on its connection. */
+		if (sl->multi)
+			curl_multi_cleanup(sl->multi);
+		pthread_cond_destroy(&sl->cv);
 		curl_slist_free_all(sl->rcpt);
 		free(sl->rcpt_addr);
 		hbuf_free(&sl->data);
 		hbuf_free(&sl->reply_acc);
+		hbuf_free(&sl->trace);
 	}
-	/* Closing the multi handle sends QUIT on the pooled connections. */
-	if (s->multi)
-		curl_multi_cleanup(s->multi);
+	pthread_cond_destroy(&s->result_cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s->slots);
 	free(s->from);
 	free(s);
@@ -462,6 +579,7 @@ herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
 	if (sl == NULL)
 		return herald_errf(e, EX_SOFTWARE, NULL, 0,
 		    "smtp: no free connection slot");
+	/* The slot's thread is idle: these fields are ours until posted. */
 	hbuf_reset(&sl->data);
 	if (!herald_smtp_normalize(data, len, &sl->data))
 		return herald_errf(e, EX_DATAERR, NULL, 0,
@@ -484,11 +602,13 @@ herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
 	curl_easy_setopt(sl->easy, CURLOPT_MAIL_RCPT, sl->rcpt);
 	curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)sl->data.len);
-	if (curl_multi_add_handle(s->multi, sl->easy) != CURLM_OK)
-		return herald_errf(e, EX_SOFTWARE, NULL, 0,
-		    "smtp: cannot start a transfer");
 	sl->busy = true;
 	s->active++;
+	pthread_mutex_lock(&s->mu);
+	sl->done = false;
+	sl->has_job = true;
+	pthread_cond_signal(&sl->cv);
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 
@@ -515,6 +635,7 @@ fatal_code(CURLcode rc)
 	}
 }
 
+/* Classify a finished transaction (the slot's thread is idle again). */
 static void
 finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
     herald_smtp_done_fn fn, void *arg)
@@ -525,7 +646,6 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	long code = 0;
 
 	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(s->multi, sl->easy);
 	sl->busy = false;
 	s->active--;
 
@@ -567,30 +687,71 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	fn(arg, &r);
 }
 
+/* Hand queued trace lines to the trace callback (caller's thread). */
+static void
+flush_traces(struct herald_smtp *s)
+{
+	struct hbuf b = HBUF_INIT;
+
+	if (s->trace == NULL)
+		return;
+	for (size_t i = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+		char *p, *nl;
+
+		pthread_mutex_lock(&s->mu);
+		if (sl->trace.len == 0) {
+			pthread_mutex_unlock(&s->mu);
+			continue;
+		}
+		hbuf_free(&b);
+		b = sl->trace;
+		memset(&sl->trace, 0, sizeof(sl->trace));
+		pthread_mutex_unlock(&s->mu);
+		for (p = b.data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			*nl = '\0';
+			s->trace(s->trace_arg, sl->id, p[0], p + 1);
+		}
+	}
+	hbuf_free(&b);
+}
+
 int
 herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
     void *arg)
 {
-	CURLMsg *m;
-	int running, left, done = 0, round;
+	struct timespec until;
+	size_t ready[64], nready = 0, cap = sizeof(ready) / sizeof(ready[0]);
+	int done = 0;
 
-	for (round = 0; round < 2; round++) {
-		curl_multi_perform(s->multi, &running);
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-			struct slot *sl = NULL;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-			    (char **)&sl);
-			if (sl == NULL)
-				continue;
-			finish(s, sl, m->data.result, fn, arg);
-			done++;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	if (wait_ms > 0) {
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
 		}
-		if (done || wait_ms <= 0 || round == 1)
+	}
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		for (size_t i = 0; i < s->nslots && nready < cap; i++)
+			if (s->slots[i].done) {
+				s->slots[i].done = false;
+				ready[nready++] = i;
+			}
+		if (nready > 0 || wait_ms <= 0)
 			break;
-		curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
+		if (pthread_cond_timedwait(&s->result_cv, &s->mu, &until) != 0)
+			break;   /* timed out (or an error): report what there is */
+	}
+	pthread_mutex_unlock(&s->mu);
+	flush_traces(s);
+	for (size_t k = 0; k < nready; k++) {
+		struct slot *sl = &s->slots[ready[k]];
+
+		finish(s, sl, sl->result, fn, arg);
+		done++;
 	}
 	return done;
 }

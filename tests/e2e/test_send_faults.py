@@ -221,6 +221,25 @@ def test_silent():
         C.eq(srv.envelopes(), [], "silent: nothing stored")
 
 
+def test_concurrency():
+    # The sink waits 100 ms before each 250 after DATA: four connections
+    # must overlap those waits (one connection per slot, each reused).
+    took = {}
+    for c in ("1", "4"):
+        with server(TMP, "conc" + c, delay_ms=100) as srv:
+            s = site(srv, n=16)
+            t = time.monotonic()
+            p = s.send("--concurrency", c)
+            took[c] = time.monotonic() - t
+            C.eq(p.returncode, 0, "concurrency %s: exit (%s)" % (c, out(p)))
+            exactly_once(srv, s, "concurrency " + c)
+            C.eq(len(srv.log().conns()), int(c),
+                 "concurrency %s: connections" % c)
+    C.ok(took["1"] >= 1.6, "one connection: %.2fs" % took["1"])
+    C.ok(took["4"] < took["1"] / 2, "four connections overlap: %.2fs vs "
+         "%.2fs" % (took["4"], took["1"]))
+
+
 def test_unreachable():
     import socket
     sk = socket.socket()
@@ -302,7 +321,7 @@ def test_refusals():
 
 def main():
     try:
-        for t in (test_basic, test_transient, test_permanent, test_deferred,
+        for t in (test_basic, test_concurrency, test_transient, test_permanent, test_deferred,
                   test_unknown, test_silent, test_unreachable,
                   test_to_shard_rate,
                   test_refusals):

@@ -76,7 +76,7 @@ def test_crash():
     deadline = time.monotonic() + 600
     # The sink stores each message, then waits before its 250: a kill in
     # that window leaves a delivered message whose row is still in flight.
-    with server(TMP, "crash", delay_ms=8) as srv:
+    with server(TMP, "crash", delay_ms=40) as srv:
         s = site(srv, n=1000)
         while kills < 20 and time.monotonic() < deadline:
             runs += 1
@@ -84,7 +84,7 @@ def test_crash():
                                  cwd=s.dir, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             try:
-                p.wait(timeout=rng.uniform(0.05, 0.7))
+                p.wait(timeout=rng.uniform(0.05, 0.5))
             except subprocess.TimeoutExpired:
                 p.kill()
                 kills += 1
