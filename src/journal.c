@@ -22,8 +22,10 @@
  * sent before its 250 arrived.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +73,7 @@ static const char *const stmt_sql[ST_N] = {
 struct herald_journal {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];
+	int lock_fd;            /* PATH.lock, flock()ed by a writer; -1 */
 	char *path;
 	char *list;
 	bool has_sup;
@@ -265,7 +268,32 @@ herald_journal_open(const struct herald_journal_opts *o,
 		return herald_errf(e, EX_NOINPUT, o->path, 0,
 		    "no journal: nothing has been sent for this campaign");
 	j = xcalloc(1, sizeof(*j));
+	j->lock_fd = -1;
 	j->path = xstrdup(o->path);
+	if (!o->readonly) {
+		/*
+		 * One sender per journal: a second `herald send` of the same
+		 * campaign would send everything twice.  flock() is released
+		 * by the kernel when a process dies, even by SIGKILL.
+		 */
+		char *lp = xasprintf("%s.lock", o->path);
+
+		j->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		free(lp);
+		if (j->lock_fd < 0) {
+			rc = herald_errf(e, EX_CANTCREAT, o->path, 0,
+			    "cannot create the journal lock: %s",
+			    strerror(errno));
+			herald_journal_close(j);
+			return rc;
+		}
+		if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = herald_errf(e, EX_TEMPFAIL, o->path, 0,
+			    "another herald send is running for this campaign");
+			herald_journal_close(j);
+			return rc;
+		}
+	}
 	j->list = xstrdup(o->list_name ? o->list_name : "");
 	flags = o->readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -352,6 +380,8 @@ herald_journal_close(struct herald_journal *j)
 	for (i = 0; i < ST_N; i++)
 		sqlite3_finalize(j->st[i]);
 	sqlite3_close(j->db);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
 	free(j->path);
 	free(j->list);
 	free(j);

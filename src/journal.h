@@ -56,8 +56,10 @@ struct herald_journal;
  * Open (creating unless readonly) the journal.  A writable open recovers
  * from a killed run: rows left inflight become unknown (their final dot may
  * have been sent) and per-run retry counters are reset.
+ * A writable journal is locked (PATH.lock, flock) until closed.
  * Returns 0, EX_NOINPUT (readonly and no journal yet), EX_DATAERR (the
- * post changed and !force) or EX_CANTCREAT/EX_IOERR with e filled.
+ * post changed and !force), EX_TEMPFAIL (another writer has it open) or
+ * EX_CANTCREAT/EX_IOERR with e filled.
  */
 int herald_journal_open(const struct herald_journal_opts *o,
     struct herald_journal **out, struct herald_err *e);

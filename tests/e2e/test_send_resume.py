@@ -42,6 +42,11 @@ def test_sigint():
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             srv.wait_messages(20, timeout=60)
+            # A second sender of the same campaign is turned away.
+            q = s.send()
+            C.eq(q.returncode, 75, "second sender: exit (%s)" % out(q))
+            C.ok("another herald send is running" in out(q),
+                 "second sender: says why: %s" % out(q))
             p.send_signal(signal.SIGINT)
             so, se = p.communicate(timeout=60)
         finally:

@@ -190,6 +190,24 @@ test_suppression(void)
 	}
 }
 
+/* One writer at a time; readers (status) are welcome meanwhile. */
+static void
+test_lock(void)
+{
+	struct herald_journal *j, *j2;
+	struct herald_err e = {0};
+
+	INT_EQ(open_j(&j, hash2, false, false, &e), 0, "%s", e.msg);
+	INT_EQ(open_j(&j2, hash2, false, false, &e), EX_TEMPFAIL,
+	    "second writer refused");
+	OK(strstr(e.msg, "another herald send") != NULL, "%s", e.msg);
+	INT_EQ(open_j(&j2, hash2, false, true, &e), 0, "reader allowed");
+	herald_journal_close(j2);
+	herald_journal_close(j);
+	INT_EQ(open_j(&j, hash2, false, false, &e), 0, "free again");
+	herald_journal_close(j);
+}
+
 static void
 test_readonly_missing(void)
 {
@@ -223,6 +241,7 @@ main(void)
 	test_recovery();
 	test_post_hash();
 	test_suppression();
+	test_lock();
 	test_readonly_missing();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
