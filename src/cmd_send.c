@@ -570,7 +570,7 @@ test_build(void *arg, const struct herald_recipient *r)
 }
 
 static int
-send_test(struct sender *s, const char *to, int concurrency)
+send_test(struct sender *s, const char *to)
 {
 	struct testcopy t = { .s = s, .to = to, .rc = EX_TEMPFAIL };
 	int rc;
@@ -581,7 +581,6 @@ send_test(struct sender *s, const char *to, int concurrency)
 		return herald_cmd_fail(&s->err);
 	if (!t.built)
 		return herald_cmd_fail(&s->err);
-	(void)concurrency;
 	if ((rc = smtp_open(s->c, 1, s->verbose, s, &s->smtp, &s->err)) != 0)
 		return herald_cmd_fail(&s->err);
 	if ((rc = herald_smtp_submit(s->smtp, to, s->msg.eml.data,
@@ -734,7 +733,7 @@ herald_cmd_send(int argc, char **argv)
 	s.date = time(NULL);
 	if (to) {
 		herald_progress_start(&s.prog, "send", 1, s.verbose);
-		rc = send_test(&s, to, concurrency);
+		rc = send_test(&s, to);
 		goto out;
 	}
 	if (!allow_past && (rc = refuse_past(s.c, &s.err)) != 0) {

@@ -16,6 +16,11 @@
  * results, and trace lines, are handed to the caller's thread, which alone
  * runs the callbacks.
  *
+ * A transaction that fails (a 4xx or 5xx, a 421 above all) makes libcurl
+ * close its connection ("SMTP done with bad status"); the next one on that
+ * slot starts on a fresh connection, so a 421 is never ignored by reusing
+ * the connection the server asked us to leave.
+ *
  * Telling "deferred" from "unknown": the read callback notes when libcurl
  * has taken the last byte of the message; after that libcurl sends the
  * final dot.  A transfer that fails after that point without a reply code
