@@ -17,7 +17,7 @@
  * runs the callbacks.
  *
  * A transaction that fails (a 4xx or 5xx, a 421 above all) makes libcurl
- * close its connection ("SMTP done with bad status"); the next one on that
+ * close its connection (verified on 7.88 with --verbose); the next one on that
  * slot starts on a fresh connection, so a 421 is never ignored by reusing
  * the connection the server asked us to leave.
  *
