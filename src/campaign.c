@@ -319,7 +319,7 @@ herald_campaign_free(struct herald_campaign *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->nvariants; i++)
+	for (size_t i = 0; i < c->variants_cap; i++)
 		variant_free(c->variants[i]);
 	free(c->variants);
 	herald_tpl_free(c->tpl_html);
@@ -413,8 +413,8 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		v->text = hbuf_detach(&tb);
 		free(hs);
 		free(ts);
-		if (loc)
-			herald_localized_free(loc, ntimes);
+		herald_localized_free(loc, ntimes);
+		free(loc);
 	}
 
 	/* Insert, growing the table at half load. */

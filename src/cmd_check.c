@@ -25,33 +25,6 @@ static const char check_usage[] =
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -h, --help          this text\n";
 
-/* "2021-04-28T07:00:00-04:00" for utc seen in zone. */
-void herald_format_instant(int64_t utc, const char *zone, char *out, size_t outsz);
-
-void
-herald_format_instant(int64_t utc, const char *zone, char *out, size_t outsz)
-{
-	int off = 0;
-	char abbr[16] = "UTC";
-	time_t t;
-	struct tm tm;
-
-	if (zone && herald_zone_offset(zone, utc, &off, abbr) != 0)
-		off = 0;
-	t = (time_t)(utc + off);
-	gmtime_r(&t, &tm);
-	if (zone == NULL) {
-		snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec);
-		return;
-	}
-	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d %s",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, off < 0 ? '-' : '+', abs(off) / 3600, abs(off) % 3600 / 60,
-	    abbr);
-}
-
 int
 herald_cmd_check(int argc, char **argv)
 {
@@ -108,11 +81,11 @@ herald_cmd_check(int argc, char **argv)
 	printf("session times: %zu\n", nt);
 	for (size_t i = 0; i < nt; i++) {
 		const struct herald_session *s = herald_doc_time(c->doc, i);
-		char u[64], z[96];
+		char u[64], z[64];
 
-		herald_format_instant(s->utc, NULL, u, sizeof(u));
-		herald_format_instant(s->utc, c->post.timezone ? c->post.timezone :
-		    s->zone, z, sizeof(z));
+		herald_zone_format(NULL, s->utc, false, u);
+		herald_zone_format(c->post.timezone ? c->post.timezone : s->zone,
+		    s->utc, true, z);
 		printf("  %s:%d: \"%s\" -> %s = %s%s\n", c->post.path, s->line,
 		    s->orig, u, z, s->utc < (int64_t)now ? " (past)" : "");
 	}

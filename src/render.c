@@ -1177,32 +1177,19 @@ text_paragraph(struct text *t, cmark_node *n)
 	hbuf_free(&lines);
 }
 
-/* h1/h2 underlined with = and -, as in Setext; h3+ with ### marks. */
+/* Headings are underlined, as in Setext: h1 with '=', the rest with '-'.
+ * A "### " prefix would read as raw Markdown in a mail reader. */
 static void
 text_heading(struct text *t, cmark_node *n)
 {
 	int level = cmark_node_get_heading_level(n);
 	struct hbuf run = HBUF_INIT, lines = HBUF_INIT, rule = HBUF_INIT;
-	char marks[8] = "#######";
 	size_t w;
 
-	if (level < 1 || level > 6)
-		level = 6;
 	text_inlines(t, n, &run, false);
-	if (level >= 3) {
-		char cont[8] = "       ";
-
-		marks[level] = ' ';
-		marks[level + 1] = '\0';
-		cont[level + 1] = '\0';
-		push_frame(t, marks, cont);
-	}
 	wrap(run.data ? run.data : "", run.len, avail_width(t), &lines);
 	w = emit_lines(t, &lines);
-	if (level >= 3)
-		t->nframes--;
-	else if (w > 0) {
-		hbuf_reset(&rule);
+	if (w > 0) {
 		for (size_t i = 0; i < w; i++)
 			hbuf_putc(&rule, level == 1 ? '=' : '-');
 		emit_line(t, rule.data, rule.len, false);

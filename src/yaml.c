@@ -21,6 +21,7 @@ struct ybuild {
 	yaml_parser_t parser;
 	const char *file;
 	int first_line;
+	size_t len;
 	struct herald_err *e;
 };
 
@@ -37,6 +38,11 @@ parser_error(struct ybuild *b)
 	yaml_parser_t *p = &b->parser;
 	const char *problem = p->problem ? p->problem : "malformed document";
 	int line = ynode_line(b, &p->problem_mark);
+
+	/* An unclosed [ or { is only noticed at the end of the document;
+	 * the line where it was opened is the one to fix. */
+	if (p->context != NULL && p->problem_mark.index >= b->len)
+		line = ynode_line(b, &p->context_mark);
 
 	if (p->context != NULL)
 		return herald_errf(b->e, EX_DATAERR, b->file, line,
@@ -234,6 +240,7 @@ herald_yaml_parse(const char *data, size_t len, const char *file,
 	memset(&b, 0, sizeof(b));
 	b.file = file;
 	b.first_line = first_line;
+	b.len = len;
 	b.e = e;
 	if (!yaml_parser_initialize(&b.parser))
 		return herald_errf(e, EX_SOFTWARE, file, 0,

@@ -583,6 +583,36 @@ def t_cli():
     expect(rc == 64, "bad script exit 64, got %d" % rc)
 
 
+def t_shell_wrapper():
+    d = tmpdir("shwrap")
+    sh = os.path.join(LIB, "faultsmtp.sh")
+    r = subprocess.run(["sh", sh, "start", d, "--script",
+                        '[{"at":"rcpt","rcpt":"no@*","reply":"550 5.1.1 x"}]'],
+                       capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 0, "start: %s" % r.stderr)
+    port = int(r.stdout)
+    with open(os.path.join(d, "pid")) as f:
+        pid = int(f.read())
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as c:
+            c.sendmail("a@example.org", ["yes@example.org"], MSG)
+        expect(len(faultsmtp.read_envelopes(os.path.join(d, "Maildir"))) == 1,
+               "stored via wrapper")
+    finally:
+        r = subprocess.run(["sh", sh, "stop", d], capture_output=True,
+                           text=True, timeout=30)
+    expect(r.returncode == 0, "stop: %s" % r.stderr)
+    alive = os.path.exists("/proc/%d" % pid)
+    if alive:
+        with open("/proc/%d/stat" % pid) as f:
+            alive = f.read().split(") ", 1)[1][0] != "Z"
+    expect(not alive, "server process gone")
+    expect(Log(os.path.join(d, "wire.jsonl")).events("stopped"), "clean stop")
+    r = subprocess.run(["sh", sh, "start", d, "--script", "[{}]"],
+                       capture_output=True, text=True, timeout=30)
+    expect(r.returncode != 0 and "rule 0" in r.stderr, "bad script reported")
+
+
 def t_ipv6():
     try:
         with socket.socket(socket.AF_INET6) as k:
