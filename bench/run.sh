@@ -16,7 +16,8 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 mkdir -p "$TMP/site/lists" "$TMP/site/.herald"
 cp -r ../templates "$TMP/site/"
 cp ../herald.yml "$TMP/site/herald.yml"
-cp ../doc/examples/*.md "$TMP/site/post.md"
+cp ../doc/examples/2026-11-23-async-office-hours.md "$TMP/site/"
+POST=2026-11-23-async-office-hours.md
 /usr/bin/python3 genlist.py "$N" > "$TMP/site/lists/big.csv"
 /usr/bin/python3 genlist.py "$((N / 10))" > "$TMP/site/lists/small.csv"
 
@@ -35,8 +36,8 @@ PY
 }
 
 cd "$TMP/site"
-H=$(measure herald "$HERALD" preview post.md --list lists/big.csv --out "$TMP/h")
-HS=$(measure herald-small "$HERALD" preview post.md --list lists/small.csv --out "$TMP/hs")
+H=$(measure herald "$HERALD" preview "$POST" --list lists/big.csv --out "$TMP/h")
+HS=$(measure herald-small "$HERALD" preview "$POST" --list lists/small.csv --out "$TMP/hs")
 echo "$H" | awk -v n="$N" '{printf "herald preview  %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
 echo "$HS" | awk -v n="$((N / 10))" '{printf "herald preview  %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
 echo "$H $HS" | awk '{printf "memory growth for 10x the list: %.2fx peak RSS\n", $3/$6}'
