@@ -260,6 +260,12 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	*out = NULL;
 	if ((rc = herald_config_load(o->config_path, &c->cfg, e)) != 0)
 		goto fail;
+	if (c->cfg.dkim.selector != NULL) {
+		/* Better no mail than mail that claims a signature it lacks. */
+		rc = herald_errf(e, EX_CONFIG, c->cfg.path, 0,
+		    "dkim: signing is not implemented yet; remove the dkim section");
+		goto fail;
+	}
 	if ((rc = herald_post_load(o->post_path, &c->cfg, o->date, &c->post, e)) != 0)
 		goto fail;
 	if ((rc = herald_doc_parse(&c->post, &c->cfg, &c->doc, e)) != 0)

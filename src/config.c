@@ -463,7 +463,7 @@ static int
 load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 {
 	static const char *const keys[] = {"url", "user", "password_file",
-	    "ca_file", "timeout", NULL};
+	    "ca_file", "timeout", "tls", NULL};
 	const struct ynode *smtp;
 	const char *env, *t;
 	char *pwfile = NULL, *ca = NULL;
@@ -483,6 +483,17 @@ load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 			cfg->smtp.ca_file = herald_config_path(cfg, ca);
 			free(ca);
 		}
+		if ((t = ynode_str(smtp, "tls")) != NULL) {
+			/* "auto": TLS except to a loopback relay */
+			if (strcmp(t, "required") == 0)
+				cfg->smtp.tls_required = true;
+			else if (strcmp(t, "auto") != 0)
+				return bad(c, key_line(smtp, "tls"),
+				    "smtp.tls must be required or auto, not "
+				    "\"%s\"", t);
+		} else if (ynode_get(smtp, "tls") != NULL)
+			return bad(c, key_line(smtp, "tls"),
+			    "'%s' must be required or auto", "smtp.tls");
 		if ((t = ynode_str(smtp, "timeout")) != NULL) {
 			char *end;
 			long v = strtol(t, &end, 10);

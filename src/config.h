@@ -8,7 +8,8 @@
  *   templates: templates                        (directory, default)
  *   time:      { skeleton: "EEEdMMMjmmz" }       (ICU skeleton)
  *   timezone_aliases: { IST: Asia/Kolkata, ... }
- *   smtp:      { url, user, password_file, ca_file, timeout }
+ *   smtp:      { url, user, password_file, ca_file, timeout,
+ *                tls: auto|required }   (auto: TLS except to loopback)
  *   dkim:      { domain, selector, key_file }
  *
  * Relative paths are relative to the directory holding herald.yml; state
@@ -53,6 +54,7 @@ struct herald_config {
 		char *user;
 		char *password;        /* from env or password_file; never logged */
 		char *ca_file;
+		bool tls_required;     /* smtp.tls: required (even to loopback) */
 		long timeout;          /* seconds for a server response */
 	} smtp;
 

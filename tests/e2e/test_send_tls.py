@@ -128,11 +128,25 @@ def test_no_tls(ca, other_ca):
                  (name, [r["state_name"] for r in rows.values()]))
 
 
+def test_tls_required(ca):
+    """smtp.tls: required makes TLS mandatory even to a loopback relay."""
+    with server(TMP, "required", tls_cert=os.path.join(ca, "server.pem"),
+                tls_key=os.path.join(ca, "server.key"), starttls="off",
+                auth="%s:%s" % (USER, PW), auth_insecure=True) as srv:
+        s = Site(srv.url, n=3, extra="  user: %s\n  tls: required\n" % USER)
+        sites.append(s)
+        p = s.send(env={"HERALD_SMTP_PASSWORD": PW})
+        C.eq(p.returncode, 69, "required: exit (%s)" % out(p))
+        C.eq(srv.envelopes(), [], "required: no message stored")
+        C.eq(srv.log().events("auth"), [], "required: no AUTH")
+
+
 def main():
     try:
         ca = mkca("ca")
         other = mkca("other-ca")
-        for t, args in ((test_starttls, (ca,)), (test_no_tls, (ca, other))):
+        for t, args in ((test_starttls, (ca,)), (test_no_tls, (ca, other)),
+                        (test_tls_required, (ca,))):
             print("--", t.__name__, flush=True)
             t(*args)
     finally:
