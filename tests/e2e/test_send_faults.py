@@ -222,22 +222,30 @@ def test_silent():
 
 
 def test_concurrency():
-    # The sink waits 100 ms before each 250 after DATA: four connections
-    # must overlap those waits (one connection per slot, each reused).
-    took = {}
+    # The sink waits 100 ms before each 250 after DATA.  With four
+    # connections several transactions must be between DATA and their 250
+    # at once; with one, never more than one.  Shown from the server's log
+    # order, not from timings, which a shared machine makes noisy.
     for c in ("1", "4"):
         with server(TMP, "conc" + c, delay_ms=100) as srv:
             s = site(srv, n=16)
-            t = time.monotonic()
             p = s.send("--concurrency", c)
-            took[c] = time.monotonic() - t
             C.eq(p.returncode, 0, "concurrency %s: exit (%s)" % (c, out(p)))
             exactly_once(srv, s, "concurrency " + c)
-            C.eq(len(srv.log().conns()), int(c),
-                 "concurrency %s: connections" % c)
-    C.ok(took["1"] >= 1.6, "one connection: %.2fs" % took["1"])
-    C.ok(took["4"] < took["1"] / 2, "four connections overlap: %.2fs vs "
-         "%.2fs" % (took["4"], took["1"]))
+            log = srv.log()
+            C.eq(len(log.conns()), int(c), "concurrency %s: connections" % c)
+            open_now = most = 0
+            for r in log.records:
+                if r["ev"] == "c" and r.get("line", "").upper() == "DATA":
+                    open_now += 1
+                    most = max(most, open_now)
+                elif r["ev"] == "stored":
+                    open_now -= 1
+            if c == "1":
+                C.eq(most, 1, "one connection: one transaction at a time")
+            else:
+                C.ok(most >= 2, "four connections overlap: at most %d "
+                     "transactions at once" % most)
 
 
 def test_unreachable():
