@@ -3,13 +3,19 @@
 #   preview: build + write one .eml per recipient for N recipients
 #            (wall time and peak RSS; herald also at N/10 to show memory
 #            stays flat as the list grows)
-# N defaults to 100000 (HERALD_BENCH_N).  Needs node + npm for the peer;
+#   send:    herald send (journaled) and nodemailer's SMTP pool, 4
+#            connections each, to the same counting sink (bench/sink.py)
+# N defaults to 100000 (HERALD_BENCH_N), the send list to 10000
+# (HERALD_BENCH_SEND_N).  Needs node + npm for the peer;
 # without them only herald's own numbers are printed.
 set -eu
 HERALD=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cd "$(dirname "$0")"
 BENCH=$(pwd)
 N=${HERALD_BENCH_N:-100000}
+# nodemailer sends ~90 msg/s to a local sink with its default settings, so
+# the send comparison uses a shorter list unless told otherwise.
+NS=${HERALD_BENCH_SEND_N:-10000}
 TMP=$(mktemp -d /tmp/herald-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
@@ -20,6 +26,7 @@ cp ../doc/examples/2026-11-23-async-office-hours.md "$TMP/site/"
 POST=2026-11-23-async-office-hours.md
 /usr/bin/python3 genlist.py "$N" > "$TMP/site/lists/big.csv"
 /usr/bin/python3 genlist.py "$((N / 10))" > "$TMP/site/lists/small.csv"
+/usr/bin/python3 genlist.py "$NS" > "$TMP/site/lists/send.csv"
 
 measure() { # label cmd... -> prints "label seconds maxrss_kb"
 	label=$1; shift
@@ -61,6 +68,21 @@ PY
 			lists/big.csv "$TMP/body.txt" "$TMP/body.html" "$TMP/p")
 		echo "$P" | awk -v n="$N" '{printf "nodemailer      %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB\n", n, $2, n/$2, $3}'
 		echo "$H $P" | awk '{printf "ratio: herald is %.1fx the speed of nodemailer, with %.2fx its memory\n", $5/$2, $3/$6}'
+
+		# send: both to the same counting sink, 4 connections each
+		/usr/bin/python3 "$BENCH/sink.py" "$TMP/port" 2>"$TMP/sink.count" &
+		SINK=$!
+		for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+		PORT=$(cat "$TMP/port")
+		S=$(HERALD_SMTP_URL="smtp://127.0.0.1:$PORT" measure herald-send "$HERALD" send "$POST" \
+			--list lists/send.csv --allow-past --concurrency 4)
+		PS=$(NODE_PATH="$BENCH/node_modules" measure nodemailer-send node "$BENCH/peer_nodemailer_send.js" \
+			lists/send.csv "$TMP/body.txt" "$TMP/body.html" "$PORT")
+		kill "$SINK"; wait "$SINK" 2>/dev/null || true
+		echo "$S" | awk -v n="$NS" '{printf "herald send     %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB (journaled, fsync)\n", n, $2, n/$2, $3}'
+		echo "$PS" | awk -v n="$NS" '{printf "nodemailer send %7d msgs  %6.2f s  %8.0f msg/s  peak RSS %6d KiB (no journal)\n", n, $2, n/$2, $3}'
+		echo "$S $PS" | awk '{printf "ratio: herald send is %.1fx the speed of nodemailer, with %.2fx its memory\n", $5/$2, $3/$6}'
+		echo "sink received $(cat "$TMP/sink.count") messages (want $((2 * NS)))"
 	else
 		echo "nodemailer: npm install failed; no peer ratio"
 	fi
