@@ -4,7 +4,7 @@ the right state for every recipient, nothing silently dropped, nothing sent
 twice except an `unknown` resent with the same Message-ID.
 
 Covers: connection reuse, 421 at greeting and mid-session, 451/452 on RCPT,
-451 after DATA, 550 5.1.1 (failed, exit 1, suppressed for the next
+451/452 after DATA, 550 5.1.1 (failed, exit 1, suppressed for the next
 campaign of the list), a 4xx that never clears (deferred, exit 75, rerun
 completes), a connection dropped after the final dot (unknown, resent with
 the same Message-ID), a server that never answers (timeout, deferred),
@@ -85,6 +85,8 @@ def test_transient():
          "reply": "421 4.7.0 slow down"},
         {"at": "data", "rcpt": "user0004@*", "times": 1,
          "reply": "451 4.3.0 queue full"},
+        {"at": "data", "rcpt": "user0005@*", "times": 1,
+         "reply": "452 4.3.1 insufficient system storage"},
     ]
     with server(TMP, "transient", script=script) as srv:
         s = site(srv, n=8)
@@ -93,10 +95,11 @@ def test_transient():
         exactly_once(srv, s, "transient")
         rows = s.rows()
         for a in ("user0001@example.org", "user0002@example.org",
-                  "user0003@example.org", "user0004@example.org"):
+                  "user0003@example.org", "user0004@example.org",
+                  "user0005@example.org"):
             C.eq(rows[a]["state_name"], "sent", "transient: " + a)
             C.eq(rows[a]["attempts"], 2, "transient: attempts of " + a)
-        C.ok(len(srv.log().events("fault")) == 5,
+        C.ok(len(srv.log().events("fault")) == 6,
              "transient: every fault fired")
 
 
