@@ -7,6 +7,7 @@
  * every list row) has validated.  Each file is replaced atomically (temp
  * file + rename), so a reader never sees half a message.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,9 @@ struct preview {
 	const char *dir;
 	time_t date;
 	struct herald_message msg;
-	struct hbuf index;
+	struct hbuf index;      /* the current piece of index.html */
+	FILE *index_f;          /* index.html, written to a temp file as we go */
+	char *index_tmp;
 	struct hbuf path;
 	struct herald_progress prog;
 	size_t written;
@@ -68,6 +71,18 @@ write_one(struct preview *p, const char *fname, const char *ext,
 	hbuf_reset(&p->path);
 	hbuf_printf(&p->path, "%s/%s%s", p->dir, fname, ext);
 	return write_file_replace(p->path.data, data, len, false, p->e);
+}
+
+/* Append what p->index holds to the index file: its memory stays one row
+ * long however long the list is. */
+static int
+index_flush(struct preview *p)
+{
+	if (fwrite(p->index.data, 1, p->index.len, p->index_f) != p->index.len)
+		return herald_errf(p->e, EX_CANTCREAT, p->index_tmp, 0,
+		    "cannot write: %s", strerror(errno));
+	hbuf_reset(&p->index);
+	return 0;
 }
 
 static int
@@ -109,6 +124,7 @@ preview_one(void *arg, const struct herald_recipient *r)
 		hbuf_puts(&p->index, ".html\">view</a></td><td><a href=\"");
 		hbuf_put_html(&p->index, fname.data, fname.len);
 		hbuf_puts(&p->index, ".eml\">.eml</a></td></tr>\n");
+		rc = index_flush(p);
 		p->written++;
 		herald_progress_update(&p->prog, p->written, 0, 0);
 	}
@@ -167,6 +183,12 @@ herald_cmd_preview(int argc, char **argv)
 	}
 	if ((rc = mkdir_p(p.dir, &e)) != 0)
 		goto fail;
+	p.index_tmp = xasprintf("%s/.index.html.%ld", p.dir, (long)getpid());
+	if ((p.index_f = fopen(p.index_tmp, "w")) == NULL) {
+		rc = herald_errf(&e, EX_CANTCREAT, p.index_tmp, 0,
+		    "cannot write: %s", strerror(errno));
+		goto fail;
+	}
 
 	hbuf_puts(&p.index, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width\">\n<title>herald preview: ");
@@ -178,6 +200,8 @@ herald_cmd_preview(int argc, char **argv)
 	hbuf_puts(&p.index, "</h1>\n<table><tr><th>email</th><th>name</th>"
 	    "<th>time zone</th><th>locale</th><th>format</th><th>HTML part</th>"
 	    "<th>message</th></tr>\n");
+	if ((rc = index_flush(&p)) != 0)
+		goto fail;
 
 	herald_progress_start(&p.prog, "preview", p.c->stats.unique, verbose);
 	if (p.c->list_path) {
@@ -196,16 +220,33 @@ herald_cmd_preview(int argc, char **argv)
 		goto fail;
 
 	hbuf_puts(&p.index, "</table>\n</body></html>\n");
+	if ((rc = index_flush(&p)) != 0)
+		goto fail;
+	if (fclose(p.index_f) != 0) {
+		p.index_f = NULL;
+		rc = herald_errf(&e, EX_CANTCREAT, p.index_tmp, 0,
+		    "cannot write: %s", strerror(errno));
+		goto fail;
+	}
+	p.index_f = NULL;
 	hbuf_reset(&p.path);
 	hbuf_printf(&p.path, "%s/index.html", p.dir);
-	if ((rc = write_file_replace(p.path.data, p.index.data, p.index.len,
-	    false, &e)) != 0)
+	if (rename(p.index_tmp, p.path.data) != 0) {
+		rc = herald_errf(&e, EX_CANTCREAT, p.path.data, 0,
+		    "cannot write: %s", strerror(errno));
+		unlink(p.index_tmp);
 		goto fail;
+	}
 	printf("wrote %zu message%s to %s/ (open %s/index.html)\n", p.written,
 	    p.written == 1 ? "" : "s", p.dir, p.dir);
 fail:
 	if (rc != 0)
 		herald_cmd_fail(&e);
+	if (p.index_f != NULL) {
+		fclose(p.index_f);
+		unlink(p.index_tmp);
+	}
+	free(p.index_tmp);
 	herald_message_free(&p.msg);
 	hbuf_free(&p.index);
 	hbuf_free(&p.path);
