@@ -20,7 +20,7 @@ build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: deps build
-	$(HERALD) preview doc/examples/2026-11-23-async-office-hours.md --list lists/example.csv --out out
+	$(HERALD) preview doc/examples/2027-11-22-async-office-hours.md --list lists/example.csv --out out
 	@echo "Open out/index.html in a browser, or out/*.eml in mutt."
 
 # Every test, twice: a normal build and an ASan/UBSan build.

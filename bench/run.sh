@@ -22,8 +22,8 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 mkdir -p "$TMP/site/lists" "$TMP/site/.herald"
 cp -r ../templates "$TMP/site/"
 cp ../herald.yml "$TMP/site/herald.yml"
-cp ../doc/examples/2026-11-23-async-office-hours.md "$TMP/site/"
-POST=2026-11-23-async-office-hours.md
+cp ../doc/examples/2027-11-22-async-office-hours.md "$TMP/site/"
+POST=2027-11-22-async-office-hours.md
 /usr/bin/python3 genlist.py "$N" > "$TMP/site/lists/big.csv"
 /usr/bin/python3 genlist.py "$((N / 10))" > "$TMP/site/lists/small.csv"
 /usr/bin/python3 genlist.py "$NS" > "$TMP/site/lists/send.csv"

@@ -13,7 +13,7 @@ import fixture  # noqa: E402
 def main():
     if not os.path.exists(fixture.CHECK_EML):
         fixture.skip("no shared/tools/check_eml.py")
-    posts = [os.path.join(fixture.SRC, "doc", "examples", "2026-11-23-async-office-hours.md")]
+    posts = [os.path.join(fixture.SRC, "doc", "examples", "2027-11-22-async-office-hours.md")]
     posts += sorted(glob.glob(os.path.join(fixture.SHARED, "posts", "*.md")))
     d = fixture.make_site()
     try:

@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import fixture  # noqa: E402
 
-POST = os.path.join(fixture.SRC, "doc", "examples", "2026-11-23-async-office-hours.md")
+POST = os.path.join(fixture.SRC, "doc", "examples", "2027-11-22-async-office-hours.md")
 LIST = os.path.join(fixture.SRC, "lists", "example.csv")
 
 

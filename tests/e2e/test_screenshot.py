@@ -38,7 +38,7 @@ def main():
     profile = tempfile.mkdtemp(prefix="herald-chromium-")
     try:
         shutil.copy(os.path.join(fixture.SRC, "lists", "example.csv"), os.path.join(d, "lists"))
-        post = os.path.join(fixture.SRC, "doc", "examples", "2026-11-23-async-office-hours.md")
+        post = os.path.join(fixture.SRC, "doc", "examples", "2027-11-22-async-office-hours.md")
         r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", "out"], d)
         assert r.returncode == 0, r.stderr.decode()
         html = sorted(f for f in glob.glob(os.path.join(d, "out", "*.html"))

@@ -25,7 +25,7 @@ except ImportError as e:
     fixture.skip("postfix.py unavailable: %s" % e)
 
 POST = os.path.join(fixture.SRC, "doc", "examples",
-                    "2026-11-23-async-office-hours.md")
+                    "2027-11-22-async-office-hours.md")
 LIST = os.path.join(fixture.SRC, "lists", "example.csv")
 C = Checks()
 

@@ -271,13 +271,13 @@ test_example_post(void)
 {
 	struct herald_post p;
 	struct herald_err e = {0};
-	const char *path = "doc/examples/2026-11-23-async-office-hours.md";
+	const char *path = "doc/examples/2027-11-22-async-office-hours.md";
 	int rc = herald_post_load(path, &cfg, NULL, &p, &e);
 
 	INT_EQ(rc, 0, "%s:%d: %s", e.file, e.line, e.msg);
 	if (rc != 0)
 		return;
-	INT_EQ(p.year * 10000 + p.month * 100 + p.day, 20261123, "date");
+	INT_EQ(p.year * 10000 + p.month * 100 + p.day, 20271122, "date");
 	STR_EQ(p.timezone, "America/New_York", "zone");
 	OK(p.summary != NULL, "summary");
 	OK(strstr(p.body, "https://blog.example.org/") != NULL, "baseurl");
