@@ -9,6 +9,7 @@
  * default.
  */
 #include "config.h"
+#include "list.h"
 #include "localtime.h"
 #include "ynode.h"
 
@@ -20,64 +21,20 @@ struct ck {
 	struct herald_err *e;
 };
 
-/* RFC 5322 atext, the characters of a dot-atom. */
-static bool
-is_atext(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-/* dot-atom-text: atext runs separated by single dots. */
-static bool
-dot_atom_valid(const char *s, size_t n)
-{
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-		} else if (!is_atext((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* A host name: LDH labels of 1..63, dot separated (RFC 1035/1123). */
-static bool
-domain_valid(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i <= n; i++) {
-		char c = s[i];
-		if (c == '.' || c == '\0') {
-			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-') {
-			if (label == 0 && c == '-')
-				return false;
-			label++;
-		} else
-			return false;
-	}
-	return true;
-}
-
-/* local@domain with a dot-atom local part; ASCII only (no SMTPUTF8). */
+/* The sender's address: list.c's rule, held to a dot-atom local part and a
+ * host name (no quoted strings or address literals, which relays mangle). */
 static bool
 addr_valid(const char *a)
 {
 	const char *at = strrchr(a, '@');
 
-	if (at == NULL || at - a > 64 || strlen(a) > 254)
-		return false;
-	return dot_atom_valid(a, (size_t)(at - a)) && domain_valid(at + 1);
+	return herald_addr_valid(a) && a[0] != '"' && at[1] != '[';
+}
+
+static bool
+domain_valid(const char *s)
+{
+	return herald_hostname_valid(s, strlen(s));
 }
 
 static int
@@ -324,7 +281,7 @@ load_site(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 			id[n - 2] = '\0';
 			n -= 2;
 		}
-		if (!dot_atom_valid(id, n) || strchr(id, '.') == NULL ||
+		if (!herald_dot_atom_valid(id, n) || strchr(id, '.') == NULL ||
 		    n > 255)
 			return bad(c, key_line(site, "list_id"),
 			    "site.list_id must be a dotted name like "

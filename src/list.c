@@ -353,7 +353,13 @@ local_valid(const char *s, size_t n)
 		}
 		return true;
 	}
-	if (s[0] == '.' || s[n - 1] == '.')
+	return herald_dot_atom_valid(s, n);
+}
+
+bool
+herald_dot_atom_valid(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '.') {
@@ -365,11 +371,33 @@ local_valid(const char *s, size_t n)
 	return true;
 }
 
+bool
+herald_hostname_valid(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
 static bool
 domain_valid(const char *s, size_t n)
 {
-	size_t label = 0, dots = 0;
-
 	if (n == 0 || n > 255)
 		return false;
 	if (s[0] == '[') {
@@ -382,22 +410,8 @@ domain_valid(const char *s, size_t n)
 				return false;
 		return true;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			dots++;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-		} else
-			return false;
-	}
-	return dots > 0 && label > 0 && s[n - 1] != '-';
+	/* a mail domain has at least two labels */
+	return herald_hostname_valid(s, n) && memchr(s, '.', n) != NULL;
 }
 
 bool

@@ -71,5 +71,10 @@ int herald_list_validate(const char *path, struct herald_list_stats *st,
  * dot-atom or a quoted-string (no CR/LF), the domain dotted host labels or
  * an [address literal], at most 64/255/254 octets (RFC 5321 4.5.3.1)? */
 bool herald_addr_valid(const char *s);
+/* RFC 5322 dot-atom-text: atext runs separated by single dots. */
+bool herald_dot_atom_valid(const char *s, size_t n);
+/* A host name: LDH labels of 1..63 octets, dot separated, at most 253
+ * (RFC 1123); one label is enough (a DKIM selector). */
+bool herald_hostname_valid(const char *s, size_t n);
 
 #endif
