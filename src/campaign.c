@@ -158,6 +158,9 @@ struct tplctx {
 	const char **sub_keys;
 	struct hval *sub;
 	size_t nsub;
+	char **cols;          /* copies of the list's column names */
+	size_t ncols;
+	size_t *col_of;       /* sub[k] (k >= 5) is the value of column col_of[k] */
 	char date[16];
 };
 
@@ -179,15 +182,21 @@ tplctx_init(struct tplctx *t, const struct herald_campaign *c,
 	/* subscriber: the fixed names, then any other column of the list */
 	t->sub_keys = xcalloc(5 + ncols, sizeof(*t->sub_keys));
 	t->sub = xcalloc(5 + ncols, sizeof(*t->sub));
+	t->col_of = xcalloc(5 + ncols, sizeof(*t->col_of));
+	t->cols = xcalloc(ncols + 1, sizeof(*t->cols));
+	t->ncols = ncols;
 	for (size_t i = 0; i < 5; i++)
 		t->sub_keys[t->nsub++] = sub_fixed[i];
 	for (size_t i = 0; i < ncols; i++) {
 		bool fixed = false;
+		t->cols[i] = xstrdup(cols[i]);
 		for (size_t k = 0; k < 5; k++)
 			if (ascii_ieq(cols[i], sub_fixed[k]))
 				fixed = true;
-		if (!fixed)
-			t->sub_keys[t->nsub++] = cols[i];
+		if (!fixed) {
+			t->col_of[t->nsub] = i;
+			t->sub_keys[t->nsub++] = t->cols[i];
+		}
 	}
 	set_map(&t->root_items[0], post_keys, t->post, 4);
 	set_map(&t->root_items[1], site_keys, t->site, 2);
@@ -198,8 +207,24 @@ tplctx_init(struct tplctx *t, const struct herald_campaign *c,
 static void
 tplctx_free(struct tplctx *t)
 {
+	for (size_t i = 0; i < t->ncols; i++)
+		free(t->cols[i]);
+	free(t->cols);
+	free(t->col_of);
 	free(t->sub_keys);
 	free(t->sub);
+}
+
+/* Was t built for these columns? */
+static bool
+tplctx_fits(const struct tplctx *t, const char *const *cols, size_t ncols)
+{
+	if (t->ncols != ncols)
+		return false;
+	for (size_t i = 0; i < ncols; i++)
+		if (strcmp(t->cols[i], cols[i]) != 0)
+			return false;
+	return true;
 }
 
 /* Point the subscriber map at r's values. */
@@ -212,12 +237,8 @@ tplctx_recipient(struct tplctx *t, const struct herald_recipient *r)
 	set_str(&t->sub[3], r->locale);
 	set_str(&t->sub[4], r->text_only ? "text" : "html");
 	for (size_t k = 5; k < t->nsub; k++) {
-		set_str(&t->sub[k], NULL);
-		for (size_t i = 0; i < r->ncols; i++)
-			if (r->cols[i] == t->sub_keys[k]) {
-				set_str(&t->sub[k], r->values[i][0] ? r->values[i] : NULL);
-				break;
-			}
+		const char *v = r->values[t->col_of[k]];
+		set_str(&t->sub[k], v[0] ? v : NULL);
 	}
 }
 
@@ -300,6 +321,16 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 
 	if ((rc = load_secret(&c->cfg, c->secret, e)) != 0)
 		goto fail;
+	{
+		struct hbuf lid = HBUF_INIT;
+
+		if (c->cfg.site_title) {
+			herald_rfc2047_phrase(&lid, c->cfg.site_title);
+			hbuf_putc(&lid, ' ');
+		}
+		hbuf_printf(&lid, "<%s>", c->cfg.list_id);
+		c->list_id_hdr = hbuf_detach(&lid);
+	}
 	*out = c;
 	return 0;
 fail:
@@ -328,6 +359,11 @@ herald_campaign_free(struct herald_campaign *c)
 	for (size_t i = 0; i < c->variants_cap; i++)
 		variant_free(c->variants[i]);
 	free(c->variants);
+	if (c->tctx != NULL) {
+		tplctx_free(c->tctx);
+		free(c->tctx);
+	}
+	free(c->list_id_hdr);
 	herald_tpl_free(c->tpl_html);
 	herald_tpl_free(c->tpl_text);
 	herald_doc_free(c->doc);
@@ -551,9 +587,9 @@ herald_campaign_message(struct herald_campaign *c,
 {
 	struct herald_variant *v;
 	struct hbuf html = HBUF_INIT, text = HBUF_INIT, url = HBUF_INIT,
-	    lu = HBUF_INIT, lid = HBUF_INIT, subj = HBUF_INIT;
+	    lu = HBUF_INIT, subj = HBUF_INIT;
 	struct herald_mail m = {0};
-	struct tplctx t;
+	struct tplctx *t;
 	char *token;
 	int rc;
 
@@ -584,25 +620,24 @@ herald_campaign_message(struct herald_campaign *c,
 		    c->cfg.unsubscribe_mailto, token);
 	free(token);
 
-	{
-		const char *const *cols = r->cols;
-		tplctx_init(&t, c, cols, r->ncols);
+	/* The value tree's shape depends only on the list's columns: build it
+	 * once, then point it at each row. */
+	if (c->tctx == NULL || !tplctx_fits(c->tctx, r->cols, r->ncols)) {
+		if (c->tctx != NULL)
+			tplctx_free(c->tctx);
+		else
+			c->tctx = xmalloc(sizeof(*c->tctx));
+		tplctx_init(c->tctx, c, r->cols, r->ncols);
 	}
-	tplctx_recipient(&t, r);
-	set_str(&t.root_items[4], hbuf_cstr(&url));
+	t = c->tctx;
+	tplctx_recipient(t, r);
+	set_str(&t->root_items[4], hbuf_cstr(&url));
 	if (!r->text_only) {
-		set_str(&t.root_items[3], v->html);
-		herald_tpl_render(c->tpl_html, &t.root, &html);
+		set_str(&t->root_items[3], v->html);
+		herald_tpl_render(c->tpl_html, &t->root, &html);
 	}
-	set_str(&t.root_items[3], v->text);
-	herald_tpl_render(c->tpl_text, &t.root, &text);
-	tplctx_free(&t);
-
-	if (c->cfg.site_title) {
-		herald_rfc2047_phrase(&lid, c->cfg.site_title);
-		hbuf_putc(&lid, ' ');
-	}
-	hbuf_printf(&lid, "<%s>", c->cfg.list_id);
+	set_str(&t->root_items[3], v->text);
+	herald_tpl_render(c->tpl_text, &t->root, &text);
 	if (subject_prefix)
 		hbuf_puts(&subj, subject_prefix);
 	hbuf_puts(&subj, c->post.subject);
@@ -616,7 +651,7 @@ herald_campaign_message(struct herald_campaign *c,
 	m.date = date;
 	m.date_gmtoff = 0;
 	m.message_id = out->message_id;
-	m.list_id = hbuf_cstr(&lid);
+	m.list_id = c->list_id_hdr;
 	m.list_unsubscribe = hbuf_cstr(&lu);
 	m.text = hbuf_cstr(&text);
 	m.text_len = text.len;
@@ -634,7 +669,6 @@ herald_campaign_message(struct herald_campaign *c,
 	hbuf_free(&text);
 	hbuf_free(&url);
 	hbuf_free(&lu);
-	hbuf_free(&lid);
 	hbuf_free(&subj);
 	return rc;
 }

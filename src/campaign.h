@@ -30,6 +30,7 @@ struct herald_campaign_opts {
 };
 
 struct herald_variant;        /* private: one (zone, locale) rendering */
+struct tplctx;                /* private: the templates' value tree */
 
 struct herald_campaign {
 	struct herald_config cfg;
@@ -45,6 +46,8 @@ struct herald_campaign {
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
 	size_t nvariants;
 	size_t variants_cap;
+	char *list_id_hdr;        /* the List-Id value, built once */
+	struct tplctx *tctx;      /* templates' value tree, reused per row */
 };
 
 /* Load and validate.  Returns 0 or a sysexits code with e filled. */
