@@ -34,7 +34,7 @@ static const char *const post_keys[] = { "title", "subject", "summary", "date" }
 static const char *const site_keys[] = { "title", "base_url" };
 static const char *const sub_fixed[] = { "email", "name", "timezone", "locale", "format" };
 static const char *const root_keys[] = { "post", "site", "subscriber", "content",
-	"unsubscribe_url" };
+	"unsubscribe_url", "lang", "dir" };
 
 static char *
 basename_noext(const char *path, const char *ext)
@@ -152,7 +152,7 @@ set_map(struct hval *v, const char *const *keys, const struct hval *items,
  */
 struct tplctx {
 	struct hval root;
-	struct hval root_items[5];
+	struct hval root_items[7];
 	struct hval post[4];
 	struct hval site[2];
 	const char **sub_keys;
@@ -201,7 +201,7 @@ tplctx_init(struct tplctx *t, const struct herald_campaign *c,
 	set_map(&t->root_items[0], post_keys, t->post, 4);
 	set_map(&t->root_items[1], site_keys, t->site, 2);
 	set_map(&t->root_items[2], t->sub_keys, t->sub, t->nsub);
-	set_map(&t->root, root_keys, t->root_items, 5);
+	set_map(&t->root, root_keys, t->root_items, 7);
 }
 
 static void
@@ -259,6 +259,8 @@ check_templates(struct herald_campaign *c, const char *const *cols,
 		set_str(&t.sub[i], "x");
 	set_str(&t.root_items[3], "x");
 	set_str(&t.root_items[4], "x");
+	set_str(&t.root_items[5], "x");
+	set_str(&t.root_items[6], "x");
 	rc = herald_tpl_check(c->tpl_html, &t.root, e);
 	if (rc == 0)
 		rc = herald_tpl_check(c->tpl_text, &t.root, e);
@@ -590,7 +592,8 @@ herald_campaign_message(struct herald_campaign *c,
 	    lu = HBUF_INIT, subj = HBUF_INIT;
 	struct herald_mail m = {0};
 	struct tplctx *t;
-	char *token;
+	char *token, lang[64];
+	bool rtl;
 	int rc;
 
 	free(out->to_addr);
@@ -632,6 +635,10 @@ herald_campaign_message(struct herald_campaign *c,
 	t = c->tctx;
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
+	/* lang= and dir= of the HTML part follow the reader's locale */
+	herald_locale_html(r->locale, lang, &rtl);
+	set_str(&t->root_items[5], lang);
+	set_str(&t->root_items[6], rtl ? "rtl" : "ltr");
 	if (!r->text_only) {
 		set_str(&t->root_items[3], v->html);
 		herald_tpl_render(c->tpl_html, &t->root, &html);
