@@ -315,9 +315,15 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	herald_list_close(l);
 	l = NULL;
 
-	/* Campaign id: the post's name and the list's name, not their
-	 * contents, so that fixing a typo keeps the same Message-IDs. */
-	hbuf_puts(&idb, c->post.slug);
+	/* Campaign id: the post's name (or its campaign: outright) and the
+	 * list's name, not their contents, so that fixing a typo keeps the
+	 * same Message-IDs, while two posts (two page bundles, both
+	 * index.md) are never one campaign. */
+	if (c->post.campaign != NULL) {
+		hbuf_puts(&idb, "campaign:");
+		hbuf_puts(&idb, c->post.campaign);
+	} else
+		hbuf_puts(&idb, c->post.slug);
 	hbuf_putc(&idb, '\0');
 	hbuf_puts(&idb, c->list_name ? c->list_name : "");
 	sha256(idb.data, idb.len, h);
