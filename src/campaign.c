@@ -710,7 +710,19 @@ herald_campaign_message(struct herald_campaign *c,
 	free(out->to_addr);
 	free(out->message_id);
 	out->to_addr = xstrdup(r->email);
-	out->message_id = herald_campaign_message_id(c, r->email);
+	if (subject_prefix != NULL) {
+		/* A test copy is not the issue: a Message-ID of its own, so
+		 * that a mailbox dropping repeated IDs (Gmail does) keeps
+		 * the real one when the tester is also a subscriber. */
+		char *mid = herald_campaign_message_id(c, r->email);
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		out->message_id = xasprintf("test.%lld.%ld.%ld.%s",
+		    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), mid);
+		free(mid);
+	} else
+		out->message_id = herald_campaign_message_id(c, r->email);
 	hbuf_reset(&out->eml);
 	hbuf_reset(&out->html);
 
