@@ -478,6 +478,10 @@ date(const struct scanner *sc, size_t i, struct day *p)
 	p->y = p->m = p->d = 0;
 	/* Month D[, YYYY] */
 	if ((j = month(sc, i, &p->m)) != NONE) {
+		if (at(sc, j) == ',' && spaces(sc, j + 1) != NONE &&
+		    is_digit(at(sc, spaces(sc, j + 1))) &&
+		    mday(sc, spaces(sc, j + 1), &p->d, &ord) != NONE && ord)
+			j++;
 		if ((j = spaces(sc, j)) == NONE ||
 		    ((k = kw(sc, j, "the")) != NONE && (j = spaces(sc, k)) == NONE) ||
 		    (j = mday(sc, j, &p->d, &ord)) == NONE) {
@@ -1267,15 +1271,21 @@ instant(struct scanner *sc, size_t end, int64_t days, const struct clk *c,
 	}
 	*utc = cand[0];
 	herald_zone_info(z->zone, *utc, &off, abbr, &dst);
-	if (z->check != NULL && strcmp(abbr, z->check) != 0)
-		return fail(sc, "\"%s\": %s is not in effect in %s on %s "
-		    "(%s is): write %s, or %s", words_of(sc, end, ob),
-		    z->check, z->zone, date_s, abbr, abbr, z->hint);
-	if (z->dst >= 0 && (int)dst != z->dst)
-		return fail(sc, "\"%s\": %s time is not in effect in %s on %s "
-		    "(%s is): write the zone's generic name or %s",
-		    words_of(sc, end, ob), z->dst ? "daylight" : "standard",
-		    z->zone, date_s, abbr, z->zone);
+	/* Not an error: real posts write "PST" all year.  Left alone and
+	 * reported, so nobody is told a time an hour off. */
+	if (z->check != NULL && strcmp(abbr, z->check) != 0) {
+		sc->why[0] = '\0';
+		why(sc, "%s is not in effect in %s on %s (%s is): write %s, "
+		    "or %s", z->check, z->zone, date_s, abbr, abbr, z->hint);
+		return 2;
+	}
+	if (z->dst >= 0 && (int)dst != z->dst) {
+		sc->why[0] = '\0';
+		why(sc, "%s time is not in effect in %s on %s (%s is): write "
+		    "the zone's generic name or %s", z->dst ? "daylight" :
+		    "standard", z->zone, date_s, abbr, z->zone);
+		return 2;
+	}
 	return 0;
 }
 
@@ -1297,6 +1307,7 @@ near_instant(struct scanner *sc, size_t end, int64_t t, const struct clk *c,
 			sc->rc = rc;
 			continue;
 		}
+		sc->why[0] = '\0';
 		if (!found || llabs(u - t) < llabs(best - t))
 			best = u;
 		found = true;
@@ -1550,13 +1561,19 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		dy.recurring = true;
 	if (resolve_day(sc, end, &dy, &days) != 0)
 		return -1;
-	if (instant(sc, end, days, &sp.a, &sp.z, &utc) != 0)
-		return -1;
+	switch (instant(sc, end, days, &sp.a, &sp.z, &utc)) {
+	case 0: break;
+	case 2: goto skip;
+	default: return -1;
+	}
 	utc_end = utc;
 	if (sp.has_end) {
-		if (near_instant(sc, end, utc, &sp.b, &sp.z, &utc_end) != 0)
+		if (near_instant(sc, end, utc, &sp.b, &sp.z, &utc_end) != 0) {
+			if (sc->why[0] != '\0')
+				goto skip;
 			return fail(sc, "\"%s\": the end of the range does not "
 			    "exist", words_of(sc, end, ob)), -1;
+		}
 		while (utc_end <= utc)
 			utc_end += 86400;
 		while (utc_end > utc + 86400)
@@ -1571,6 +1588,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			if (resolve_day(sc, end, &others[o].day, &od) != 0)
 				return -1;
 			rc = instant(sc, end, od, &others[o].a, &others[o].z, &u);
+			if (rc == 2)
+				goto skip;
 		} else
 			rc = near_instant(sc, end, utc, &others[o].a, &others[o].z, &u);
 		if (rc != 0 && sc->rc)
@@ -1581,9 +1600,14 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			nother = o;
 			break;
 		}
-		if (rc != 0 && instant(sc, end, days, &others[o].a,
-		    &others[o].z, &u) != 0)
-			return -1;
+		if (rc != 0) {
+			int r2 = instant(sc, end, days, &others[o].a,
+			    &others[o].z, &u);
+			if (r2 == 2)
+				goto skip;
+			if (r2 != 0)
+				return -1;
+		}
 		if (u != utc) {
 			char a[64], b[64];
 			herald_zone_format(NULL, utc, false, a);
@@ -1742,9 +1766,13 @@ shortcode(struct scanner *sc, size_t i, struct herald_time_match *m)
 	} else
 		return fail(sc, "time shortcode \"%s\" needs a zone: %s, or set "
 		    "timezone: in front matter", words_of(sc, end, ob), usage), -1;
-	if (resolve_day(sc, end, &p, &days) != 0 ||
-	    instant(sc, end, days, &c, &z, &utc) != 0)
+	if (resolve_day(sc, end, &p, &days) != 0)
 		return -1;
+	switch (instant(sc, end, days, &c, &z, &utc)) {
+	case 0: break;
+	case 2: return fail(sc, "\"%s\": %s", words_of(sc, end, ob), sc->why), -1;
+	default: return -1;
+	}
 	m->start = i;
 	m->len = end - i;
 	m->s.line = sc->line;
