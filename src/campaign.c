@@ -27,6 +27,9 @@ struct herald_variant {
 	uint64_t key;
 	char *html;          /* rendered body fragment */
 	char *text;          /* rendered plain-text body */
+	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
+	struct hbuf qp_text;
+	bool encoded;
 };
 
 /* Keys the templates may use besides subscriber columns. */
@@ -310,9 +313,15 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	herald_list_close(l);
 	l = NULL;
 
-	/* Campaign id: the post's name and the list's name, not their
-	 * contents, so that fixing a typo keeps the same Message-IDs. */
-	hbuf_puts(&idb, c->post.slug);
+	/* Campaign id: the post's name (or its campaign: outright) and the
+	 * list's name, not their contents, so that fixing a typo keeps the
+	 * same Message-IDs, while two posts (two page bundles, both
+	 * index.md) are never one campaign. */
+	if (c->post.campaign != NULL) {
+		hbuf_puts(&idb, "campaign:");
+		hbuf_puts(&idb, c->post.campaign);
+	} else
+		hbuf_puts(&idb, c->post.slug);
 	hbuf_putc(&idb, '\0');
 	hbuf_puts(&idb, c->list_name ? c->list_name : "");
 	sha256(idb.data, idb.len, h);
@@ -348,6 +357,8 @@ variant_free(struct herald_variant *v)
 	free(v->locale);
 	free(v->html);
 	free(v->text);
+	hbuf_free(&v->qp_html);
+	hbuf_free(&v->qp_text);
 	free(v);
 }
 
@@ -580,6 +591,107 @@ put_urlenc(struct hbuf *b, const char *s)
 	}
 }
 
+/*
+ * A part's body as spans for herald_mime_build: the template's output
+ * around {{{content}}} (raw, encoded per reader) and the variant's content
+ * (encoded once).  Rendered with SENTINEL in place of the content; that is
+ * only valid when each content starts and ends at a line break (quoted-
+ * printable is line by line) and the template puts it in raw.
+ */
+#define SENTINEL "\001&\001"
+#define MAX_SPANS 9
+
+struct spans {
+	struct herald_mime_span sp[MAX_SPANS];
+	const char *raw[MAX_SPANS];     /* content spans: the unencoded text */
+	size_t rawlen[MAX_SPANS];
+	size_t n;
+	size_t len;                     /* unencoded length of the whole */
+};
+
+/* Could a reader's value be taken for the sentinel? */
+static bool
+holds_sentinel(const struct herald_recipient *r, const char *url)
+{
+	if (strchr(url, '\001'))
+		return true;
+	for (size_t i = 0; i < r->ncols; i++)
+		if (r->values[i] && strchr(r->values[i], '\001'))
+			return true;
+	return r->email && strchr(r->email, '\001');
+}
+
+static const char *
+find_sentinel(const struct hbuf *b, size_t at)
+{
+	const char *p = b->data + at, *end = b->data + b->len;
+
+	while (p && p < end && (p = memchr(p, '\001', (size_t)(end - p))) !=
+	    NULL) {
+		if ((size_t)(end - p) >= sizeof(SENTINEL) - 1 &&
+		    memcmp(p, SENTINEL, sizeof(SENTINEL) - 1) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+static void
+render_whole(const struct herald_tpl *tpl, struct tplctx *t,
+    const char *content, struct hbuf *out)
+{
+	hbuf_reset(out);
+	set_str(&t->root_items[3], content);
+	herald_tpl_render(tpl, &t->root, out);
+}
+
+static bool
+render_spans(const struct herald_tpl *tpl, struct tplctx *t,
+    const char *content, const struct hbuf *qp, struct hbuf *out,
+    struct spans *s)
+{
+	size_t clen = strlen(content), sl = sizeof(SENTINEL) - 1, at = 0;
+	const char *p;
+
+	if (clen == 0 || content[clen - 1] != '\n')
+		return false;
+	hbuf_reset(out);
+	set_str(&t->root_items[3], SENTINEL);
+	herald_tpl_render(tpl, &t->root, out);
+	s->n = 0;
+	s->len = 0;
+	while ((p = find_sentinel(out, at)) != NULL) {
+		size_t off = (size_t)(p - out->data);
+
+		if (s->n + 3 > MAX_SPANS || (off > 0 && out->data[off - 1] !=
+		    '\n')) {
+			s->n = 0;
+			return false;
+		}
+		if (off > at) {
+			s->sp[s->n] = (struct herald_mime_span){ out->data + at,
+			    off - at, false };
+			s->raw[s->n++] = NULL;
+			s->len += off - at;
+		}
+		s->sp[s->n] = (struct herald_mime_span){ qp->data, qp->len,
+		    true };
+		s->raw[s->n] = content;
+		s->rawlen[s->n++] = clen;
+		s->len += clen;
+		at = off + sl;
+	}
+	if (s->n == 0)
+		return false;
+	if (out->len > at) {
+		s->sp[s->n] = (struct herald_mime_span){ out->data + at,
+		    out->len - at, false };
+		s->raw[s->n++] = NULL;
+		s->len += out->len - at;
+	}
+	return true;
+}
+
 int
 herald_campaign_message(struct herald_campaign *c,
     const struct herald_recipient *r, time_t date, const char *subject_prefix,
@@ -590,7 +702,9 @@ herald_campaign_message(struct herald_campaign *c,
 	    lu = HBUF_INIT, subj = HBUF_INIT;
 	struct herald_mail m = {0};
 	struct tplctx *t;
+	struct spans tsp = {0}, hsp = {0};
 	char *token;
+	bool spans_ok;
 	int rc;
 
 	free(out->to_addr);
@@ -632,12 +746,22 @@ herald_campaign_message(struct herald_campaign *c,
 	t = c->tctx;
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
-	if (!r->text_only) {
-		set_str(&t->root_items[3], v->html);
-		herald_tpl_render(c->tpl_html, &t->root, &html);
+	/* The variant's body is encoded once; per reader only the template
+	 * around it (greeting, footer, links) is rendered and encoded. */
+	if (!v->encoded) {
+		herald_mime_qp(&v->qp_html, v->html, strlen(v->html));
+		herald_mime_qp(&v->qp_text, v->text, strlen(v->text));
+		v->encoded = true;
 	}
-	set_str(&t->root_items[3], v->text);
-	herald_tpl_render(c->tpl_text, &t->root, &text);
+	spans_ok = !holds_sentinel(r, hbuf_cstr(&url));
+	if (!r->text_only) {
+		if (!(spans_ok && render_spans(c->tpl_html, t, v->html,
+		    &v->qp_html, &html, &hsp)))
+			render_whole(c->tpl_html, t, v->html, &html);
+	}
+	if (!(spans_ok && render_spans(c->tpl_text, t, v->text, &v->qp_text,
+	    &text, &tsp)))
+		render_whole(c->tpl_text, t, v->text, &text);
 	if (subject_prefix)
 		hbuf_puts(&subj, subject_prefix);
 	hbuf_puts(&subj, c->post.subject);
@@ -658,11 +782,29 @@ herald_campaign_message(struct herald_campaign *c,
 	m.html = r->text_only ? NULL : hbuf_cstr(&html);
 	m.html_len = html.len;
 	m.boundary_seed = out->message_id;
+	if (tsp.n) {
+		m.text_spans = tsp.sp;
+		m.text_nspans = tsp.n;
+		m.text_len = tsp.len;
+	}
+	if (hsp.n) {
+		m.html_spans = hsp.sp;
+		m.html_nspans = hsp.n;
+		m.html_len = hsp.len;
+	}
 	rc = herald_mime_build(&m, &out->eml, e);
 	if (rc != 0 && e->file[0] == '\0' && c->list_path)
 		/* name the row, not the field */
 		herald_errf(e, rc, c->list_path, r->line, "%s", e->msg);
-	if (rc == 0 && !r->text_only)
+	if (rc == 0 && !r->text_only && hsp.n) {
+		/* the whole HTML part, for preview */
+		for (size_t i = 0; i < hsp.n; i++)
+			if (hsp.raw[i])
+				hbuf_put(&out->html, hsp.raw[i], hsp.rawlen[i]);
+			else
+				hbuf_put(&out->html, hsp.sp[i].data,
+				    hsp.sp[i].len);
+	} else if (rc == 0 && !r->text_only)
 		hbuf_put(&out->html, html.data ? html.data : "", html.len);
 
 	hbuf_free(&html);

@@ -56,7 +56,8 @@ static const char send_usage[] =
 "  -n, --concurrency N    SMTP connections (default 4)\n"
 "  -r, --rate N/s         at most N messages a second\n"
 "  -s, --shard K/N        send only the K-th of N deterministic shares of\n"
-"                         the list (K from 1), with its own journal\n"
+"                         the list (K from 1); the campaign keeps one\n"
+"                         journal whatever the shard\n"
 "      --allow-past       send even if a session time has passed (times\n"
 "                         before the post's date are history: never refused)\n"
 "      --strict           refuse while a clock-like phrase is left as\n"
@@ -81,10 +82,11 @@ static const char status_usage[] =
 "\n"
 "Show what `herald send` has done for this post and list: how many\n"
 "recipients are in each state, and every recipient that failed, is\n"
-"deferred or unknown, with the server's reply.\n"
+"deferred or unknown, with the server's reply.  Recipients no longer in\n"
+"the list are counted as removed.\n"
 "\n"
 "  -l, --list LIST     subscriber list (CSV)\n"
-"  -s, --shard K/N     the journal of that shard\n"
+"  -s, --shard K/N     count only that share of the list\n"
 "  -j, --json          machine-readable output\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -h, --help          this text\n";
@@ -240,6 +242,8 @@ summary(struct ui *u, const struct herald_campaign *c,
 	    cnt[HERALD_J_INFLIGHT]);
 	if (cnt[HERALD_J_SUPPRESSED])
 		printf(", %zu suppressed", cnt[HERALD_J_SUPPRESSED]);
+	if (cnt[HERALD_J_REMOVED])
+		printf(", %zu removed from the list", cnt[HERALD_J_REMOVED]);
 	printf(" (this run: %zu sent, %zu failed in %.1fs)\n", st->sent,
 	    st->failed, secs);
 	fflush(stdout);
