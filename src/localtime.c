@@ -71,6 +71,26 @@ herald_locale_valid(const char *tag)
 	return false;
 }
 
+/* lang= and dir= for a reader's locale (issue 12). */
+void
+herald_locale_html(const char *tag, char lang[64], bool *rtl)
+{
+	char loc[ULOC_FULLNAME_CAPACITY];
+	UErrorCode st = U_ZERO_ERROR;
+
+	snprintf(lang, 64, "en");
+	*rtl = false;
+	if (tag == NULL || !herald_locale_valid(tag))
+		return;
+	uloc_forLanguageTag(tag, loc, sizeof(loc), NULL, &st);
+	uloc_toLanguageTag(loc, lang, 64, true, &st);
+	if (U_FAILURE(st)) {
+		snprintf(lang, 64, "en");
+		return;
+	}
+	*rtl = uloc_isRightToLeft(loc);
+}
+
 /* Calendar arithmetic (proleptic Gregorian, era-based so it is exact for
  * negative years too). */
 

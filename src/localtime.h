@@ -55,6 +55,10 @@ int herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
 /* Is tag a well-formed BCP 47 tag ICU has data for (e.g. "fr-FR")? */
 bool herald_locale_valid(const char *tag);
 
+/* The HTML lang attribute for a reader's locale (canonical BCP 47, "en"
+ * when tag is NULL or invalid) and whether its script is right-to-left. */
+void herald_locale_html(const char *tag, char lang[64], bool *rtl);
+
 /* Proleptic Gregorian calendar arithmetic: days since 1970-01-01. */
 int64_t herald_days_from_civil(int y, int m, int d);
 void herald_civil_from_days(int64_t days, int *y, int *m, int *d);

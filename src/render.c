@@ -575,9 +575,10 @@ herald_doc_link(const struct herald_doc *doc, size_t i)
 	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
 	FONT_MONO "font-size:13px;line-height:1.4;"
 #define ST_PRECODE FONT_MONO "font-size:13px;"
-#define ST_TABLE "border-collapse:collapse;border:" RULE ";" \
-	"margin:0 0 16px 0;"
-#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;"
+#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow-x:auto;" \
+	"-webkit-overflow-scrolling:touch;"
+#define ST_TABLE "border-collapse:collapse;border:" RULE ";margin:0;"
+#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;min-width:72px;"
 #define ST_TH	ST_TD "font-weight:bold;" TINT
 #define ST_DEL	"text-decoration:line-through;"
 #define ST_EM	"font-style:italic;"
@@ -607,8 +608,13 @@ html_text(struct html *h, cmark_node *n)
 		const struct span *sp = &h->doc->spans[i];
 
 		hbuf_put_html(h->out, s + pos, sp->start - pos);
-		if (h->subst && !h->alt)
+		if (h->subst && !h->alt) {
+			/* a time never breaks inside itself, even in a narrow
+			 * table cell on a phone */
+			hbuf_puts(h->out, "<span style=\"white-space:nowrap;\">");
 			hbuf_puts(h->out, h->subst[i]);
+			hbuf_puts(h->out, "</span>");
+		}
 		else
 			hbuf_put_html(h->out, s + sp->start, sp->len);
 		pos = sp->start + sp->len;
@@ -700,8 +706,11 @@ html_node(struct html *h, cmark_node *n, bool entering)
 	}
 
 	if (t == CMARK_NODE_TABLE) {
-		hbuf_puts(o, entering ? "<table cellpadding=\"0\" "
-		    "cellspacing=\"0\" style=\"" ST_TABLE "\">\n" : "</table>\n");
+		/* A table wider than a phone scrolls inside its own box; the
+		 * message itself never pans sideways. */
+		hbuf_puts(o, entering ? "<div style=\"" ST_TABLEBOX "\">\n"
+		    "<table cellpadding=\"0\" cellspacing=\"0\" style=\""
+		    ST_TABLE "\">\n" : "</table>\n</div>\n");
 		return;
 	}
 	if (t == CMARK_NODE_TABLE_ROW) {
