@@ -118,13 +118,14 @@ herald_cmd_preview(int argc, char **argv)
 	p.date = time(NULL);
 	for (size_t i = 0; i < herald_doc_ntimes(p.c->doc); i++) {
 		const struct herald_session *s = herald_doc_time(p.c->doc, i);
-		if (s->utc < (int64_t)p.date) {
+		if (s->utc < (int64_t)p.date && !s->history) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "session time \"%s\" is in the "
 			    "past (send will refuse it without --allow-past)", s->orig);
 			herald_cmd_warn(NULL, p.c->post.path, s->line, msg);
 		}
 	}
+	herald_cmd_unconverted(p.c, false);
 	if (dir && (rc = herald_spool_open(dir, p.c, &p.be[p.nbe], &e)) == 0)
 		p.nbe++;
 	if (rc == 0 && mbox &&

@@ -42,6 +42,7 @@
 static const char send_usage[] =
 "usage: herald send POST --list LIST [--to ADDRESS] [--concurrency N]\n"
 "                   [--rate N/s] [--shard K/N] [--allow-past] [--force]\n"
+"                   [--strict]"
 "                   [--date YYYY-MM-DD] [--config FILE] [--verbose]\n"
 "\n"
 "Deliver the post to every subscriber of LIST over SMTP (smtp.url in\n"
@@ -57,7 +58,10 @@ static const char send_usage[] =
 "  -s, --shard K/N        send only the K-th of N deterministic shares of\n"
 "                         the list (K from 1); the campaign keeps one\n"
 "                         journal whatever the shard\n"
-"      --allow-past       send even if a session time has passed\n"
+"      --allow-past       send even if a session time has passed (times\n"
+"                         before the post's date are history: never refused)\n"
+"      --strict           refuse while a clock-like phrase is left as\n"
+"                         written (see herald check)\n"
 "      --force            resume although the post changed\n"
 "      --max-tries N      transactions per recipient per run (default 3)\n"
 "      --retry-base SEC   first back-off after a 4xx (default 1)\n"
@@ -216,7 +220,7 @@ refuse_past(struct herald_campaign *c, struct herald_err *e)
 	for (size_t i = 0; i < herald_doc_ntimes(c->doc); i++) {
 		const struct herald_session *t = herald_doc_time(c->doc, i);
 
-		if (t->utc < now)
+		if (t->utc < now && !t->history)
 			return herald_errf(e, EX_DATAERR, c->post.path, t->line,
 			    "session time \"%s\" is in the past (use "
 			    "--allow-past to send anyway)", t->orig);
@@ -248,7 +252,8 @@ summary(struct ui *u, const struct herald_campaign *c,
 int
 herald_cmd_send(int argc, char **argv)
 {
-	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE };
+	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE,
+	    OPT_STRICT };
 	static const struct option opts[] = {
 		{ "list", required_argument, NULL, 'l' },
 		{ "to", required_argument, NULL, 't' },
@@ -257,6 +262,7 @@ herald_cmd_send(int argc, char **argv)
 		{ "shard", required_argument, NULL, 's' },
 		{ "allow-past", no_argument, NULL, OPT_ALLOW_PAST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "max-tries", required_argument, NULL, OPT_MAX_TRIES },
 		{ "retry-base", required_argument, NULL, OPT_RETRY_BASE },
 		{ "date", required_argument, NULL, 'd' },
@@ -279,7 +285,7 @@ herald_cmd_send(int argc, char **argv)
 	const char *to = NULL;
 	const size_t *cnt = st.counts;
 	char *end;
-	bool allow_past = false;
+	bool allow_past = false, strict = false;
 	int ch, rc = 0;
 	double t0;
 	long l;
@@ -314,6 +320,7 @@ herald_cmd_send(int argc, char **argv)
 			}
 			break;
 		case OPT_ALLOW_PAST: allow_past = true; break;
+		case OPT_STRICT: strict = true; break;
 		case OPT_FORCE: d.force = true; break;
 		case OPT_MAX_TRIES:
 			l = strtol(optarg, &end, 10);
@@ -342,7 +349,7 @@ herald_cmd_send(int argc, char **argv)
 		fputs(send_usage, stderr);
 		return EX_USAGE;
 	}
-	if (to && !(herald_addr_valid(to) && herald_smtp_addr_ok(to))) {
+	if (to && !herald_addr_valid(to)) {
 		fprintf(stderr, "herald: --to: invalid address \"%s\"\n", to);
 		return EX_USAGE;
 	}
@@ -356,6 +363,8 @@ herald_cmd_send(int argc, char **argv)
 	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
 		return herald_cmd_fail(&e);
 	d.date = time(NULL);
+	if ((rc = herald_cmd_unconverted(c, strict)) != 0)
+		goto out;
 	if (to) {
 		herald_progress_start(&u.prog, "send", 1, u.verbose);
 		rc = send_test(c, &d, to);

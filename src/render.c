@@ -41,6 +41,9 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	struct herald_session *skipped;   /* clock-like phrases left alone */
+	char **skip_why;
+	size_t nskipped;
 };
 
 /* ---- shared helpers ---- */
@@ -389,11 +392,22 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		    base + nl + body_line - 1, &m, &nm, e);
 		if (rc != 0)
 			break;
-		if (nm > 0)
-			cmark_node_set_user_data(n,
-			    (void *)(uintptr_t)(doc->ntimes + 1));
-		for (size_t i = 0; i < nm; i++)
+		for (size_t i = 0; i < nm; i++) {
+			if (m[i].skip != NULL) {
+				doc->skipped = xrealloc(doc->skipped,
+				    (doc->nskipped + 1) * sizeof(*doc->skipped));
+				doc->skip_why = xrealloc(doc->skip_why,
+				    (doc->nskipped + 1) * sizeof(*doc->skip_why));
+				herald_session_copy(&doc->skipped[doc->nskipped],
+				    &m[i].s);
+				doc->skip_why[doc->nskipped++] = xstrdup(m[i].skip);
+				continue;
+			}
+			if (cmark_node_get_user_data(n) == NULL)
+				cmark_node_set_user_data(n,
+				    (void *)(uintptr_t)(doc->ntimes + 1));
 			add_time(doc, n, &m[i]);
+		}
 		herald_time_matches_free(m, nm);
 		nl += (int)count_nl(s);
 	}
@@ -485,6 +499,12 @@ herald_doc_free(struct herald_doc *doc)
 	for (size_t i = 0; i < doc->ntimes; i++)
 		herald_session_free(&doc->times[i]);
 	free(doc->times);
+	for (size_t i = 0; i < doc->nskipped; i++) {
+		herald_session_free(&doc->skipped[i]);
+		free(doc->skip_why[i]);
+	}
+	free(doc->skipped);
+	free(doc->skip_why);
 	free(doc->spans);
 	for (size_t i = 0; i < doc->nlinks; i++)
 		free(doc->links[i]);
@@ -502,6 +522,22 @@ const struct herald_session *
 herald_doc_time(const struct herald_doc *doc, size_t i)
 {
 	return i < doc->ntimes ? &doc->times[i] : NULL;
+}
+
+size_t
+herald_doc_nskipped(const struct herald_doc *doc)
+{
+	return doc->nskipped;
+}
+
+const struct herald_session *
+herald_doc_skipped(const struct herald_doc *doc, size_t i, const char **why)
+{
+	if (i >= doc->nskipped)
+		return NULL;
+	if (why != NULL)
+		*why = doc->skip_why[i];
+	return &doc->skipped[i];
 }
 
 size_t
