@@ -349,7 +349,7 @@ herald_cmd_send(int argc, char **argv)
 		fputs(send_usage, stderr);
 		return EX_USAGE;
 	}
-	if (to && !(herald_addr_valid(to) && herald_smtp_addr_ok(to))) {
+	if (to && !herald_addr_valid(to)) {
 		fprintf(stderr, "herald: --to: invalid address \"%s\"\n", to);
 		return EX_USAGE;
 	}
