@@ -37,7 +37,7 @@ static const char *const post_keys[] = { "title", "subject", "summary", "date" }
 static const char *const site_keys[] = { "title", "base_url" };
 static const char *const sub_fixed[] = { "email", "name", "timezone", "locale", "format" };
 static const char *const root_keys[] = { "post", "site", "subscriber", "content",
-	"unsubscribe_url" };
+	"unsubscribe_url", "lang", "dir" };
 
 static char *
 basename_noext(const char *path, const char *ext)
@@ -155,7 +155,7 @@ set_map(struct hval *v, const char *const *keys, const struct hval *items,
  */
 struct tplctx {
 	struct hval root;
-	struct hval root_items[5];
+	struct hval root_items[7];
 	struct hval post[4];
 	struct hval site[2];
 	const char **sub_keys;
@@ -204,7 +204,7 @@ tplctx_init(struct tplctx *t, const struct herald_campaign *c,
 	set_map(&t->root_items[0], post_keys, t->post, 4);
 	set_map(&t->root_items[1], site_keys, t->site, 2);
 	set_map(&t->root_items[2], t->sub_keys, t->sub, t->nsub);
-	set_map(&t->root, root_keys, t->root_items, 5);
+	set_map(&t->root, root_keys, t->root_items, 7);
 }
 
 static void
@@ -262,6 +262,8 @@ check_templates(struct herald_campaign *c, const char *const *cols,
 		set_str(&t.sub[i], "x");
 	set_str(&t.root_items[3], "x");
 	set_str(&t.root_items[4], "x");
+	set_str(&t.root_items[5], "x");
+	set_str(&t.root_items[6], "x");
 	rc = herald_tpl_check(c->tpl_html, &t.root, e);
 	if (rc == 0)
 		rc = herald_tpl_check(c->tpl_text, &t.root, e);
@@ -313,9 +315,15 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	herald_list_close(l);
 	l = NULL;
 
-	/* Campaign id: the post's name and the list's name, not their
-	 * contents, so that fixing a typo keeps the same Message-IDs. */
-	hbuf_puts(&idb, c->post.slug);
+	/* Campaign id: the post's name (or its campaign: outright) and the
+	 * list's name, not their contents, so that fixing a typo keeps the
+	 * same Message-IDs, while two posts (two page bundles, both
+	 * index.md) are never one campaign. */
+	if (c->post.campaign != NULL) {
+		hbuf_puts(&idb, "campaign:");
+		hbuf_puts(&idb, c->post.campaign);
+	} else
+		hbuf_puts(&idb, c->post.slug);
 	hbuf_putc(&idb, '\0');
 	hbuf_puts(&idb, c->list_name ? c->list_name : "");
 	sha256(idb.data, idb.len, h);
@@ -697,8 +705,8 @@ herald_campaign_message(struct herald_campaign *c,
 	struct herald_mail m = {0};
 	struct tplctx *t;
 	struct spans tsp = {0}, hsp = {0};
-	char *token;
-	bool spans_ok;
+	char *token, lang[64];
+	bool spans_ok, rtl;
 	int rc;
 
 	free(out->to_addr);
@@ -740,6 +748,10 @@ herald_campaign_message(struct herald_campaign *c,
 	t = c->tctx;
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
+	/* lang= and dir= of the HTML part follow the reader's locale */
+	herald_locale_html(r->locale, lang, &rtl);
+	set_str(&t->root_items[5], lang);
+	set_str(&t->root_items[6], rtl ? "rtl" : "ltr");
 	/* The variant's body is encoded once; per reader only the template
 	 * around it (greeting, footer, links) is rendered and encoded. */
 	if (!v->encoded) {

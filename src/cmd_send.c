@@ -42,6 +42,7 @@
 static const char send_usage[] =
 "usage: herald send POST --list LIST [--to ADDRESS] [--concurrency N]\n"
 "                   [--rate N/s] [--shard K/N] [--allow-past] [--force]\n"
+"                   [--strict]"
 "                   [--date YYYY-MM-DD] [--config FILE] [--verbose]\n"
 "\n"
 "Deliver the post to every subscriber of LIST over SMTP (smtp.url in\n"
@@ -55,8 +56,12 @@ static const char send_usage[] =
 "  -n, --concurrency N    SMTP connections (default 4)\n"
 "  -r, --rate N/s         at most N messages a second\n"
 "  -s, --shard K/N        send only the K-th of N deterministic shares of\n"
-"                         the list (K from 1), with its own journal\n"
-"      --allow-past       send even if a session time has passed\n"
+"                         the list (K from 1); the campaign keeps one\n"
+"                         journal whatever the shard\n"
+"      --allow-past       send even if a session time has passed (times\n"
+"                         before the post's date are history: never refused)\n"
+"      --strict           refuse while a clock-like phrase is left as\n"
+"                         written (see herald check)\n"
 "      --force            resume although the post changed\n"
 "      --max-tries N      transactions per recipient per run (default 3)\n"
 "      --retry-base SEC   first back-off after a 4xx (default 1)\n"
@@ -77,10 +82,11 @@ static const char status_usage[] =
 "\n"
 "Show what `herald send` has done for this post and list: how many\n"
 "recipients are in each state, and every recipient that failed, is\n"
-"deferred or unknown, with the server's reply.\n"
+"deferred or unknown, with the server's reply.  Recipients no longer in\n"
+"the list are counted as removed.\n"
 "\n"
 "  -l, --list LIST     subscriber list (CSV)\n"
-"  -s, --shard K/N     the journal of that shard\n"
+"  -s, --shard K/N     count only that share of the list\n"
 "  -j, --json          machine-readable output\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -h, --help          this text\n";
@@ -214,7 +220,7 @@ refuse_past(struct herald_campaign *c, struct herald_err *e)
 	for (size_t i = 0; i < herald_doc_ntimes(c->doc); i++) {
 		const struct herald_session *t = herald_doc_time(c->doc, i);
 
-		if (t->utc < now)
+		if (t->utc < now && !t->history)
 			return herald_errf(e, EX_DATAERR, c->post.path, t->line,
 			    "session time \"%s\" is in the past (use "
 			    "--allow-past to send anyway)", t->orig);
@@ -236,6 +242,8 @@ summary(struct ui *u, const struct herald_campaign *c,
 	    cnt[HERALD_J_INFLIGHT]);
 	if (cnt[HERALD_J_SUPPRESSED])
 		printf(", %zu suppressed", cnt[HERALD_J_SUPPRESSED]);
+	if (cnt[HERALD_J_REMOVED])
+		printf(", %zu removed from the list", cnt[HERALD_J_REMOVED]);
 	printf(" (this run: %zu sent, %zu failed in %.1fs)\n", st->sent,
 	    st->failed, secs);
 	fflush(stdout);
@@ -244,7 +252,8 @@ summary(struct ui *u, const struct herald_campaign *c,
 int
 herald_cmd_send(int argc, char **argv)
 {
-	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE };
+	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE,
+	    OPT_STRICT };
 	static const struct option opts[] = {
 		{ "list", required_argument, NULL, 'l' },
 		{ "to", required_argument, NULL, 't' },
@@ -253,6 +262,7 @@ herald_cmd_send(int argc, char **argv)
 		{ "shard", required_argument, NULL, 's' },
 		{ "allow-past", no_argument, NULL, OPT_ALLOW_PAST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "max-tries", required_argument, NULL, OPT_MAX_TRIES },
 		{ "retry-base", required_argument, NULL, OPT_RETRY_BASE },
 		{ "date", required_argument, NULL, 'd' },
@@ -275,7 +285,7 @@ herald_cmd_send(int argc, char **argv)
 	const char *to = NULL;
 	const size_t *cnt = st.counts;
 	char *end;
-	bool allow_past = false;
+	bool allow_past = false, strict = false;
 	int ch, rc = 0;
 	double t0;
 	long l;
@@ -310,6 +320,7 @@ herald_cmd_send(int argc, char **argv)
 			}
 			break;
 		case OPT_ALLOW_PAST: allow_past = true; break;
+		case OPT_STRICT: strict = true; break;
 		case OPT_FORCE: d.force = true; break;
 		case OPT_MAX_TRIES:
 			l = strtol(optarg, &end, 10);
@@ -352,6 +363,8 @@ herald_cmd_send(int argc, char **argv)
 	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
 		return herald_cmd_fail(&e);
 	d.date = time(NULL);
+	if ((rc = herald_cmd_unconverted(c, strict)) != 0)
+		goto out;
 	if (to) {
 		herald_progress_start(&u.prog, "send", 1, u.verbose);
 		rc = send_test(c, &d, to);

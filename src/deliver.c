@@ -44,13 +44,35 @@ in_shard(const char *addr, unsigned k, unsigned n)
 	return hash64(lower, strlen(lower)) % n == k - 1;
 }
 
-static char *
-journal_path(const struct herald_campaign *c, unsigned k, unsigned n)
+struct sync {
+	struct herald_journal *j;
+	unsigned k, n;
+	bool add;
+	size_t n_added;
+	struct herald_err *e;
+};
+
+/*
+ * Tell the journal which addresses the list holds and which of them are
+ * this shard's; give each of this shard's a row (pending unless it has
+ * one) when writing, committing every few thousand rows.
+ */
+static int
+sync_one(void *arg, const struct herald_recipient *r)
 {
-	if (n > 1)
-		return xasprintf("%s/journal-%s-shard%uof%u.sqlite",
-		    c->cfg.state_dir, c->id, k, n);
-	return xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
+	struct sync *y = arg;
+	bool mine = in_shard(r->email, y->k, y->n);
+	int rc;
+
+	if (y->n_added % 5000 == 0 &&
+	    ((rc = herald_journal_commit(y->j, y->e)) != 0 ||
+	    (rc = herald_journal_begin(y->j, y->e)) != 0))
+		return rc;
+	y->n_added++;
+	if (mine && y->add &&
+	    (rc = herald_journal_add(y->j, r->email, y->e)) != 0)
+		return rc;
+	return herald_journal_listed(y->j, r->email, mine, y->e);
 }
 
 int
@@ -59,13 +81,17 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
     struct herald_err *e)
 {
 	struct herald_journal_opts jo = {0};
+	struct sync y = { .k = shard_n > 1 ? shard_k : 1,
+	    .n = shard_n > 1 ? shard_n : 1, .add = !readonly, .e = e };
 	char *jpath, *spath;
 	int rc;
 
 	*out = NULL;
 	if (!readonly && (rc = mkdir_p(c->cfg.state_dir, e)) != 0)
 		return rc;
-	jpath = journal_path(c, shard_k, shard_n);
+	/* One journal per campaign: a shard selects rows, not a journal, so
+	 * a different --shard never sends anyone a second copy. */
+	jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
 	spath = xasprintf("%s/suppressions.sqlite", c->cfg.state_dir);
 	jo.path = jpath;
 	jo.suppress_path = spath;
@@ -78,6 +104,17 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	rc = herald_journal_open(&jo, out, e);
 	free(jpath);
 	free(spath);
+	if (rc != 0)
+		return rc;
+	y.j = *out;
+	if ((rc = herald_journal_begin(y.j, e)) == 0)
+		rc = herald_campaign_each(c, sync_one, &y, e);
+	if (rc == 0)
+		rc = herald_journal_commit(y.j, e);
+	if (rc != 0) {
+		herald_journal_close(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -435,29 +472,6 @@ send_one(void *arg, const struct herald_recipient *r)
 	return interrupted(s) || s->stop ? STOP_WALK : 0;
 }
 
-struct sync {
-	struct herald_deliver *s;
-	size_t n;
-};
-
-/* Give every recipient of this shard a journal row (pending unless it has
- * one), committing every few thousand rows. */
-static int
-sync_one(void *arg, const struct herald_recipient *r)
-{
-	struct sync *y = arg;
-	int rc;
-
-	if (!in_shard(r->email, y->s->shard_k, y->s->shard_n))
-		return 0;
-	if (y->n % 5000 == 0 &&
-	    ((rc = herald_journal_commit(y->s->j, &y->s->err)) != 0 ||
-	    (rc = herald_journal_begin(y->s->j, &y->s->err)) != 0))
-		return rc;
-	y->n++;
-	return herald_journal_add(y->s->j, r->email, &y->s->err);
-}
-
 static int
 smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
     int concurrency, struct herald_smtp **out, struct herald_err *e)
@@ -487,7 +501,6 @@ herald_deliver_open(struct herald_campaign *c,
     struct herald_err *e)
 {
 	struct herald_deliver *s = xcalloc(1, sizeof(*s));
-	struct sync y = { .s = s };
 	size_t cnt[HERALD_J_NSTATES];
 	int rc;
 
@@ -513,19 +526,22 @@ herald_deliver_open(struct herald_campaign *c,
 	    false, o->force, &s->j, e)) != 0)
 		goto fail;
 	s->recovered = herald_journal_recovered(s->j);
-	if ((rc = herald_journal_begin(s->j, e)) == 0) {
-		rc = herald_campaign_each(c, sync_one, &y, &s->err);
-		if (rc != 0)
-			*e = s->err;
-	}
-	if (rc == 0)
-		rc = herald_journal_commit(s->j, e);
-	if (rc == 0)
-		rc = herald_journal_counts(s->j, cnt, e);
-	if (rc != 0)
+	if ((rc = herald_journal_counts(s->j, cnt, e)) != 0)
 		goto fail;
 	s->todo = cnt[HERALD_J_PENDING] + cnt[HERALD_J_DEFERRED] +
 	    cnt[HERALD_J_UNKNOWN];
+	/* An edited post is the same campaign.  With nothing left to send
+	 * there is nothing to decide; otherwise some recipients have the
+	 * earlier text, and sending the new one to the rest is the user's
+	 * call. */
+	if (herald_journal_post_changed(s->j) && !o->force && s->todo > 0) {
+		rc = herald_errf(e, EX_DATAERR, c->post.path, 0, "post "
+		    "changed since this campaign started (%zu recipient%s "
+		    "left to send); use --force to send them this version, "
+		    "or give a different post its own campaign: in the front "
+		    "matter", s->todo, s->todo == 1 ? "" : "s");
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:

@@ -19,6 +19,24 @@ bool herald_zone_valid(const char *zone);
  * the system's tzdata.  Returns 0 or EX_DATAERR for an unknown zone. */
 int herald_zone_offset(const char *zone, int64_t utc, int *gmtoff,
     char abbr[16]);
+/* Same, and whether tzdata marks it daylight saving time. */
+int herald_zone_info(const char *zone, int64_t utc, int *gmtoff,
+    char abbr[16], bool *dst);
+
+/*
+ * Zone words in English from ICU's CLDR data: metazone long names
+ * ("Pacific Time", "Central European Summer Time", "India Standard Time"),
+ * exemplar cities and tzdata's own city names ("Berlin", "Sao Paulo"),
+ * compared in any case.  words is one phrase with single spaces.  On a
+ * match returns true with *zone (an IANA name, static) and *kind.  A
+ * city only names a zone followed by "time", which the caller checks.
+ * ICU supplies only the words: offsets still come from tzdata.
+ */
+enum { HERALD_ZW_GENERIC, HERALD_ZW_STANDARD, HERALD_ZW_DAYLIGHT,
+    HERALD_ZW_CITY };
+bool herald_zone_from_words(const char *words, const char **zone,
+    int *kind);
+
 /*
  * The instants at which zone's clocks read the wall time `local` (seconds
  * since 1970-01-01 00:00 as if the wall time were UTC).  Returns how many
@@ -36,6 +54,10 @@ int herald_zone_format(const char *zone, int64_t utc, bool with_abbr,
     char out[64]);
 /* Is tag a well-formed BCP 47 tag ICU has data for (e.g. "fr-FR")? */
 bool herald_locale_valid(const char *tag);
+
+/* The HTML lang attribute for a reader's locale (canonical BCP 47, "en"
+ * when tag is NULL or invalid) and whether its script is right-to-left. */
+void herald_locale_html(const char *tag, char lang[64], bool *rtl);
 
 /* Proleptic Gregorian calendar arithmetic: days since 1970-01-01. */
 int64_t herald_days_from_civil(int y, int m, int d);

@@ -41,6 +41,9 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	struct herald_session *skipped;   /* clock-like phrases left alone */
+	char **skip_why;
+	size_t nskipped;
 };
 
 /* ---- shared helpers ---- */
@@ -389,11 +392,22 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		    base + nl + body_line - 1, &m, &nm, e);
 		if (rc != 0)
 			break;
-		if (nm > 0)
-			cmark_node_set_user_data(n,
-			    (void *)(uintptr_t)(doc->ntimes + 1));
-		for (size_t i = 0; i < nm; i++)
+		for (size_t i = 0; i < nm; i++) {
+			if (m[i].skip != NULL) {
+				doc->skipped = xrealloc(doc->skipped,
+				    (doc->nskipped + 1) * sizeof(*doc->skipped));
+				doc->skip_why = xrealloc(doc->skip_why,
+				    (doc->nskipped + 1) * sizeof(*doc->skip_why));
+				herald_session_copy(&doc->skipped[doc->nskipped],
+				    &m[i].s);
+				doc->skip_why[doc->nskipped++] = xstrdup(m[i].skip);
+				continue;
+			}
+			if (cmark_node_get_user_data(n) == NULL)
+				cmark_node_set_user_data(n,
+				    (void *)(uintptr_t)(doc->ntimes + 1));
 			add_time(doc, n, &m[i]);
+		}
 		herald_time_matches_free(m, nm);
 		nl += (int)count_nl(s);
 	}
@@ -485,6 +499,12 @@ herald_doc_free(struct herald_doc *doc)
 	for (size_t i = 0; i < doc->ntimes; i++)
 		herald_session_free(&doc->times[i]);
 	free(doc->times);
+	for (size_t i = 0; i < doc->nskipped; i++) {
+		herald_session_free(&doc->skipped[i]);
+		free(doc->skip_why[i]);
+	}
+	free(doc->skipped);
+	free(doc->skip_why);
 	free(doc->spans);
 	for (size_t i = 0; i < doc->nlinks; i++)
 		free(doc->links[i]);
@@ -502,6 +522,22 @@ const struct herald_session *
 herald_doc_time(const struct herald_doc *doc, size_t i)
 {
 	return i < doc->ntimes ? &doc->times[i] : NULL;
+}
+
+size_t
+herald_doc_nskipped(const struct herald_doc *doc)
+{
+	return doc->nskipped;
+}
+
+const struct herald_session *
+herald_doc_skipped(const struct herald_doc *doc, size_t i, const char **why)
+{
+	if (i >= doc->nskipped)
+		return NULL;
+	if (why != NULL)
+		*why = doc->skip_why[i];
+	return &doc->skipped[i];
 }
 
 size_t
@@ -539,9 +575,10 @@ herald_doc_link(const struct herald_doc *doc, size_t i)
 	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
 	FONT_MONO "font-size:13px;line-height:1.4;"
 #define ST_PRECODE FONT_MONO "font-size:13px;"
-#define ST_TABLE "border-collapse:collapse;border:" RULE ";" \
-	"margin:0 0 16px 0;"
-#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;"
+#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow-x:auto;" \
+	"-webkit-overflow-scrolling:touch;"
+#define ST_TABLE "border-collapse:collapse;border:" RULE ";margin:0;"
+#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;min-width:72px;"
 #define ST_TH	ST_TD "font-weight:bold;" TINT
 #define ST_DEL	"text-decoration:line-through;"
 #define ST_EM	"font-style:italic;"
@@ -571,8 +608,13 @@ html_text(struct html *h, cmark_node *n)
 		const struct span *sp = &h->doc->spans[i];
 
 		hbuf_put_html(h->out, s + pos, sp->start - pos);
-		if (h->subst && !h->alt)
+		if (h->subst && !h->alt) {
+			/* a time never breaks inside itself, even in a narrow
+			 * table cell on a phone */
+			hbuf_puts(h->out, "<span style=\"white-space:nowrap;\">");
 			hbuf_puts(h->out, h->subst[i]);
+			hbuf_puts(h->out, "</span>");
+		}
 		else
 			hbuf_put_html(h->out, s + sp->start, sp->len);
 		pos = sp->start + sp->len;
@@ -664,8 +706,11 @@ html_node(struct html *h, cmark_node *n, bool entering)
 	}
 
 	if (t == CMARK_NODE_TABLE) {
-		hbuf_puts(o, entering ? "<table cellpadding=\"0\" "
-		    "cellspacing=\"0\" style=\"" ST_TABLE "\">\n" : "</table>\n");
+		/* A table wider than a phone scrolls inside its own box; the
+		 * message itself never pans sideways. */
+		hbuf_puts(o, entering ? "<div style=\"" ST_TABLEBOX "\">\n"
+		    "<table cellpadding=\"0\" cellspacing=\"0\" style=\""
+		    ST_TABLE "\">\n" : "</table>\n</div>\n");
 		return;
 	}
 	if (t == CMARK_NODE_TABLE_ROW) {

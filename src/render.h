@@ -38,6 +38,13 @@ size_t herald_doc_ntimes(const struct herald_doc *doc);
 const struct herald_session *herald_doc_time(const struct herald_doc *doc,
     size_t i);
 
+/* Clock-like phrases left as written (no zone, an unknown word after the
+ * clock, no day...), in document order: orig and line set, zone NULL;
+ * *why says why (owned by doc). */
+size_t herald_doc_nskipped(const struct herald_doc *doc);
+const struct herald_session *herald_doc_skipped(const struct herald_doc *doc,
+    size_t i, const char **why);
+
 /*
  * Absolute link and image URLs in order of first appearance, each once,
  * for `check` (owned by doc).  Dangerous (javascript:...) and empty URLs

@@ -24,8 +24,9 @@
  * the connection the server asked us to leave.
  *
  * Telling "deferred" from "unknown": the read callback notes when libcurl
- * has taken the last byte of the message; after that libcurl sends the
- * final dot.  A transfer that fails after that point without a reply code
+ * has taken the last byte of the message (not when it calls back once
+ * more: with CURLOPT_INFILESIZE set it does not); after that libcurl sends
+ * the final dot.  A transfer that fails after that point without a reply code
  * may have been delivered (the 250 got lost), so it is unknown; one that
  * fails before it cannot have been, so it is deferred.
  */
@@ -53,7 +54,7 @@ struct sjob {
 	/* Filled by the slot's thread when the transaction ends: */
 	CURLcode rc;
 	long code;                 /* the last reply code */
-	bool eof;                  /* the whole message was handed to libcurl */
+	bool eof;                  /* libcurl took the message's last byte */
 	char reply[REPLY_MAX + 1];
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -78,7 +79,7 @@ struct slot {
 	/* The slot's thread's, for the running transaction: */
 	struct sjob *cur;
 	size_t off;                /* bytes handed to libcurl */
-	bool eof;                  /* the read callback has said "no more" */
+	bool eof;                  /* libcurl has taken the last byte */
 	struct hbuf reply_acc;     /* lines of a multi-line reply so far */
 	char reply[REPLY_MAX + 1]; /* the last complete reply */
 	bool in_auth;              /* between AUTH and its final reply */
@@ -353,6 +354,10 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 		want = left;
 	memcpy(buf, sl->cur->data.data + sl->off, want);
 	sl->off += want;
+	/* The last byte is libcurl's now: with the size known it may never
+	 * call back for the end, and the final dot follows these bytes. */
+	if (sl->off == sl->cur->data.len)
+		sl->eof = true;
 	return want;
 }
 
@@ -788,6 +793,15 @@ finish(struct herald_smtp *s, struct sjob *sl, herald_smtp_done_fn fn,
 	r.reply = sl->reply[0] ? sl->reply : err;
 	if (rc == CURLE_OK) {
 		r.status = HERALD_SMTP_SENT;
+	} else if (sl->eof && !(code >= 400 && code < 600)) {
+		/* The whole message went out and no reply to the final dot
+		 * came (the last code seen is DATA's 354 or older): it may
+		 * have been delivered, whatever went wrong afterwards. */
+		r.status = HERALD_SMTP_UNKNOWN;
+		r.code = 0;
+		snprintf(why, sizeof(why), "no reply after the final dot: %s",
+		    err);
+		r.reply = why;
 	} else if (fatal_code(rc)) {
 		/* Nothing was sent: libcurl stops before MAIL FROM. */
 		r.status = HERALD_SMTP_DEFERRED;
@@ -807,11 +821,6 @@ finish(struct herald_smtp *s, struct sjob *sl, herald_smtp_done_fn fn,
 	} else if (code >= 400 && code < 500) {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.slow_down = code == 421;
-	} else if (sl->eof) {
-		r.status = HERALD_SMTP_UNKNOWN;
-		snprintf(why, sizeof(why), "no reply after the final dot: %s",
-		    err);
-		r.reply = why;
 	} else {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.reply = err;
