@@ -442,10 +442,14 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		int rc;
 
 		if (ntimes > 0) {
-			struct herald_session *arr = xcalloc(ntimes, sizeof(*arr));
+			struct herald_when *arr = xcalloc(ntimes, sizeof(*arr));
 
-			for (size_t k = 0; k < ntimes; k++)
-				arr[k] = *herald_doc_time(c->doc, k);
+			for (size_t k = 0; k < ntimes; k++) {
+				const struct herald_session *t =
+				    herald_doc_time(c->doc, k);
+				arr[k] = (struct herald_when){ t->utc, t->has_end,
+				    t->utc_end, t->recurring, t->zone };
+			}
 			loc = xcalloc(ntimes, sizeof(*loc));
 			rc = herald_localize(arr, ntimes, zone, locale,
 			    c->cfg.time_skeleton, loc, e);
@@ -458,7 +462,8 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 			hs = xcalloc(ntimes, sizeof(*hs));
 			ts = xcalloc(ntimes, sizeof(*ts));
 			for (size_t k = 0; k < ntimes; k++) {
-				hs[k] = loc[k].html;
+				hs[k] = herald_render_time(loc[k].datetime,
+				    herald_doc_time(c->doc, k)->orig, loc[k].text);
 				ts[k] = loc[k].text;
 			}
 		}
@@ -466,6 +471,8 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		herald_render_text(c->doc, ts, &tb);
 		v->html = hbuf_detach(&hb);
 		v->text = hbuf_detach(&tb);
+		for (size_t k = 0; hs != NULL && k < ntimes; k++)
+			free((char *)hs[k]);
 		free(hs);
 		free(ts);
 		herald_localized_free(loc, ntimes);
@@ -712,7 +719,19 @@ herald_campaign_message(struct herald_campaign *c,
 	free(out->to_addr);
 	free(out->message_id);
 	out->to_addr = xstrdup(r->email);
-	out->message_id = herald_campaign_message_id(c, r->email);
+	if (subject_prefix != NULL) {
+		/* A test copy is not the issue: a Message-ID of its own, so
+		 * that a mailbox dropping repeated IDs (Gmail does) keeps
+		 * the real one when the tester is also a subscriber. */
+		char *mid = herald_campaign_message_id(c, r->email);
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		out->message_id = xasprintf("test.%lld.%ld.%ld.%s",
+		    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), mid);
+		free(mid);
+	} else
+		out->message_id = herald_campaign_message_id(c, r->email);
 	hbuf_reset(&out->eml);
 	hbuf_reset(&out->html);
 
@@ -831,59 +850,29 @@ herald_message_free(struct herald_message *m)
 	m->to_addr = m->message_id = NULL;
 }
 
-/* A set of 64-bit address hashes: flat memory for a deduplicating pass. */
-struct seen {
-	uint64_t *slots;
-	size_t cap, n;
-};
-
-static bool
-seen_add(struct seen *s, uint64_t h)
-{
-	size_t i;
-
-	if (h == 0)
-		h = 1;   /* 0 marks an empty slot */
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *ns = xcalloc(ncap, sizeof(*ns));
-		for (size_t k = 0; k < s->cap; k++) {
-			if (s->slots[k] == 0)
-				continue;
-			for (i = s->slots[k] & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = s->slots[k];
-		}
-		free(s->slots);
-		s->slots = ns;
-		s->cap = ncap;
-	}
-	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slots[i] == h)
-			return false;
-	s->slots[i] = h;
-	s->n++;
-	return true;
-}
-
 int
 herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
     struct herald_err *e)
 {
 	struct herald_list *l;
 	struct herald_recipient r;
-	struct seen seen = {0};
-	char lower[512];
+	struct herald_addrset *seen;
+	char key[512];
 	int rc;
 
 	if (c->list_path == NULL)
 		return herald_errf(e, EX_USAGE, NULL, 0, "no list given (--list)");
 	if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 		return rc;
+	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
-		snprintf(lower, sizeof(lower), "%s", r.email);
-		ascii_lower(lower);
-		if (!seen_add(&seen, hash64(lower, strlen(lower))))
+		/* Duplicates are decided on the address, never on a hash
+		 * alone: a collision must not cost a subscriber the mail. */
+		if (!herald_addr_key(r.email, key, sizeof(key))) {
+			snprintf(key, sizeof(key), "%s", r.email);
+			ascii_lower(key);
+		}
+		if (herald_addrset_add(seen, key, r.line > 0 ? r.line : 1))
 			continue;
 		if ((rc = fn(arg, &r)) != 0)
 			break;
@@ -891,6 +880,6 @@ herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
 	if (rc == -1)
 		rc = 0;
 	herald_list_close(l);
-	free(seen.slots);
+	herald_addrset_free(seen);
 	return rc;
 }

@@ -35,13 +35,15 @@ mono(void)
 static bool
 in_shard(const char *addr, unsigned k, unsigned n)
 {
-	char lower[512];
+	char key[512];
 
 	if (n <= 1)
 		return true;
-	snprintf(lower, sizeof(lower), "%s", addr);
-	ascii_lower(lower);
-	return hash64(lower, strlen(lower)) % n == k - 1;
+	if (!herald_addr_key(addr, key, sizeof(key))) {
+		snprintf(key, sizeof(key), "%s", addr);
+		ascii_lower(key);
+	}
+	return hash64(key, strlen(key)) % n == k - 1;
 }
 
 struct sync {

@@ -32,6 +32,7 @@
 
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "journal.h"
 
 static const char *const state_names[HERALD_J_NSTATES] = {
@@ -147,12 +148,16 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Lower-cased copy of addr in j->addr; false when it does not fit. */
+/* addr's key (addr.h: one address however spelt, lower-cased) in
+ * j->addr; false when it does not fit. */
 static bool
 key(struct herald_journal *j, const char *addr)
 {
 	size_t n = strlen(addr);
 
+	if (herald_addr_key(addr, j->addr, sizeof(j->addr)))
+		return true;
+	/* Not an address (only tests pass these): lower-cased as is. */
 	if (n >= sizeof(j->addr))
 		return false;
 	memcpy(j->addr, addr, n + 1);
@@ -585,8 +590,10 @@ herald_journal_is_suppressed(struct herald_journal *j, const char *addr)
 
 	if (!j->has_sup || n >= sizeof(k))
 		return false;
-	memcpy(k, addr, n + 1);
-	ascii_lower(k);
+	if (!herald_addr_key(addr, k, sizeof(k))) {
+		memcpy(k, addr, n + 1);
+		ascii_lower(k);
+	}
 	s = stmt(j, ST_IS_SUPPRESSED);
 	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, k, -1, SQLITE_TRANSIENT);

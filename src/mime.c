@@ -35,7 +35,7 @@
 
 #include <libetpan/libetpan.h>
 
-#include "list.h"
+#include "addr.h"
 
 /*
  * Encoded-word text budget.  An encoded-word may be 75 characters (RFC 2047

@@ -41,6 +41,7 @@
 
 #include <curl/curl.h>
 
+#include "addr.h"
 #include "smtp.h"
 
 #define REPLY_MAX 400
@@ -124,23 +125,6 @@ herald_smtp_normalize(const char *data, size_t len, struct hbuf *out)
 	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
 		hbuf_put(out, "\r\n", 2);
 	return true;
-}
-
-bool
-herald_smtp_addr_ok(const char *addr)
-{
-	const unsigned char *p;
-	int at = 0;
-
-	if (addr == NULL || addr[0] == '\0' || strlen(addr) > 320)
-		return false;
-	for (p = (const unsigned char *)addr; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return false;
-		if (*p == '@')
-			at++;
-	}
-	return at == 1 && addr[0] != '@' && p[-1] != '@';
 }
 
 static bool
@@ -527,7 +511,7 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	free_url(&u);
 	if (rc)
 		return rc;
-	if (!herald_smtp_addr_ok(o->from))
+	if (!herald_addr_valid(o->from))
 		return herald_errf(e, EX_CONFIG, NULL, 0,
 		    "invalid envelope sender \"%s\"", o->from ? o->from : "");
 	/* TLS unless the relay is on this machine and no TLS was asked for. */
@@ -686,7 +670,7 @@ herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
 	struct sjob *jb;
 	char *env;
 
-	if (!herald_smtp_addr_ok(rcpt))
+	if (!herald_addr_valid(rcpt))
 		return herald_errf(e, EX_DATAERR, NULL, 0,
 		    "invalid envelope recipient \"%s\"", rcpt ? rcpt : "");
 	jb = xcalloc(1, sizeof(*jb));
