@@ -1503,6 +1503,10 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			if ((k = spaces(sc, k)) == NONE)
 				return 0;
 			j = k;
+			/* "Date: Wednesday, 13 December 2023\nTime: 19:00" */
+			if ((k = kw(sc, j, "time")) != NONE && at(sc, k) == ':' &&
+			    (k = spaces(sc, k + 1)) != NONE)
+				j = k;
 			/* "Wednesday night at 8pm" */
 			if (dy.m == 0 && dy.plus < 0 && ((k = kw(sc, j, "night")) != NONE ||
 			    (k = kw(sc, j, "morning")) != NONE ||
