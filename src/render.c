@@ -364,7 +364,6 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	cmark_iter *it = cmark_iter_new(doc->root);
 	cmark_event_type ev;
 	int base = 1, nl = 0, rc = 0;
-	int body_line = post->body_line > 0 ? post->body_line : 1;
 
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		cmark_node *n = cmark_iter_get_node(it);
@@ -385,7 +384,7 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		}
 		s = lit(n);
 		rc = herald_sessions_scan(&ctx, s, strlen(s),
-		    base + nl + body_line - 1, &m, &nm, e);
+		    herald_post_line(post, base + nl), &m, &nm, e);
 		if (rc != 0)
 			break;
 		if (nm > 0)
@@ -1418,4 +1417,38 @@ herald_render_text(const struct herald_doc *doc,
 		free(t.urls[i]);
 	free(t.urls);
 	free(t.frames);
+}
+
+/* ---- code lines, for shortcode expansion (post.c / shortcode.c) ---- */
+
+unsigned char *
+herald_md_code_lines(const char *body, size_t len, size_t *nlines)
+{
+	cmark_node *root;
+	cmark_iter *it;
+	cmark_event_type ev;
+	size_t n = 1;
+	unsigned char *code;
+
+	for (size_t i = 0; i < len; i++)
+		n += body[i] == '\n';
+	code = xcalloc(n + 1, 1);
+	root = cmark_parse_document(body, len, CMARK_OPT_DEFAULT);
+	it = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *nd = cmark_iter_get_node(it);
+		int a, b;
+
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(nd) != CMARK_NODE_CODE_BLOCK)
+			continue;
+		a = cmark_node_get_start_line(nd);
+		b = cmark_node_get_end_line(nd);
+		for (int l = a; l <= b && l >= 1 && (size_t)l <= n; l++)
+			code[l - 1] = 1;
+	}
+	cmark_iter_free(it);
+	cmark_node_free(root);
+	*nlines = n;
+	return code;
 }
