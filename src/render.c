@@ -40,9 +40,36 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	/* site shortcode output, borrowed from the post (shortcode.c) */
+	const struct herald_snippet *snips;
+	size_t nsnips;
+	const char *marker;
 };
 
 /* ---- shared helpers ---- */
+
+/*
+ * The site shortcode output a raw HTML node stands for: shortcode.c put
+ * "<!--" marker N "-->" in the body where snippet N goes.  NULL for any
+ * other raw HTML (which stays dropped).
+ */
+static const struct herald_snippet *
+snippet_of(const struct herald_doc *doc, cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n), *p;
+	size_t ml, i = 0;
+
+	if (doc->nsnips == 0 || s == NULL || strncmp(s, "<!--", 4) != 0)
+		return NULL;
+	ml = strlen(doc->marker);
+	if (strncmp(s + 4, doc->marker, ml) != 0)
+		return NULL;
+	for (p = s + 4 + ml; *p >= '0' && *p <= '9' && i < doc->nsnips; p++)
+		i = i * 10 + (size_t)(*p - '0');
+	if (p == s + 4 + ml || i >= doc->nsnips || strncmp(p, "-->", 3) != 0)
+		return NULL;
+	return &doc->snips[i];
+}
 
 static bool
 is_block(cmark_node *n)
@@ -425,6 +452,9 @@ herald_doc_parse(const struct herald_post *post,
 	for (size_t i = 0; exts[i]; i++)
 		cmark_parser_attach_syntax_extension(parser,
 		    cmark_find_syntax_extension(exts[i]));
+	doc->snips = post->snips;
+	doc->nsnips = post->nsnips;
+	doc->marker = post->marker;
 	cmark_parser_feed(parser, body, len);
 	doc->root = cmark_parser_finish(parser);
 	cmark_parser_free(parser);
@@ -787,6 +817,18 @@ html_node(struct html *h, cmark_node *n, bool entering)
 		hbuf_puts(o, "\" alt=\"");
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_HTML_INLINE: {
+		/* raw HTML is dropped, but for site shortcode output */
+		const struct herald_snippet *sn = snippet_of(h->doc, n);
+
+		if (entering && sn != NULL) {
+			hbuf_puts(o, sn->html);
+			if (t == CMARK_NODE_HTML_BLOCK)
+				hbuf_putc(o, '\n');
+		}
+		break;
+	}
 	default:
 		/* Raw HTML, footnotes and anything unknown: dropped. */
 		break;
@@ -1092,6 +1134,14 @@ text_inlines(struct text *t, cmark_node *block, struct hbuf *run, bool cell)
 			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
 			break;
 		}
+		case CMARK_NODE_HTML_INLINE: {
+			const struct herald_snippet *sn = snippet_of(t->doc, n);
+
+			if (sn != NULL)
+				put_words(run, sn->text, strlen(sn->text),
+				    false);
+			break;
+		}
 		default:
 			break;	/* raw HTML, footnote references */
 		}
@@ -1388,6 +1438,20 @@ text_node(struct text *t, cmark_node *n, bool entering, cmark_iter *it)
 		begin_block(t, n);
 		memset(dashes, '-', w);
 		emit_line(t, dashes, w, false);
+		break;
+	}
+	case CMARK_NODE_HTML_BLOCK: {
+		const struct herald_snippet *sn = snippet_of(t->doc, n);
+		const char *l = sn ? sn->text : NULL;
+
+		if (l == NULL || !entering)
+			break;
+		begin_block(t, n);
+		while (*l) {
+			size_t k = strcspn(l, "\n");
+			emit_line(t, l, k, k == 0);
+			l += k + (l[k] == '\n');
+		}
 		break;
 	}
 	default:

@@ -284,6 +284,7 @@ rule_for(const struct sx *x, const char *name)
 
 static int scan(struct sx *x, const char *s, size_t len, int line,
     struct out *o);
+static void put_code(struct out *o, const char *s, size_t n, int *line);
 
 /* Render one template file against root; *found false when absent. */
 static int
@@ -316,7 +317,7 @@ static int
 site_template(struct sx *x, const struct call *c, struct out *o, bool *done)
 {
 	char *html_path, *text_path;
-	bool has_html, has_text;
+	bool has_html, has_text, bol;
 	struct hval items[SC_MAX_ARGS + 8], pos[SC_MAX_ARGS];
 	const char *keys[SC_MAX_ARGS + 8];
 	char argn[SC_MAX_ARGS][16];
@@ -362,8 +363,14 @@ site_template(struct sx *x, const struct call *c, struct out *o, bool *done)
 			    .s = c->args[i].val};
 		}
 	}
-	if (c->paired)
-		inner = xstrndup(c->inner, c->inner_len);
+	if (c->paired) {
+		const char *ia = c->inner, *ib = c->inner + c->inner_len;
+		while (ia < ib && space(*ia))
+			ia++;
+		while (ib > ia && space(ib[-1]))
+			ib--;
+		inner = xstrndup(ia, (size_t)(ib - ia));
+	}
 	keys[n] = "args";
 	items[n++] = (struct hval){.type = HVAL_LIST, .n = np, .items = pos};
 	keys[n] = "inner";
@@ -388,7 +395,12 @@ site_template(struct sx *x, const struct call *c, struct out *o, bool *done)
 	sn->html = html;
 	sn->text = text;
 	html = text = NULL;
+	bol = o->b.len == 0 || o->b.data[o->b.len - 1] == '\n';
 	hbuf_printf(&o->b, "<!--%s%zu-->", x->x->marker, x->x->nsnips);
+	/* at the start of a line it is an HTML block, which runs to the end
+	 * of the line: what follows goes on a line of its own */
+	if (bol)
+		out_puts(o, "\n", c->line);
 	x->x->nsnips++;
 	*done = true;
 out:
@@ -461,7 +473,6 @@ code_block(struct out *o, const char *lang, const char *s, size_t n,
 	out_put(o, s, n, line);
 	out_puts(o, "\n", line);
 	out_puts(o, fence, line);
-	out_puts(o, "\n", line);
 }
 
 static int
@@ -690,7 +701,8 @@ builtin(struct sx *x, const struct call *c, struct out *o)
 		if (!c->paired)
 			return 0;
 		out_bol(o, line);
-		out_puts(o, "\n", line);
+		if (c->inner_len == 0 || c->inner[0] != '\n')
+			out_puts(o, "\n", line);
 		x->depth++;
 		rc = scan(x, c->inner, c->inner_len, c->inner_line, o);
 		x->depth--;
@@ -758,7 +770,8 @@ run_call(struct sx *x, struct call *c, struct out *o)
 	if (x->depth >= SC_MAX_DEPTH)
 		return herald_errf(x->e, EX_DATAERR, x->file, c->line,
 		    "shortcodes nested more than %d deep", SC_MAX_DEPTH);
-	if ((rc = builtin(x, c, o)) >= 0)
+	/* a Jekyll include is the site's own, whatever its name */
+	if (c->kind != K_LIQUID && (rc = builtin(x, c, o)) >= 0)
 		return rc;
 	return site_shortcode(x, c, o);
 }
@@ -1302,6 +1315,7 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 	size_t n, tl = 0, after;
 	long cl;
 	int rc = 0;
+	bool include;
 
 	memset(&c, 0, sizeof(c));
 	c.kind = K_LIQUID;
@@ -1347,7 +1361,8 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 		rc = run_call(x, &c, o);
 		goto out;
 	}
-	if (strcmp(c.name, "include") == 0) {
+	include = strcmp(c.name, "include") == 0;
+	if (include) {
 		skip_space(&k);
 		a = k.s;
 		while (k.s < k.end && name_char(*k.s))
@@ -1373,7 +1388,7 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 		free(c.args[--c.nargs].val);
 	after = (size_t)(k.s + 2 - s);
 	*used = after - i;
-	if (strcmp(c.name, "include") == 0) {
+	if (include) {
 		rc = run_call(x, &c, o);
 		goto out;
 	}
@@ -1392,9 +1407,15 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 		*used = (size_t)cl + tl - i;
 		if (c.name[0] == 'r')
 			out_put(o, s + after, (size_t)cl - after, line);
-		else if (c.name[0] == 'h')
-			code_block(o, positional(&c, 0), s + after,
-			    (size_t)cl - after, line);
+		else if (c.name[0] == 'h') {
+			struct out tmp = {HBUF_INIT, NULL, 0, 0};
+			int l2 = line;
+			put_code(&tmp, s + after, (size_t)cl - after, &l2);
+			code_block(o, positional(&c, 0), hbuf_cstr(&tmp.b),
+			    tmp.b.len, line);
+			hbuf_free(&tmp.b);
+			free(tmp.map);
+		}
 		/* the lines of a dropped or rewritten block keep their count
 		 * through line_map, so nothing else to do */
 		goto out;
@@ -1476,11 +1497,45 @@ code_span(const char *s, size_t len, size_t i)
 	return 0;
 }
 
-/* Copy code as written, but show Hugo's escaped shortcodes unescaped. */
+/* Liquid's {% raw %} / {% endraw %} at s (also with "-"); its length. */
+static size_t
+raw_tag(const char *s, size_t n)
+{
+	size_t j = 2;
+
+	if (n < 9 || s[0] != '{' || s[1] != '%')
+		return 0;
+	if (s[j] == '-')
+		j++;
+	while (j < n && s[j] == ' ')
+		j++;
+	if (j + 3 <= n && memcmp(s + j, "raw", 3) == 0)
+		j += 3;
+	else if (j + 6 <= n && memcmp(s + j, "endraw", 6) == 0)
+		j += 6;
+	else
+		return 0;
+	while (j < n && s[j] == ' ')
+		j++;
+	if (j < n && s[j] == '-')
+		j++;
+	return j + 2 <= n && s[j] == '%' && s[j + 1] == '}' ? j + 2 : 0;
+}
+
+/*
+ * Copy code as written, but show Hugo's escaped shortcodes unescaped, and
+ * drop Liquid's {% raw %} markers (Jekyll runs Liquid over code too).
+ */
 static void
 put_code(struct out *o, const char *s, size_t n, int *line)
 {
 	for (size_t i = 0; i < n; ) {
+		size_t r = raw_tag(s + i, n - i);
+
+		if (r > 0) {
+			i += r;
+			continue;
+		}
 		if (n - i >= 5 && s[i] == '{' && s[i + 1] == '{' &&
 		    (s[i + 2] == '<' || s[i + 2] == '%') && s[i + 3] == '/' &&
 		    s[i + 4] == '*') {
