@@ -77,6 +77,32 @@ sync_one(void *arg, const struct herald_recipient *r)
 	return herald_journal_listed(y->j, r->email, mine, y->e);
 }
 
+struct share {
+	unsigned k, n;
+	size_t count;
+};
+
+static int
+share_one(void *arg, const struct herald_recipient *r)
+{
+	struct share *sh = arg;
+
+	sh->count += in_shard(r->email, sh->k, sh->n);
+	return 0;
+}
+
+int
+herald_deliver_share(struct herald_campaign *c, unsigned shard_k,
+    unsigned shard_n, size_t *count, struct herald_err *e)
+{
+	struct share sh = { .k = shard_n > 1 ? shard_k : 1,
+	    .n = shard_n > 1 ? shard_n : 1 };
+	int rc = herald_campaign_each(c, share_one, &sh, e);
+
+	*count = sh.count;
+	return rc;
+}
+
 int
 herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
     unsigned shard_n, bool readonly, bool force, struct herald_journal **out,
