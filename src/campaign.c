@@ -442,10 +442,14 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		int rc;
 
 		if (ntimes > 0) {
-			struct herald_session *arr = xcalloc(ntimes, sizeof(*arr));
+			struct herald_when *arr = xcalloc(ntimes, sizeof(*arr));
 
-			for (size_t k = 0; k < ntimes; k++)
-				arr[k] = *herald_doc_time(c->doc, k);
+			for (size_t k = 0; k < ntimes; k++) {
+				const struct herald_session *t =
+				    herald_doc_time(c->doc, k);
+				arr[k] = (struct herald_when){ t->utc, t->has_end,
+				    t->utc_end, t->recurring, t->zone };
+			}
 			loc = xcalloc(ntimes, sizeof(*loc));
 			rc = herald_localize(arr, ntimes, zone, locale,
 			    c->cfg.time_skeleton, loc, e);
@@ -458,7 +462,8 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 			hs = xcalloc(ntimes, sizeof(*hs));
 			ts = xcalloc(ntimes, sizeof(*ts));
 			for (size_t k = 0; k < ntimes; k++) {
-				hs[k] = loc[k].html;
+				hs[k] = herald_render_time(loc[k].datetime,
+				    herald_doc_time(c->doc, k)->orig, loc[k].text);
 				ts[k] = loc[k].text;
 			}
 		}
@@ -466,6 +471,8 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		herald_render_text(c->doc, ts, &tb);
 		v->html = hbuf_detach(&hb);
 		v->text = hbuf_detach(&tb);
+		for (size_t k = 0; hs != NULL && k < ntimes; k++)
+			free((char *)hs[k]);
 		free(hs);
 		free(ts);
 		herald_localized_free(loc, ntimes);

@@ -111,7 +111,7 @@ herald_cmd_check(int argc, char **argv)
 			printf(" until %s", u);
 		}
 		printf("%s%s\n", s->recurring ? " (recurring)" : "",
-		    s->history ? " (history)" : s->utc < (int64_t)now ?
+		    s->history ? " (history)" : !s->recurring && s->utc < (int64_t)now ?
 		    " (past)" : "");
 	}
 	size_t ns = herald_doc_nskipped(c->doc);

@@ -220,7 +220,7 @@ refuse_past(struct herald_campaign *c, struct herald_err *e)
 	for (size_t i = 0; i < herald_doc_ntimes(c->doc); i++) {
 		const struct herald_session *t = herald_doc_time(c->doc, i);
 
-		if (t->utc < now && !t->history)
+		if (t->utc < now && !t->history && !t->recurring)
 			return herald_errf(e, EX_DATAERR, c->post.path, t->line,
 			    "session time \"%s\" is in the past (use "
 			    "--allow-past to send anyway)", t->orig);

@@ -17,6 +17,8 @@
 
 #include <unicode/ucal.h>
 #include <unicode/udat.h>
+#include <unicode/udateintervalformat.h>
+#include <unicode/uformattedvalue.h>
 #include <unicode/udatpg.h>
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
@@ -704,8 +706,8 @@ replace_zone_fields(const UChar *pat, int32_t len, const char *label,
 static char *
 to_utf8(const UChar *s, int32_t n)
 {
-	UChar tmp[256];
-	char buf[1024];
+	UChar tmp[512];
+	char buf[2048];
 	int32_t outlen = 0;
 	UErrorCode st = U_ZERO_ERROR;
 
@@ -720,17 +722,98 @@ to_utf8(const UChar *s, int32_t n)
 	return xstrdup(buf);
 }
 
+/* skeleton without its date fields (a recurring time: weekday and clock). */
+static void
+strip_date(const UChar *in, int32_t n, UChar *out, int32_t cap)
+{
+	int32_t o = 0;
+
+	for (int32_t i = 0; i < n && o < cap - 1; i++)
+		if (in[i] >= 0x80 || strchr("yYuUrQqMLwWdDFgG", (char)in[i]) == NULL)
+			out[o++] = in[i];
+	out[o] = 0;
+}
+
+/* Does the skeleton have a zone field? */
+static bool
+has_zone_field(const UChar *sk)
+{
+	for (; *sk; sk++)
+		if (*sk < 0x80 && strchr("zZOvVXx", (char)*sk) != NULL)
+			return true;
+	return false;
+}
+
+/* A range from ICU's interval formatter, handed wall times as UTC, with
+ * each zone field replaced by tzdata's label. */
+static int
+format_interval(const char *loc, const UChar *skel, int64_t a, int64_t b,
+    const char *la, const char *lb, UChar *out, int32_t cap, int32_t *outlen)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	UDateIntervalFormat *f;
+	UFormattedDateInterval *res = NULL;
+	const UFormattedValue *val;
+	UConstrainedFieldPosition *pos = NULL;
+	const UChar *str;
+	int32_t len = 0, o = 0, at = 0, nz = 0;
+
+	f = udtitvfmt_open(loc, skel, -1, u"UTC", -1, &st);
+	if (U_FAILURE(st))
+		return -1;
+	res = udtitvfmt_openResult(&st);
+	udtitvfmt_formatToResult(f, (UDate)a * 1000.0, (UDate)b * 1000.0, res,
+	    &st);
+	val = udtitvfmt_resultAsValue(res, &st);
+	str = ufmtval_getString(val, &len, &st);
+	pos = ucfpos_open(&st);
+	ucfpos_constrainField(pos, UFIELD_CATEGORY_DATE, UDAT_TIMEZONE_FIELD,
+	    &st);
+	if (U_FAILURE(st))
+		goto fail;
+	while (ufmtval_nextPosition(val, pos, &st) && U_SUCCESS(st)) {
+		int32_t s0, e0;
+		const char *l = nz++ == 0 ? la : lb;
+
+		ucfpos_getIndexes(pos, &s0, &e0, &st);
+		if (U_FAILURE(st) || s0 < at)
+			break;
+		while (at < s0 && o < cap - 1)
+			out[o++] = str[at++];
+		for (; *l && o < cap - 1; l++)
+			out[o++] = (UChar)(unsigned char)*l;
+		at = e0;
+	}
+	if (U_FAILURE(st))
+		goto fail;
+	while (at < len && o < cap - 1)
+		out[o++] = str[at++];
+	out[o] = 0;
+	*outlen = o;
+	ucfpos_close(pos);
+	udtitvfmt_closeResult(res);
+	udtitvfmt_close(f);
+	return 0;
+fail:
+	if (pos)
+		ucfpos_close(pos);
+	if (res)
+		udtitvfmt_closeResult(res);
+	udtitvfmt_close(f);
+	return -1;
+}
+
 int
-herald_localize(const struct herald_session *s, size_t n, const char *zone,
+herald_localize(const struct herald_when *s, size_t n, const char *zone,
     const char *locale, const char *skeleton, struct herald_localized *out,
     struct herald_err *e)
 {
 	char loc[ULOC_FULLNAME_CAPACITY];
-	UChar uskel[128], pat[256], pat2[512], words[256];
+	UChar uskel[128], rskel[128], pat[256], rpat[256], pat2[512], words[512];
 	UErrorCode st = U_ZERO_ERROR;
 	UDateTimePatternGenerator *gen = NULL;
 	UDateFormat *fmt = NULL;
-	int32_t patlen, skellen = 0, parsed = 0;
+	int32_t patlen, rpatlen, skellen = 0, parsed = 0;
 	int rc = 0;
 
 	memset(out, 0, n * sizeof(*out));
@@ -751,12 +834,14 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 		    "invalid time skeleton \"%s\"", skeleton);
 		goto out;
 	}
+	strip_date(uskel, skellen, rskel, 128);
 	gen = udatpg_open(loc, &st);
 	patlen = udatpg_getBestPattern(gen, uskel, skellen, pat, 256, &st);
+	rpatlen = udatpg_getBestPattern(gen, rskel, -1, rpat, 256, &st);
 	/* The formatter's own zone is UTC: it is handed wall times. */
 	fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, u"UTC", -1, pat,
 	    patlen, &st);
-	if (U_FAILURE(st) || patlen >= 256) {
+	if (U_FAILURE(st) || patlen >= 256 || rpatlen >= 256) {
 		rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
 		    "ICU cannot format times for \"%s\" with \"%s\": %s",
 		    locale, skeleton, u_errorName(st));
@@ -764,11 +849,10 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *z = zone != NULL ? zone : s[i].zone;
-		char abbr[16], label[32], stamp[40];
-		int off;
-		int64_t local;
+		char abbr[16], label[32], label2[32], stamp[40];
+		int off, off2 = 0;
+		int64_t local, local2;
 		int32_t plen, wlen;
-		struct hbuf h = HBUF_INIT;
 
 		if (herald_zone_offset(z, s[i].utc, &off, abbr) != 0) {
 			rc = herald_errf(e, EX_DATAERR, NULL, 0,
@@ -777,25 +861,39 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 		}
 		local = s[i].utc + off;
 		zone_label(abbr, off, label);
-		plen = replace_zone_fields(pat, patlen, label, pat2, 512);
-		udat_applyPattern(fmt, false, pat2, plen);
-		wlen = udat_format(fmt, (UDate)local * 1000.0, words, 256, NULL,
-		    &st);
-		if (U_FAILURE(st) || wlen >= 256) {
-			rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
-			    "ICU cannot format a time: %s", u_errorName(st));
-			goto out;
+		if (s[i].has_end) {
+			herald_zone_offset(z, s[i].utc_end, &off2, abbr);
+			local2 = s[i].utc_end + off2;
+			zone_label(abbr, off2, label2);
+			if (format_interval(loc, s[i].recurring ? rskel : uskel,
+			    local, local2, label, label2, words, 512, &wlen) != 0) {
+				rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+				    "ICU cannot format a range of times for \"%s\"",
+				    locale);
+				goto out;
+			}
+			/* a skeleton without a zone field still says which zone
+			 * the words are in only when it asked for it */
+			(void)has_zone_field;
+		} else {
+			if (s[i].recurring)
+				plen = replace_zone_fields(rpat, rpatlen, label, pat2,
+				    512);
+			else
+				plen = replace_zone_fields(pat, patlen, label, pat2,
+				    512);
+			udat_applyPattern(fmt, false, pat2, plen);
+			wlen = udat_format(fmt, (UDate)local * 1000.0, words, 512,
+			    NULL, &st);
+			if (U_FAILURE(st) || wlen >= 512) {
+				rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+				    "ICU cannot format a time: %s", u_errorName(st));
+				goto out;
+			}
 		}
 		out[i].text = to_utf8(words, wlen);
-
 		iso8601(local, off, stamp);
-		hbuf_printf(&h, "<time datetime=\"%s\" title=\"", stamp);
-		if (s[i].orig != NULL)
-			hbuf_put_html(&h, s[i].orig, strlen(s[i].orig));
-		hbuf_puts(&h, "\">");
-		hbuf_put_html(&h, out[i].text, strlen(out[i].text));
-		hbuf_puts(&h, "</time>");
-		out[i].html = hbuf_detach(&h);
+		out[i].datetime = xstrdup(stamp);
 	}
 out:
 	if (fmt != NULL)
@@ -815,9 +913,9 @@ herald_localized_free(struct herald_localized *l, size_t n)
 	if (l == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		free(l[i].html);
+		free(l[i].datetime);
 		free(l[i].text);
-		l[i].html = l[i].text = NULL;
+		l[i].datetime = l[i].text = NULL;
 	}
 }
 

@@ -554,6 +554,22 @@ herald_doc_link(const struct herald_doc *doc, size_t i)
 
 /* ---- HTML ---- */
 
+char *
+herald_render_time(const char *datetime, const char *title, const char *words)
+{
+	struct hbuf h = HBUF_INIT;
+
+	hbuf_puts(&h, "<time datetime=\"");
+	hbuf_put_html(&h, datetime, strlen(datetime));
+	hbuf_puts(&h, "\" title=\"");
+	if (title != NULL)
+		hbuf_put_html(&h, title, strlen(title));
+	hbuf_puts(&h, "\">");
+	hbuf_put_html(&h, words, strlen(words));
+	hbuf_puts(&h, "</time>");
+	return hbuf_detach(&h);
+}
+
 /*
  * Colours are mid-tones and backgrounds translucent grey, so the result
  * stays readable when a client inverts it or paints it dark.

@@ -70,6 +70,14 @@ const char *herald_doc_link(const struct herald_doc *doc, size_t i);
  * (one "label: value" block per row when the columns cannot fit),
  * _em_, *strong*, ~del~, `code`.
  */
+/*
+ * A localized time as HTML: <time datetime="DATETIME" title="TITLE">WORDS
+ * </time>, escaped (title: the words as the post wrote them).  Caller
+ * frees.  The html_subst entries of herald_render_html are these.
+ */
+char *herald_render_time(const char *datetime, const char *title,
+    const char *words);
+
 void herald_render_html(const struct herald_doc *doc,
     const char *const *html_subst, struct hbuf *out);
 void herald_render_text(const struct herald_doc *doc,

@@ -17,10 +17,11 @@
 #include <string.h>
 
 #include "localtime.h"
+#include "render.h"
 #include "session.h"
 
 static void
-flush(const char *zone, struct herald_session *s, size_t n,
+flush(const char *zone, struct herald_when *s, size_t n,
     const char *skeleton, const char *locale)
 {
 	struct herald_localized *l;
@@ -33,13 +34,17 @@ flush(const char *zone, struct herald_session *s, size_t n,
 		for (size_t i = 0; i < n; i++)
 			printf("ERROR %s\n", e.msg);
 	} else {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", l[i].html);
+		for (size_t i = 0; i < n; i++) {
+			char *h = herald_render_time(l[i].datetime, "probe",
+			    l[i].text);
+			printf("%s\n", h);
+			free(h);
+		}
 	}
 	herald_localized_free(l, n);
 	free(l);
 	for (size_t i = 0; i < n; i++)
-		free(s[i].zone);
+		free((char *)s[i].zone);
 }
 
 static void
@@ -118,7 +123,7 @@ main(int argc, char **argv)
 	const char *skeleton = argc > 1 && argv[1][0] ? argv[1] : NULL;
 	const char *locale = argc > 2 ? argv[2] : "en";
 	char line[512], zone[256] = "";
-	struct herald_session *s = NULL;
+	struct herald_when *s = NULL;
 	size_t n = 0, cap = 0;
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -138,8 +143,7 @@ main(int argc, char **argv)
 			cap = cap ? cap * 2 : 64;
 			s = xrealloc(s, cap * sizeof(*s));
 		}
-		s[n].line = 0;
-		s[n].orig = "probe";
+		memset(&s[n], 0, sizeof(s[n]));
 		s[n].utc = t;
 		s[n].zone = xstrdup(z);
 		n++;
