@@ -153,6 +153,7 @@ struct job {
 	char *mid;
 	struct hbuf eml;
 	int tries;                 /* this run, including this one */
+	bool marked;               /* its inflight mark is committed */
 	/* A result recorded in the open transaction, reported once durable: */
 	const char *word;
 	char *reply;
@@ -392,8 +393,11 @@ step(struct herald_deliver *s, int wait_ms)
 	if (n > 0)
 		rc = herald_journal_begin(s->j, &s->err);
 	for (k = 0; rc == 0 && k < n; k++)
-		rc = herald_journal_mark_inflight(s->j, s->queue[k]->addr,
-		    s->queue[k]->mid, &s->err);
+		if (!s->queue[k]->marked) {
+			rc = herald_journal_mark_inflight(s->j,
+			    s->queue[k]->addr, s->queue[k]->mid, &s->err);
+			s->queue[k]->marked = rc == 0;
+		}
 	/* Durable before any byte of these transactions is sent, and before
 	 * any of the results is reported. */
 	if (rc == 0)
@@ -408,6 +412,15 @@ step(struct herald_deliver *s, int wait_ms)
 
 		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
 		    &s->err);
+		if (rc == EX_SOFTWARE) {
+			/* The room shrank meanwhile (a connection that just
+			 * failed takes one transaction, not a queue): this one
+			 * and the rest stay queued, inflight already durable,
+			 * for the next round.  Never "failed": nothing was
+			 * wrong with the recipient. */
+			s->err.code = 0;
+			break;
+		}
 		if (rc != 0) {
 			/* Refused before anything was sent. */
 			herald_journal_mark(s->j, jb->addr, HERALD_J_FAILED, 0,
@@ -416,9 +429,9 @@ step(struct herald_deliver *s, int wait_ms)
 			job_free(jb);
 		}
 	}
-	if (n > 0) {
-		memmove(s->queue, s->queue + n, (s->nq - n) * sizeof(*s->queue));
-		s->nq -= n;
+	if (k > 0) {
+		memmove(s->queue, s->queue + k, (s->nq - k) * sizeof(*s->queue));
+		s->nq -= k;
 	}
 }
 
@@ -607,9 +620,20 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		if (s->stop || interrupted(s))
 			break;
 	}
-	/* Anything still queued was never started or marked. */
-	while (s->nq > 0)
-		job_free(s->queue[--s->nq]);
+	/* Anything still queued was never started; one marked inflight (the
+	 * room shrank before it could be handed over) goes back to deferred:
+	 * nothing of it was sent. */
+	if (herald_journal_begin(s->j, &s->err) != 0)
+		set_error(s, EX_IOERR);
+	while (s->nq > 0) {
+		struct job *jb = s->queue[--s->nq];
+
+		if (jb->marked && herald_journal_mark(s->j, jb->addr,
+		    HERALD_J_DEFERRED, 0, "not started (run stopped)", 0,
+		    &s->err) != 0)
+			set_error(s, EX_IOERR);
+		job_free(jb);
+	}
 	if (herald_journal_commit(s->j, &s->err) != 0)
 		set_error(s, EX_IOERR);
 	else
