@@ -648,6 +648,16 @@ add_unresolved(struct herald_doc *doc, const char *s, size_t n, int line)
 	doc->unresolved_line[doc->nunresolved++] = line;
 }
 
+static bool
+in_image(cmark_node *n)
+{
+	for (n = cmark_node_parent(n); n != NULL && !is_block(n);
+	    n = cmark_node_parent(n))
+		if (cmark_node_get_type(n) == CMARK_NODE_IMAGE)
+			return true;
+	return false;
+}
+
 static void
 scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
 {
@@ -666,7 +676,7 @@ scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
 			nl = 0;
 			continue;
 		}
-		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || inside_image(n)) {
+		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || in_image(n)) {
 			nl += (int)inline_newlines(n);
 			continue;
 		}
