@@ -41,7 +41,8 @@ struct herald_campaign {
 	struct herald_tpl *tpl_text;
 	char *list_path;
 	char *list_name;          /* file name without directory and .csv */
-	char id[17];              /* campaign id: hex of hash(post slug, list) */
+	char id[17];              /* campaign id: hex of hash(post name or its
+	                             campaign:, list name) */
 	struct herald_list_stats stats;
 	unsigned char secret[32]; /* unsubscribe HMAC key (.herald/secret) */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
@@ -69,7 +70,8 @@ struct herald_message {
 
 /*
  * Build the message for r, dated date.  subject_prefix (e.g. "[TEST] ") may
- * be NULL.  out is reset first and may be reused across calls (buffers are
+ * be NULL; with one the message is a test copy, whose Message-ID is its
+ * own (never the stable one of that recipient).  out is reset first and may be reused across calls (buffers are
  * kept to avoid reallocating).  Returns 0 or EX_DATAERR.
  */
 int herald_campaign_message(struct herald_campaign *c,

@@ -174,13 +174,14 @@ herald_cmd_preview(int argc, char **argv)
 	p.date = time(NULL);
 	for (size_t i = 0; i < herald_doc_ntimes(p.c->doc); i++) {
 		const struct herald_session *s = herald_doc_time(p.c->doc, i);
-		if (s->utc < (int64_t)p.date) {
+		if (s->utc < (int64_t)p.date && !s->history && !s->recurring) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "session time \"%s\" is in the "
 			    "past (send will refuse it without --allow-past)", s->orig);
 			herald_cmd_warn(NULL, p.c->post.path, s->line, msg);
 		}
 	}
+	herald_cmd_unconverted(p.c, false);
 	if ((rc = mkdir_p(p.dir, &e)) != 0)
 		goto fail;
 	p.index_tmp = xasprintf("%s/.index.html.%ld", p.dir, (long)getpid());

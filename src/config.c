@@ -9,7 +9,7 @@
  * default.
  */
 #include "config.h"
-#include "list.h"
+#include "addr.h"
 #include "localtime.h"
 #include "ynode.h"
 

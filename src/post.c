@@ -136,7 +136,8 @@ load_front_matter(struct herald_post *post, const struct ynode *fm,
 	if ((rc = fm_text(fm, "title", file, true, &post->title, e)) ||
 	    (rc = fm_text(fm, "subject", file, true, &post->subject, e)) ||
 	    (rc = fm_text(fm, "summary", file, false, &post->summary, e)) ||
-	    (rc = fm_text(fm, "timezone", file, true, &post->timezone, e)))
+	    (rc = fm_text(fm, "timezone", file, true, &post->timezone, e)) ||
+	    (rc = fm_text(fm, "campaign", file, true, &post->campaign, e)))
 		return rc;
 	if (post->title == NULL) {
 		n = ynode_get(fm, "title");
@@ -416,6 +417,11 @@ normalize(const char *s, size_t n, struct hbuf *out)
 	hbuf_put(out, "", 0);
 }
 
+/*
+ * The post's name: its file name without .md, or for a page bundle
+ * (Hugo's content/posts/NAME/index.md, _index.md for a section) the name
+ * of its folder, since every bundle's file is index.md.
+ */
 static char *
 slug_of(const char *path)
 {
@@ -424,6 +430,22 @@ slug_of(const char *path)
 
 	base = base ? base + 1 : path;
 	n = strlen(base);
+	if (strcmp(base, "index.md") == 0 || strcmp(base, "_index.md") == 0 ||
+	    strcmp(base, "index.markdown") == 0) {
+		char *dir = xstrndup(path, (size_t)(base - path)), *real;
+		const char *d;
+		char *slug = NULL;
+
+		real = realpath(dir[0] ? dir : ".", NULL);
+		if (real != NULL && strcmp(real, "/") != 0) {
+			d = strrchr(real, '/');
+			slug = xasprintf("%s/%s", d ? d + 1 : real, base);
+		}
+		free(real);
+		free(dir);
+		if (slug != NULL)
+			return slug;
+	}
 	if (n > 3 && strcmp(base + n - 3, ".md") == 0)
 		n -= 3;
 	return xstrndup(base, n);
@@ -544,6 +566,7 @@ herald_post_free(struct herald_post *post)
 	free(post->subject);
 	free(post->summary);
 	free(post->timezone);
+	free(post->campaign);
 	free(post->body);
 	memset(post, 0, sizeof(*post));
 }

@@ -15,7 +15,10 @@
 
 struct herald_post {
 	char *path;
-	char *slug;         /* file name without directory and .md */
+	char *slug;         /* file name without directory and .md; for a
+	                       page bundle (NAME/index.md) "NAME/index.md" */
+	char *campaign;     /* front matter campaign: (names the campaign
+	                       outright), or NULL */
 	char *title;
 	char *subject;      /* defaults to title */
 	char *summary;      /* may be NULL */

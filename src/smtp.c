@@ -22,8 +22,9 @@
  * the connection the server asked us to leave.
  *
  * Telling "deferred" from "unknown": the read callback notes when libcurl
- * has taken the last byte of the message; after that libcurl sends the
- * final dot.  A transfer that fails after that point without a reply code
+ * has taken the last byte of the message (not when it calls back once
+ * more: with CURLOPT_INFILESIZE set it does not); after that libcurl sends
+ * the final dot.  A transfer that fails after that point without a reply code
  * may have been delivered (the 250 got lost), so it is unknown; one that
  * fails before it cannot have been, so it is deferred.
  */
@@ -38,6 +39,7 @@
 
 #include <curl/curl.h>
 
+#include "addr.h"
 #include "smtp.h"
 
 #define REPLY_MAX 400
@@ -59,7 +61,7 @@ struct slot {
 	bool busy;                 /* submitted and not yet reported */
 	struct hbuf data;          /* the message, CRLF, not yet stuffed */
 	size_t off;                /* bytes handed to libcurl */
-	bool eof;                  /* the read callback has said "no more" */
+	bool eof;                  /* libcurl has taken the last byte */
 	struct curl_slist *rcpt;
 	char *rcpt_addr;
 	void *cookie;
@@ -107,23 +109,6 @@ herald_smtp_normalize(const char *data, size_t len, struct hbuf *out)
 	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
 		hbuf_put(out, "\r\n", 2);
 	return true;
-}
-
-bool
-herald_smtp_addr_ok(const char *addr)
-{
-	const unsigned char *p;
-	int at = 0;
-
-	if (addr == NULL || addr[0] == '\0' || strlen(addr) > 320)
-		return false;
-	for (p = (const unsigned char *)addr; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return false;
-		if (*p == '@')
-			at++;
-	}
-	return at == 1 && addr[0] != '@' && p[-1] != '@';
 }
 
 static bool
@@ -337,6 +322,10 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 		want = left;
 	memcpy(buf, sl->data.data + sl->off, want);
 	sl->off += want;
+	/* The last byte is libcurl's now: with the size known it may never
+	 * call back for the end, and the final dot follows these bytes. */
+	if (sl->off == sl->data.len)
+		sl->eof = true;
 	return want;
 }
 
@@ -464,7 +453,7 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	free_url(&u);
 	if (rc)
 		return rc;
-	if (!herald_smtp_addr_ok(o->from))
+	if (!herald_addr_valid(o->from))
 		return herald_errf(e, EX_CONFIG, NULL, 0,
 		    "invalid envelope sender \"%s\"", o->from ? o->from : "");
 	/* TLS unless the relay is on this machine and no TLS was asked for. */
@@ -573,7 +562,7 @@ herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
 	struct slot *sl = NULL;
 	char *env;
 
-	if (!herald_smtp_addr_ok(rcpt))
+	if (!herald_addr_valid(rcpt))
 		return herald_errf(e, EX_DATAERR, NULL, 0,
 		    "invalid envelope recipient \"%s\"", rcpt ? rcpt : "");
 	for (size_t i = 0; i < s->nslots; i++)
@@ -660,6 +649,15 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	r.reply = sl->reply[0] ? sl->reply : err;
 	if (rc == CURLE_OK) {
 		r.status = HERALD_SMTP_SENT;
+	} else if (sl->eof && !(code >= 400 && code < 600)) {
+		/* The whole message went out and no reply to the final dot
+		 * came (the last code seen is DATA's 354 or older): it may
+		 * have been delivered, whatever went wrong afterwards. */
+		r.status = HERALD_SMTP_UNKNOWN;
+		r.code = 0;
+		snprintf(why, sizeof(why), "no reply after the final dot: %s",
+		    err);
+		r.reply = why;
 	} else if (fatal_code(rc)) {
 		/* Nothing was sent: libcurl stops before MAIL FROM. */
 		r.status = HERALD_SMTP_DEFERRED;
@@ -679,11 +677,6 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	} else if (code >= 400 && code < 500) {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.slow_down = code == 421;
-	} else if (sl->eof) {
-		r.status = HERALD_SMTP_UNKNOWN;
-		snprintf(why, sizeof(why), "no reply after the final dot: %s",
-		    err);
-		r.reply = why;
 	} else {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.reply = err;

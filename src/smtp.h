@@ -5,8 +5,8 @@
  *
  * What libcurl does not do, this module does: it normalises every line
  * ending to CRLF (a bare LF passed through is the SMTP-smuggling vector),
- * rejects CR, LF, NUL and angle brackets in envelope addresses (libcurl
- * would send them on as extra commands), and tells 4xx from 5xx from the
+ * takes only envelope addresses that addr.c's rule accepts (no CR, LF,
+ * NUL or angle brackets, which libcurl would send on as extra commands), and tells 4xx from 5xx from the
  * reply code.  libcurl does the dot-stuffing (RFC 5321 4.5.2).
  *
  * TLS (RFC 3207): smtps:// is TLS from the start; smtp:// requires
@@ -100,9 +100,6 @@ int herald_smtp_run(struct herald_smtp *s, int wait_ms,
 /* Normalise line endings to CRLF (bare LF and bare CR become CRLF) and end
  * with CRLF; appended to out.  Returns false if data holds a NUL. */
 bool herald_smtp_normalize(const char *data, size_t len, struct hbuf *out);
-/* Is addr fit for the envelope (non-empty, no CR/LF/NUL, no <>, no
- * spaces or controls, exactly one '@')? */
-bool herald_smtp_addr_ok(const char *addr);
 /* Is the URL's host loopback?  false for an unparsable URL. */
 bool herald_smtp_url_loopback(const char *url);
 
