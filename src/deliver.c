@@ -127,6 +127,10 @@ struct job {
 	char *mid;
 	struct hbuf eml;
 	int tries;                 /* this run, including this one */
+	/* A result recorded in the open transaction, reported once durable: */
+	const char *word;
+	char *reply;
+	struct job *next;
 };
 
 struct herald_deliver {
@@ -147,6 +151,7 @@ struct herald_deliver {
 	int pass;
 	struct job **queue;        /* built, not yet started */
 	size_t nq, qcap;
+	struct job *done, **done_tail;   /* results not yet durable */
 
 	size_t sent, deferred, failed, unknown;   /* results this run */
 	size_t retry_pending;      /* deferred rows due another try */
@@ -172,6 +177,7 @@ job_free(struct job *jb)
 		return;
 	free(jb->addr);
 	free(jb->mid);
+	free(jb->reply);
 	hbuf_free(&jb->eml);
 	free(jb);
 }
@@ -203,6 +209,11 @@ backoff(const struct herald_deliver *s, int tries)
 	return d * (0.5 + (double)rand() / ((double)RAND_MAX + 1));
 }
 
+/*
+ * A finished transaction: its result goes into the open transaction; it
+ * is reported (on_result, progress) only after the commit that makes it
+ * durable (report()).
+ */
 static void
 on_done(void *arg, const struct herald_smtp_result *r)
 {
@@ -263,76 +274,126 @@ on_done(void *arg, const struct herald_smtp_result *r)
 	    &s->err);
 	if (rc != 0)
 		set_error(s, rc);
-	if (s->o.on_result)
-		s->o.on_result(s->o.arg, jb->addr, word, r->reply);
-	job_free(jb);
+	jb->word = word;
+	jb->reply = xstrdup(r->reply);
+	jb->next = NULL;
+	*s->done_tail = jb;
+	s->done_tail = &jb->next;
+}
+
+/* The results just made durable: tell the caller. */
+static void
+report(struct herald_deliver *s)
+{
+	struct job *jb, *next;
+
+	if (s->done == NULL)
+		return;
+	for (jb = s->done; jb; jb = next) {
+		next = jb->next;
+		if (s->o.on_result)
+			s->o.on_result(s->o.arg, jb->addr, jb->word, jb->reply);
+		job_free(jb);
+	}
+	s->done = NULL;
+	s->done_tail = &s->done;
 	show_progress(s);
 }
 
+/* A paced run's wait until its next start, capped at ms. */
+static int
+pace_wait(const struct herald_deliver *s, int ms)
+{
+	double left;
+
+	if (!(s->interval > 0 || s->pace > 0) || s->nq == 0)
+		return ms;
+	left = s->next_start - mono();
+	if (left <= 0)
+		return 0;
+	return left * 1000 + 1 < ms ? (int)(left * 1000) + 1 : ms;
+}
+
 /*
- * Start what the slots and the pace allow (marking them inflight in one
- * transaction first), then drive the transfers for up to wait_ms.
+ * One round of the group commit, on this (the only journal-writing)
+ * thread:
+ *   1. collect the transactions that finished (waiting up to wait_ms when
+ *      there is nothing to start) and record their results;
+ *   2. record as inflight the built messages the connections have room
+ *      for (each connection takes its running transaction and the next
+ *      ones, see HERALD_SMTP_DEPTH) and the pace allows;
+ *   3. commit: one fsync for all of it;
+ *   4. only then report the results and hand the new messages to the
+ *      connections.
+ * So no message is handed over (and no final dot sent) before its
+ * inflight mark is durable, and nothing is reported before its result is
+ * durable; the results of message k and the starts of k+1, k+2, ... share
+ * one commit.  A connection's next message is already durable-inflight
+ * and queued on it while it runs the current one, so it never waits for
+ * this thread (doc/notes.md, "Group commit").
  */
 static void
 step(struct herald_deliver *s, int wait_ms)
 {
-	size_t k = 0, n;
-	double now = mono();
+	size_t k = 0, n, room;
+	double now;
+	bool paced = s->interval > 0 || s->pace > 0;
+	int rc = 0;
 
+	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
+
+	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	/* Wait for a result only when nothing can start now. */
+	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
+	    wait_ms, on_done, s);
 	n = s->stop || interrupted(s) ? 0 : s->nq;
-	if (n > herald_smtp_idle(s->smtp))
-		n = herald_smtp_idle(s->smtp);
-	if (s->interval > 0 || s->pace > 0) {
+	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	if (n > room)
+		n = room;
+	now = mono();
+	if (paced) {
 		double gap = s->interval > s->pace ? s->interval : s->pace;
 
 		/* Paced: one at a time, each at its slot in the schedule. */
 		if (n > 1)
 			n = 1;
-		if (n && now < s->next_start) {
-			int ms = (int)((s->next_start - now) * 1000) + 1;
-			if (ms < wait_ms)
-				wait_ms = ms;
+		if (n && now < s->next_start)
 			n = 0;
-		}
 		if (n)
 			s->next_start = (now > s->next_start + gap ? now :
 			    s->next_start) + gap;
 	}
-	if (n > 0) {
-		int rc = herald_journal_begin(s->j, &s->err);
-		for (k = 0; rc == 0 && k < n; k++)
-			rc = herald_journal_mark_inflight(s->j,
-			    s->queue[k]->addr, s->queue[k]->mid, &s->err);
-		/* Durable before any byte of these transactions is sent. */
-		if (rc == 0)
-			rc = herald_journal_commit(s->j, &s->err);
+	if (n > 0)
+		rc = herald_journal_begin(s->j, &s->err);
+	for (k = 0; rc == 0 && k < n; k++)
+		rc = herald_journal_mark_inflight(s->j, s->queue[k]->addr,
+		    s->queue[k]->mid, &s->err);
+	/* Durable before any byte of these transactions is sent, and before
+	 * any of the results is reported. */
+	if (rc == 0)
+		rc = herald_journal_commit(s->j, &s->err);
+	if (rc != 0) {
+		set_error(s, rc);
+		return;
+	}
+	report(s);
+	for (k = 0; k < n; k++) {
+		struct job *jb = s->queue[k];
+
+		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
+		    &s->err);
 		if (rc != 0) {
-			set_error(s, rc);
-			return;
+			/* Refused before anything was sent. */
+			herald_journal_mark(s->j, jb->addr, HERALD_J_FAILED, 0,
+			    s->err.msg, 0, NULL);
+			s->failed++;
+			job_free(jb);
 		}
-		for (k = 0; k < n; k++) {
-			struct job *jb = s->queue[k];
-			rc = herald_smtp_submit(s->smtp, jb->addr, jb->eml.data,
-			    jb->eml.len, jb, &s->err);
-			if (rc != 0) {
-				/* Refused before anything was sent. */
-				herald_journal_mark(s->j, jb->addr,
-				    HERALD_J_FAILED, 0, s->err.msg, 0, NULL);
-				s->failed++;
-				job_free(jb);
-				continue;
-			}
-			/* The slot has its own copy now. */
-			hbuf_free(&jb->eml);
-		}
+	}
+	if (n > 0) {
 		memmove(s->queue, s->queue + n, (s->nq - n) * sizeof(*s->queue));
 		s->nq -= n;
-		wait_ms = 0;
 	}
-	herald_smtp_run(s->smtp, wait_ms, on_done, s);
-	/* The results of this round, in one transaction. */
-	if (herald_journal_commit(s->j, &s->err) != 0)
-		set_error(s, EX_IOERR);
 }
 
 /* Wait until the queue has room (or everything is done when all). */
@@ -400,9 +461,15 @@ send_one(void *arg, const struct herald_recipient *r)
 	jb->addr = xstrdup(r->email);
 	jb->mid = xstrdup(s->msg.message_id);
 	jb->tries = tries;
-	hbuf_put(&jb->eml, s->msg.eml.data, s->msg.eml.len);
+	/* The built message itself, no copy (campaign starts a new buffer). */
+	jb->eml = s->msg.eml;
+	memset(&s->msg.eml, 0, sizeof(s->msg.eml));
 	s->queue[s->nq++] = jb;
-	step(s, 0);
+	/* Build ahead until the connections' free places can all be filled
+	 * (one commit marks them all), or the queue is full. */
+	if (s->nq >= s->qcap || s->nq >= herald_smtp_room(s->smtp) ||
+	    s->interval > 0 || s->pace > 0)
+		step(s, 0);
 	drain(s, false);
 	return interrupted(s) || s->stop ? STOP_WALK : 0;
 }
@@ -448,11 +515,14 @@ herald_deliver_open(struct herald_campaign *c,
 	s->max_tries = o->max_tries > 0 ? o->max_tries : 3;
 	s->retry_base = o->retry_base;
 	s->interval = o->rate > 0 ? 1 / o->rate : 0;
-	s->qcap = (size_t)(o->concurrency > 0 ? o->concurrency : 4);
+	s->qcap = (size_t)(o->concurrency > 0 ? o->concurrency : 4) *
+	    HERALD_SMTP_DEPTH;
 	s->queue = xcalloc(s->qcap, sizeof(*s->queue));
+	s->done_tail = &s->done;
 
 	/* Check the SMTP settings before touching the journal. */
-	if ((rc = smtp_open(c, o, (int)s->qcap, &s->smtp, e)) != 0)
+	if ((rc = smtp_open(c, o, o->concurrency > 0 ? o->concurrency : 4,
+	    &s->smtp, e)) != 0)
 		goto fail;
 	if ((rc = herald_deliver_journal_open(c, s->shard_k, s->shard_n,
 	    false, o->force, &s->j, e)) != 0)
@@ -516,6 +586,8 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		job_free(s->queue[--s->nq]);
 	if (herald_journal_commit(s->j, &s->err) != 0)
 		set_error(s, EX_IOERR);
+	else
+		report(s);
 	if (herald_journal_counts(s->j, st->counts, &s->err) != 0)
 		set_error(s, EX_IOERR);
 	st->sent = s->sent;
@@ -541,6 +613,12 @@ herald_deliver_free(struct herald_deliver *s)
 		return;
 	while (s->nq > 0)
 		job_free(s->queue[--s->nq]);
+	while (s->done) {
+		struct job *next = s->done->next;
+
+		job_free(s->done);
+		s->done = next;
+	}
 	free(s->queue);
 	herald_smtp_free(s->smtp);
 	herald_journal_close(s->j);

@@ -77,17 +77,37 @@ int herald_smtp_new(const struct herald_smtp_opts *o,
     struct herald_smtp **out, struct herald_err *e);
 void herald_smtp_free(struct herald_smtp *s);   /* NULL is fine */
 
-size_t herald_smtp_idle(const struct herald_smtp *s);    /* free slots */
-size_t herald_smtp_active(const struct herald_smtp *s);  /* in flight */
+/*
+ * Each connection takes up to HERALD_SMTP_DEPTH transactions: the one it is
+ * running and the next ones, which it starts as soon as the one before has
+ * its reply (the caller's thread is not in that path).  Until it has
+ * delivered a message (and again after any failure) it takes one.
+ */
+#define HERALD_SMTP_DEPTH 3
+
+size_t herald_smtp_idle(const struct herald_smtp *s);    /* connections
+                                                            with nothing to do */
+size_t herald_smtp_room(const struct herald_smtp *s);    /* transactions
+                                                            submit would take */
+size_t herald_smtp_active(const struct herald_smtp *s);  /* submitted, not yet
+                                                            reported */
 
 /*
- * Start sending data[0..len) to rcpt in a free slot.  The bytes are copied
- * (normalised to CRLF), so the caller may reuse its buffer.  cookie comes
- * back in the result.  Returns 0; EX_DATAERR for a bad address or a NUL
- * in the message; EX_SOFTWARE when no slot is free.
+ * Queue data[0..len) for rcpt on the least loaded connection.  The bytes
+ * are copied (normalised to CRLF), so the caller may reuse its buffer.
+ * cookie comes back in the result.  Returns 0; EX_DATAERR for a bad
+ * address or a NUL in the message; EX_SOFTWARE when there is no room.
  */
 int herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
     const char *data, size_t len, void *cookie, struct herald_err *e);
+/*
+ * The same, taking msg: a message that is CRLF throughout already (as
+ * mime.c builds it) is handed to the connection as it is, neither copied
+ * nor normalised; anything else is normalised.  On success msg is empty
+ * (HBUF_INIT); on failure it is left to the caller.
+ */
+int herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
+    struct hbuf *msg, void *cookie, struct herald_err *e);
 
 /*
  * Drive the transfers: wait up to wait_ms for something to happen (the
