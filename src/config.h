@@ -13,6 +13,10 @@
  *   dkim:      - { domain, selector, key_file }   (one signature each;
  *                domain defaults to the From domain; a single mapping
  *                is taken as a list of one)
+ *   dkim:      { domain, selector, key_file }
+ *   shortcodes: { NAME: inner|drop, ... }   (site shortcodes without a
+ *                templates/shortcodes/NAME.html|.txt pair)
+ *   site.params: { ... }  ({{< param >}} and {{ site.x }} fall back here)
  *
  * Relative paths are relative to the directory holding herald.yml; state
  * (journal, unsubscribe secret) lives in .herald/ beside it.
@@ -36,6 +40,15 @@ struct herald_dkim_cfg {
 	int line;               /* herald.yml line of this entry */
 };
 
+enum herald_sc_policy { HERALD_SC_INNER = 1, HERALD_SC_DROP };
+
+struct herald_sc_rule {
+	char *name;                   /* shortcode or include name */
+	enum herald_sc_policy policy;
+};
+
+struct ynode;
+
 struct herald_config {
 	char *path;             /* the herald.yml read */
 	char *dir;              /* its directory ("." for a bare name) */
@@ -58,6 +71,10 @@ struct herald_config {
 
 	struct herald_alias *aliases;
 	size_t naliases;
+
+	struct herald_sc_rule *shortcodes;   /* shortcodes: policies */
+	size_t nshortcodes;
+	struct ynode *site_params;  /* site.params (a map) or NULL */
 
 	struct {
 		char *url;

@@ -41,12 +41,39 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	/* site shortcode output, borrowed from the post (shortcode.c) */
+	const struct herald_snippet *snips;
+	size_t nsnips;
+	const char *marker;
 	struct herald_session *skipped;   /* clock-like phrases left alone */
 	char **skip_why;
 	size_t nskipped;
 };
 
 /* ---- shared helpers ---- */
+
+/*
+ * The site shortcode output a raw HTML node stands for: shortcode.c put
+ * "<!--" marker N "-->" in the body where snippet N goes.  NULL for any
+ * other raw HTML (which stays dropped).
+ */
+static const struct herald_snippet *
+snippet_of(const struct herald_doc *doc, cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n), *p;
+	size_t ml, i = 0;
+
+	if (doc->nsnips == 0 || s == NULL || strncmp(s, "<!--", 4) != 0)
+		return NULL;
+	ml = strlen(doc->marker);
+	if (strncmp(s + 4, doc->marker, ml) != 0)
+		return NULL;
+	for (p = s + 4 + ml; *p >= '0' && *p <= '9' && i < doc->nsnips; p++)
+		i = i * 10 + (size_t)(*p - '0');
+	if (p == s + 4 + ml || i >= doc->nsnips || strncmp(p, "-->", 3) != 0)
+		return NULL;
+	return &doc->snips[i];
+}
 
 static bool
 is_block(cmark_node *n)
@@ -368,7 +395,6 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	cmark_iter *it = cmark_iter_new(doc->root);
 	cmark_event_type ev;
 	int base = 1, nl = 0, rc = 0;
-	int body_line = post->body_line > 0 ? post->body_line : 1;
 
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		cmark_node *n = cmark_iter_get_node(it);
@@ -389,7 +415,7 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		}
 		s = lit(n);
 		rc = herald_sessions_scan(&ctx, s, strlen(s),
-		    base + nl + body_line - 1, &m, &nm, e);
+		    herald_post_line(post, base + nl), &m, &nm, e);
 		if (rc != 0)
 			break;
 		for (size_t i = 0; i < nm; i++) {
@@ -500,6 +526,9 @@ herald_doc_parse(const struct herald_post *post,
 	for (size_t i = 0; exts[i]; i++)
 		cmark_parser_attach_syntax_extension(parser,
 		    cmark_find_syntax_extension(exts[i]));
+	doc->snips = post->snips;
+	doc->nsnips = post->nsnips;
+	doc->marker = post->marker;
 	cmark_parser_feed(parser, body, len);
 	doc->root = cmark_parser_finish(parser);
 	cmark_parser_free(parser);
@@ -909,6 +938,18 @@ html_node(struct html *h, cmark_node *n, bool entering)
 		hbuf_puts(o, "\" alt=\"");
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_HTML_INLINE: {
+		/* raw HTML is dropped, but for site shortcode output */
+		const struct herald_snippet *sn = snippet_of(h->doc, n);
+
+		if (entering && sn != NULL) {
+			hbuf_puts(o, sn->html);
+			if (t == CMARK_NODE_HTML_BLOCK)
+				hbuf_putc(o, '\n');
+		}
+		break;
+	}
 	default:
 		/* Raw HTML, footnotes and anything unknown: dropped. */
 		break;
@@ -1179,6 +1220,14 @@ text_inlines(struct text *t, cmark_node *block, struct hbuf *run, bool cell)
 				hbuf_printf(run, "%c[%zu]", GLUE,
 				    ref_number(t, url));
 			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+			break;
+		}
+		case CMARK_NODE_HTML_INLINE: {
+			const struct herald_snippet *sn = snippet_of(t->doc, n);
+
+			if (sn != NULL)
+				put_words(run, sn->text, strlen(sn->text),
+				    false);
 			break;
 		}
 		default:
@@ -1543,6 +1592,20 @@ text_node(struct text *t, cmark_node *n, bool entering, cmark_iter *it)
 		emit_line(t, dashes, w, false);
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK: {
+		const struct herald_snippet *sn = snippet_of(t->doc, n);
+		const char *l = sn ? sn->text : NULL;
+
+		if (l == NULL || !entering)
+			break;
+		begin_block(t, n);
+		while (*l) {
+			size_t k = strcspn(l, "\n");
+			emit_line(t, l, k, k == 0);
+			l += k + (l[k] == '\n');
+		}
+		break;
+	}
 	default:
 		break;	/* document, raw HTML, footnotes */
 	}
@@ -1570,4 +1633,38 @@ herald_render_text(const struct herald_doc *doc,
 		free(t.urls[i]);
 	free(t.urls);
 	free(t.frames);
+}
+
+/* ---- code lines, for shortcode expansion (post.c / shortcode.c) ---- */
+
+unsigned char *
+herald_md_code_lines(const char *body, size_t len, size_t *nlines)
+{
+	cmark_node *root;
+	cmark_iter *it;
+	cmark_event_type ev;
+	size_t n = 1;
+	unsigned char *code;
+
+	for (size_t i = 0; i < len; i++)
+		n += body[i] == '\n';
+	code = xcalloc(n + 1, 1);
+	root = cmark_parse_document(body, len, CMARK_OPT_DEFAULT);
+	it = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *nd = cmark_iter_get_node(it);
+		int a, b;
+
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(nd) != CMARK_NODE_CODE_BLOCK)
+			continue;
+		a = cmark_node_get_start_line(nd);
+		b = cmark_node_get_end_line(nd);
+		for (int l = a; l <= b && l >= 1 && (size_t)l <= n; l++)
+			code[l - 1] = 1;
+	}
+	cmark_iter_free(it);
+	cmark_node_free(root);
+	*nlines = n;
+	return code;
 }
