@@ -395,8 +395,10 @@ herald_cmd_send(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	herald_progress_start(&u.prog, "send", herald_deliver_todo(dl),
+	/* a resumed run counts the whole campaign, as the summary does */
+	herald_progress_start(&u.prog, "send", herald_deliver_total(dl),
 	    u.verbose);
+	u.prog.base = herald_deliver_total(dl) - herald_deliver_todo(dl);
 	t0 = mono();
 	rc = herald_deliver_run(dl, &st, &e);
 	sigaction(SIGINT, &old_int, NULL);

@@ -156,6 +156,7 @@ struct herald_deliver {
 	size_t sent, deferred, failed, unknown;   /* results this run */
 	size_t retry_pending;      /* deferred rows due another try */
 	size_t todo;
+	size_t total;           /* every journal row of this campaign (shard) */
 	size_t recovered;
 	bool fatal;                /* the relay is unusable */
 	bool stop;                 /* error or fatal: start nothing more */
@@ -532,6 +533,8 @@ herald_deliver_open(struct herald_campaign *c,
 		goto fail;
 	s->todo = cnt[HERALD_J_PENDING] + cnt[HERALD_J_DEFERRED] +
 	    cnt[HERALD_J_UNKNOWN];
+	for (int k = 0; k < HERALD_J_NSTATES; k++)
+		s->total += cnt[k];
 	/* An edited post is the same campaign.  With nothing left to send
 	 * there is nothing to decide; otherwise some recipients have the
 	 * earlier text, and sending the new one to the rest is the user's
@@ -561,6 +564,12 @@ size_t
 herald_deliver_todo(const struct herald_deliver *d)
 {
 	return d->todo;
+}
+
+size_t
+herald_deliver_total(const struct herald_deliver *d)
+{
+	return d->total;
 }
 
 int

@@ -87,6 +87,9 @@ int herald_deliver_open(struct herald_campaign *c,
 size_t herald_deliver_recovered(const struct herald_deliver *d);
 /* Rows this run will try: pending, deferred or unknown. */
 size_t herald_deliver_todo(const struct herald_deliver *d);
+/* Recipients of the whole campaign (this shard), done or not: a resumed
+ * run's progress counts against this. */
+size_t herald_deliver_total(const struct herald_deliver *d);
 /*
  * Send.  Returns 0 with st filled (whatever the recipients' fates), or a
  * sysexits code with e filled and st filled as far as known: EX_IOERR (the
