@@ -539,8 +539,7 @@ herald_cmd_status(int argc, char **argv)
 	rc = herald_deliver_journal_open(c, k, n, true, false, &j, &e);
 	if (rc == EX_NOINPUT) {
 		started = false;
-		cnt[HERALD_J_PENDING] = c->stats.unique;
-		rc = 0;
+		rc = herald_deliver_share(c, k, n, &cnt[HERALD_J_PENDING], &e);
 	} else if (rc == 0)
 		rc = herald_journal_counts(j, cnt, &e);
 	if (rc != 0) {
@@ -552,6 +551,7 @@ herald_cmd_status(int argc, char **argv)
 		json_str(c->post.path);
 		printf(",\n  \"list\": ");
 		json_str(c->list_name);
+		printf(",\n  \"shard\": \"%u/%u\"", k, n);
 		printf(",\n  \"started\": %s,\n  \"post_changed\": %s,\n"
 		    "  \"counts\": {", started ? "true" : "false",
 		    j && herald_journal_post_changed(j) ? "true" : "false");

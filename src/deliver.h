@@ -75,6 +75,10 @@ int herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
     unsigned shard_n, bool readonly, bool force, struct herald_journal **out,
     struct herald_err *e);
 
+/* How many distinct addresses of the list are in shard K of N. */
+int herald_deliver_share(struct herald_campaign *c, unsigned shard_k,
+    unsigned shard_n, size_t *count, struct herald_err *e);
+
 /*
  * Check the SMTP settings, open the journal and give every recipient (of
  * this shard) a row.  Returns 0 or a sysexits code with e filled (see
