@@ -30,6 +30,8 @@ struct herald_variant {
 	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
 	struct hbuf qp_text;
 	bool encoded;
+	char **times;        /* each session time as this pair reads it */
+	size_t ntimes;
 };
 
 /* Keys the templates may use besides subscriber columns. */
@@ -361,6 +363,9 @@ variant_free(struct herald_variant *v)
 	free(v->text);
 	hbuf_free(&v->qp_html);
 	hbuf_free(&v->qp_text);
+	for (size_t i = 0; i < v->ntimes; i++)
+		free(v->times[i]);
+	free(v->times);
 	free(v);
 }
 
@@ -461,10 +466,13 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 			}
 			hs = xcalloc(ntimes, sizeof(*hs));
 			ts = xcalloc(ntimes, sizeof(*ts));
+			v->times = xcalloc(ntimes, sizeof(*v->times));
+			v->ntimes = ntimes;
 			for (size_t k = 0; k < ntimes; k++) {
 				hs[k] = herald_render_time(loc[k].datetime,
 				    herald_doc_time(c->doc, k)->orig, loc[k].text);
 				ts[k] = loc[k].text;
+				v->times[k] = xstrdup(loc[k].text);
 			}
 		}
 		herald_render_html(c->doc, hs, &hb);
@@ -831,6 +839,19 @@ herald_campaign_message(struct herald_campaign *c,
 				    hsp.sp[i].len);
 	} else if (rc == 0 && !r->text_only)
 		hbuf_put(&out->html, html.data ? html.data : "", html.len);
+	hbuf_reset(&out->text);
+	if (rc == 0 && r->text_only) {
+		/* the whole text part, for preview's view of a text-only reader */
+		for (size_t i = 0; i < tsp.n; i++)
+			hbuf_put(&out->text, tsp.raw[i] ? tsp.raw[i] :
+			    tsp.sp[i].data, tsp.raw[i] ? tsp.rawlen[i] :
+			    tsp.sp[i].len);
+		if (tsp.n == 0)
+			hbuf_put(&out->text, text.data ? text.data : "",
+			    text.len);
+	}
+	out->times = (const char *const *)v->times;
+	out->ntimes = v->ntimes;
 
 	hbuf_free(&html);
 	hbuf_free(&text);
@@ -847,6 +868,7 @@ herald_message_free(struct herald_message *m)
 	free(m->message_id);
 	hbuf_free(&m->eml);
 	hbuf_free(&m->html);
+	hbuf_free(&m->text);
 	m->to_addr = m->message_id = NULL;
 }
 

@@ -61,6 +61,10 @@ struct herald_message {
 	char *message_id;         /* without brackets, stable per (campaign, rcpt) */
 	struct hbuf eml;          /* the whole message, CRLF */
 	struct hbuf html;         /* the rendered HTML part (for preview) */
+	struct hbuf text;         /* the text part, for text-only readers only */
+	const char *const *times; /* the session times as this reader reads
+	                           * them (owned by the campaign) */
+	size_t ntimes;
 };
 
 /*

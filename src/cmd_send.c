@@ -395,8 +395,10 @@ herald_cmd_send(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	herald_progress_start(&u.prog, "send", herald_deliver_todo(dl),
+	/* a resumed run counts the whole campaign, as the summary does */
+	herald_progress_start(&u.prog, "send", herald_deliver_total(dl),
 	    u.verbose);
+	u.prog.base = herald_deliver_total(dl) - herald_deliver_todo(dl);
 	t0 = mono();
 	rc = herald_deliver_run(dl, &st, &e);
 	sigaction(SIGINT, &old_int, NULL);
@@ -537,8 +539,7 @@ herald_cmd_status(int argc, char **argv)
 	rc = herald_deliver_journal_open(c, k, n, true, false, &j, &e);
 	if (rc == EX_NOINPUT) {
 		started = false;
-		cnt[HERALD_J_PENDING] = c->stats.unique;
-		rc = 0;
+		rc = herald_deliver_share(c, k, n, &cnt[HERALD_J_PENDING], &e);
 	} else if (rc == 0)
 		rc = herald_journal_counts(j, cnt, &e);
 	if (rc != 0) {
@@ -550,6 +551,7 @@ herald_cmd_status(int argc, char **argv)
 		json_str(c->post.path);
 		printf(",\n  \"list\": ");
 		json_str(c->list_name);
+		printf(",\n  \"shard\": \"%u/%u\"", k, n);
 		printf(",\n  \"started\": %s,\n  \"post_changed\": %s,\n"
 		    "  \"counts\": {", started ? "true" : "false",
 		    j && herald_journal_post_changed(j) ? "true" : "false");

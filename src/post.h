@@ -12,6 +12,8 @@
 
 #include "util.h"
 #include "config.h"
+#include "shortcode.h"
+#include "ynode.h"
 
 struct herald_post {
 	char *path;
@@ -27,8 +29,16 @@ struct herald_post {
 	char *body;         /* Markdown after shortcode expansion, NUL-terminated */
 	size_t body_len;
 	int body_line;      /* file line of body's first line (1-based) */
-	/* Line map: body line i (0-based) came from file line line_map[i];
-	 * shortcode expansion never adds lines, so this is body_line + i. */
+	/* Line map: body line i (0-based) came from file line line_map[i]
+	 * (shortcodes may take or add lines); see herald_post_line(). */
+	int *line_map;
+	size_t nlines;
+	struct ynode *front;    /* the front matter (a map) */
+	/* site shortcode templates' output; render.c puts snippet i where
+	 * the body holds the HTML comment "<!--" marker i "-->" */
+	struct herald_snippet *snips;
+	size_t nsnips;
+	char marker[32];
 	unsigned char hash[32];  /* SHA-256 of the file as read */
 };
 
@@ -42,5 +52,8 @@ int herald_post_load(const char *path, const struct herald_config *cfg,
     const char *date_override, struct herald_post *post,
     struct herald_err *e);
 void herald_post_free(struct herald_post *post);
+
+/* The file line of body line n (1-based, as cmark counts). */
+int herald_post_line(const struct herald_post *post, int n);
 
 #endif

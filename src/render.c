@@ -41,12 +41,39 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	/* site shortcode output, borrowed from the post (shortcode.c) */
+	const struct herald_snippet *snips;
+	size_t nsnips;
+	const char *marker;
 	struct herald_session *skipped;   /* clock-like phrases left alone */
 	char **skip_why;
 	size_t nskipped;
 };
 
 /* ---- shared helpers ---- */
+
+/*
+ * The site shortcode output a raw HTML node stands for: shortcode.c put
+ * "<!--" marker N "-->" in the body where snippet N goes.  NULL for any
+ * other raw HTML (which stays dropped).
+ */
+static const struct herald_snippet *
+snippet_of(const struct herald_doc *doc, cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n), *p;
+	size_t ml, i = 0;
+
+	if (doc->nsnips == 0 || s == NULL || strncmp(s, "<!--", 4) != 0)
+		return NULL;
+	ml = strlen(doc->marker);
+	if (strncmp(s + 4, doc->marker, ml) != 0)
+		return NULL;
+	for (p = s + 4 + ml; *p >= '0' && *p <= '9' && i < doc->nsnips; p++)
+		i = i * 10 + (size_t)(*p - '0');
+	if (p == s + 4 + ml || i >= doc->nsnips || strncmp(p, "-->", 3) != 0)
+		return NULL;
+	return &doc->snips[i];
+}
 
 static bool
 is_block(cmark_node *n)
@@ -344,14 +371,252 @@ inline_base_line(cmark_node *block)
 	return line > 0 ? line : 1;
 }
 
-static bool
-inside_image(cmark_node *n)
+/*
+ * Session times are found per leaf block (paragraph, heading, table cell)
+ * in the block's text with its inline markup removed, so that "Thursday
+ * at **10am PT**", "Thursday at [10am PT](...)" and a time across a soft
+ * line break are one phrase.  Code spans, raw HTML and images break a
+ * phrase.  A time spanning several text nodes is moved into one of them
+ * (the one inside a link if any, else the last) and its words are removed
+ * from the others; emphasis or a link left empty goes too.
+ */
+struct piece {
+	cmark_node *node;    /* a text node, or a break (brk) */
+	size_t off, len;     /* its bytes in the block's flat text */
+	bool in_link, brk;
+};
+
+struct flat {
+	struct hbuf text;
+	struct piece *p;
+	size_t n, cap;
+};
+
+static void
+flat_add(struct flat *f, cmark_node *node, const char *s, size_t len,
+    bool in_link, bool brk)
 {
-	for (n = cmark_node_parent(n); n != NULL && !is_block(n);
-	    n = cmark_node_parent(n))
-		if (cmark_node_get_type(n) == CMARK_NODE_IMAGE)
-			return true;
-	return false;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 16;
+		f->p = xrealloc(f->p, f->cap * sizeof(*f->p));
+	}
+	f->p[f->n++] = (struct piece){ node, f->text.len, len, in_link, brk };
+	hbuf_put(&f->text, s, len);
+}
+
+static void
+flatten(cmark_node *parent, struct flat *f, bool in_link)
+{
+	for (cmark_node *c = cmark_node_first_child(parent); c != NULL;
+	    c = cmark_node_next(c)) {
+		cmark_node_type t = cmark_node_get_type(c);
+
+		if (t == CMARK_NODE_TEXT)
+			flat_add(f, c, lit(c), strlen(lit(c)), in_link, false);
+		else if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK)
+			flat_add(f, c, "\n", 1, in_link, true);
+		else if (t == CMARK_NODE_CODE || t == CMARK_NODE_HTML_INLINE ||
+		    t == CMARK_NODE_IMAGE || is_block(c))
+			hbuf_putc(&f->text, '\x1f');    /* breaks a phrase */
+		else
+			flatten(c, f, in_link || t == CMARK_NODE_LINK);
+	}
+}
+
+/* A time found: in node at start, len bytes (after any moving). */
+struct rec {
+	cmark_node *node;
+	size_t start, len;
+	size_t match;        /* index into the block's matches */
+};
+
+/* Replace node's literal [x, y) with rep (n bytes); shift the records
+ * on that node after y. */
+static void
+splice(cmark_node *node, size_t x, size_t y, const char *rep, size_t n,
+    struct rec *r, size_t nr)
+{
+	const char *s = lit(node);
+	struct hbuf b = HBUF_INIT;
+
+	hbuf_put(&b, s, x);
+	hbuf_put(&b, rep, n);
+	hbuf_puts(&b, s + y);
+	cmark_node_set_literal(node, hbuf_cstr(&b));
+	hbuf_free(&b);
+	for (size_t i = 0; i < nr; i++)
+		if (r[i].node == node && r[i].start >= y)
+			r[i].start = r[i].start + n - (y - x);
+}
+
+/* Free node, and inline containers (emphasis, links) it leaves empty. */
+static void
+drop_node(cmark_node *node)
+{
+	cmark_node *parent = cmark_node_parent(node);
+
+	cmark_node_free(node);
+	while (parent != NULL && !is_block(parent) &&
+	    cmark_node_first_child(parent) == NULL) {
+		cmark_node *up = cmark_node_parent(parent);
+		cmark_node_free(parent);
+		parent = up;
+	}
+}
+
+/* Move match k (flat bytes [s, e)) into one text node; fill r. */
+static void
+gather(struct flat *f, size_t s, size_t e, struct rec *r, struct rec *all,
+    size_t nall)
+{
+	size_t a = f->n, b = 0, t;
+	cmark_node **dead = NULL;
+	size_t ndead = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i].off < e && f->p[i].off + f->p[i].len > s) {
+			if (a == f->n)
+				a = i;
+			b = i;
+		}
+	if (a == f->n) {
+		r->node = NULL;
+		return;
+	}
+	if (a == b && !f->p[a].brk) {
+		r->node = f->p[a].node;
+		r->start = s - f->p[a].off;
+		r->len = e - s;
+		return;
+	}
+	t = f->n;
+	for (size_t i = a; i <= b && t == f->n; i++)
+		if (f->p[i].in_link && !f->p[i].brk)
+			t = i;
+	for (size_t i = b + 1; t == f->n && i-- > a; )
+		if (!f->p[i].brk)
+			t = i;
+	if (t == f->n) {
+		r->node = NULL;
+		return;
+	}
+	dead = xcalloc(b - a + 1, sizeof(*dead));
+	/* Later pieces first, so that offsets in a node stay valid. */
+	for (size_t i = b + 1; i-- > a; ) {
+		struct piece *p = &f->p[i];
+		size_t x = (s > p->off ? s : p->off) - p->off;
+		size_t y = (e < p->off + p->len ? e : p->off + p->len) - p->off;
+
+		if (i == t) {
+			splice(p->node, x, y, f->text.data + s, e - s, all, nall);
+			r->node = p->node;
+			r->start = x;
+			r->len = e - s;
+		} else if (p->brk)
+			dead[ndead++] = p->node;
+		else {
+			splice(p->node, x, y, "", 0, all, nall);
+			if (lit(p->node)[0] == '\0')
+				dead[ndead++] = p->node;
+		}
+	}
+	for (size_t i = 0; i < ndead; i++)
+		drop_node(dead[i]);
+	free(dead);
+}
+
+static void
+add_skip(struct herald_doc *doc, const struct herald_time_match *m)
+{
+	doc->skipped = xrealloc(doc->skipped,
+	    (doc->nskipped + 1) * sizeof(*doc->skipped));
+	doc->skip_why = xrealloc(doc->skip_why,
+	    (doc->nskipped + 1) * sizeof(*doc->skip_why));
+	herald_session_copy(&doc->skipped[doc->nskipped], &m->s);
+	doc->skip_why[doc->nskipped++] = xstrdup(m->skip);
+}
+
+/* Does n hold inlines (a paragraph, heading or table cell)? */
+static bool
+leaf_block(cmark_node *n)
+{
+	cmark_node *c = cmark_node_first_child(n);
+
+	return is_block(n) && c != NULL && !is_block(c);
+}
+
+static int
+scan_block(struct herald_doc *doc, cmark_node *block,
+    const struct herald_sessions_ctx *ctx, const struct herald_post *post,
+    struct herald_err *e)
+{
+	struct flat f = { HBUF_INIT, NULL, 0, 0 };
+	struct herald_time_match *m = NULL;
+	struct rec *r;
+	size_t nm = 0;
+	int rc;
+
+	flatten(block, &f, false);
+	if (f.n == 0) {
+		hbuf_free(&f.text);
+		return 0;
+	}
+	{
+		/* In a table row, a cell that is only a day lends it to a
+		 * clock in another cell. */
+		struct herald_sessions_ctx c2 = *ctx;
+		struct hbuf hint = HBUF_INIT;
+
+		if (cmark_node_get_type(block) == CMARK_NODE_TABLE_CELL)
+			for (cmark_node *o = cmark_node_first_child(
+			    cmark_node_parent(block)); o != NULL && hint.len == 0;
+			    o = cmark_node_next(o)) {
+				struct flat of = { HBUF_INIT, NULL, 0, 0 };
+				if (o == block)
+					continue;
+				flatten(o, &of, false);
+				if (of.text.len > 0 && of.text.len < 64 &&
+				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
+				    strpbrk(hbuf_cstr(&of.text), "0123456789:") == NULL)
+					hbuf_puts(&hint, hbuf_cstr(&of.text));
+				hbuf_free(&of.text);
+				free(of.p);
+			}
+		c2.day_hint = hint.len ? hbuf_cstr(&hint) : NULL;
+		rc = herald_sessions_scan(&c2, f.text.data, f.text.len,
+		    herald_post_line(post, inline_base_line(block)), &m, &nm, e);
+		hbuf_free(&hint);
+	}
+	if (rc != 0 || nm == 0)
+		goto out;
+	r = xcalloc(nm, sizeof(*r));
+	for (size_t i = nm; i-- > 0; ) {
+		r[i].match = i;
+		if (m[i].skip == NULL)
+			gather(&f, m[i].start, m[i].start + m[i].len, &r[i], r, nm);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		struct herald_time_match one = m[i];
+
+		if (m[i].skip != NULL) {
+			add_skip(doc, &m[i]);
+			continue;
+		}
+		if (r[i].node == NULL)
+			continue;
+		one.start = r[i].start;
+		one.len = r[i].len;
+		if (cmark_node_get_user_data(r[i].node) == NULL)
+			cmark_node_set_user_data(r[i].node,
+			    (void *)(uintptr_t)(doc->ntimes + 1));
+		add_time(doc, r[i].node, &one);
+	}
+	free(r);
+out:
+	herald_time_matches_free(m, nm);
+	hbuf_free(&f.text);
+	free(f.p);
+	return rc;
 }
 
 static int
@@ -365,53 +630,28 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		.aliases = cfg ? cfg->aliases : NULL,
 		.naliases = cfg ? cfg->naliases : 0,
 	};
+	cmark_node **blocks = NULL;
+	size_t nb = 0, cap = 0;
 	cmark_iter *it = cmark_iter_new(doc->root);
 	cmark_event_type ev;
-	int base = 1, nl = 0, rc = 0;
-	int body_line = post->body_line > 0 ? post->body_line : 1;
+	int rc = 0;
 
+	/* Collect the blocks first: scanning changes the tree. */
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		cmark_node *n = cmark_iter_get_node(it);
-		struct herald_time_match *m = NULL;
-		size_t nm = 0;
-		const char *s;
 
-		if (ev != CMARK_EVENT_ENTER)
+		if (ev != CMARK_EVENT_ENTER || !leaf_block(n))
 			continue;
-		if (is_block(n)) {
-			base = inline_base_line(n);
-			nl = 0;
-			continue;
+		if (nb == cap) {
+			cap = cap ? 2 * cap : 32;
+			blocks = xrealloc(blocks, cap * sizeof(*blocks));
 		}
-		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || inside_image(n)) {
-			nl += (int)inline_newlines(n);
-			continue;
-		}
-		s = lit(n);
-		rc = herald_sessions_scan(&ctx, s, strlen(s),
-		    base + nl + body_line - 1, &m, &nm, e);
-		if (rc != 0)
-			break;
-		for (size_t i = 0; i < nm; i++) {
-			if (m[i].skip != NULL) {
-				doc->skipped = xrealloc(doc->skipped,
-				    (doc->nskipped + 1) * sizeof(*doc->skipped));
-				doc->skip_why = xrealloc(doc->skip_why,
-				    (doc->nskipped + 1) * sizeof(*doc->skip_why));
-				herald_session_copy(&doc->skipped[doc->nskipped],
-				    &m[i].s);
-				doc->skip_why[doc->nskipped++] = xstrdup(m[i].skip);
-				continue;
-			}
-			if (cmark_node_get_user_data(n) == NULL)
-				cmark_node_set_user_data(n,
-				    (void *)(uintptr_t)(doc->ntimes + 1));
-			add_time(doc, n, &m[i]);
-		}
-		herald_time_matches_free(m, nm);
-		nl += (int)count_nl(s);
+		blocks[nb++] = n;
 	}
 	cmark_iter_free(it);
+	for (size_t i = 0; i < nb && rc == 0; i++)
+		rc = scan_block(doc, blocks[i], &ctx, post, e);
+	free(blocks);
 	return rc;
 }
 
@@ -441,6 +681,9 @@ herald_doc_parse(const struct herald_post *post,
 	for (size_t i = 0; exts[i]; i++)
 		cmark_parser_attach_syntax_extension(parser,
 		    cmark_find_syntax_extension(exts[i]));
+	doc->snips = post->snips;
+	doc->nsnips = post->nsnips;
+	doc->marker = post->marker;
 	cmark_parser_feed(parser, body, len);
 	doc->root = cmark_parser_finish(parser);
 	cmark_parser_free(parser);
@@ -850,6 +1093,18 @@ html_node(struct html *h, cmark_node *n, bool entering)
 		hbuf_puts(o, "\" alt=\"");
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_HTML_INLINE: {
+		/* raw HTML is dropped, but for site shortcode output */
+		const struct herald_snippet *sn = snippet_of(h->doc, n);
+
+		if (entering && sn != NULL) {
+			hbuf_puts(o, sn->html);
+			if (t == CMARK_NODE_HTML_BLOCK)
+				hbuf_putc(o, '\n');
+		}
+		break;
+	}
 	default:
 		/* Raw HTML, footnotes and anything unknown: dropped. */
 		break;
@@ -1120,6 +1375,14 @@ text_inlines(struct text *t, cmark_node *block, struct hbuf *run, bool cell)
 				hbuf_printf(run, "%c[%zu]", GLUE,
 				    ref_number(t, url));
 			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+			break;
+		}
+		case CMARK_NODE_HTML_INLINE: {
+			const struct herald_snippet *sn = snippet_of(t->doc, n);
+
+			if (sn != NULL)
+				put_words(run, sn->text, strlen(sn->text),
+				    false);
 			break;
 		}
 		default:
@@ -1484,6 +1747,20 @@ text_node(struct text *t, cmark_node *n, bool entering, cmark_iter *it)
 		emit_line(t, dashes, w, false);
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK: {
+		const struct herald_snippet *sn = snippet_of(t->doc, n);
+		const char *l = sn ? sn->text : NULL;
+
+		if (l == NULL || !entering)
+			break;
+		begin_block(t, n);
+		while (*l) {
+			size_t k = strcspn(l, "\n");
+			emit_line(t, l, k, k == 0);
+			l += k + (l[k] == '\n');
+		}
+		break;
+	}
 	default:
 		break;	/* document, raw HTML, footnotes */
 	}
@@ -1511,4 +1788,38 @@ herald_render_text(const struct herald_doc *doc,
 		free(t.urls[i]);
 	free(t.urls);
 	free(t.frames);
+}
+
+/* ---- code lines, for shortcode expansion (post.c / shortcode.c) ---- */
+
+unsigned char *
+herald_md_code_lines(const char *body, size_t len, size_t *nlines)
+{
+	cmark_node *root;
+	cmark_iter *it;
+	cmark_event_type ev;
+	size_t n = 1;
+	unsigned char *code;
+
+	for (size_t i = 0; i < len; i++)
+		n += body[i] == '\n';
+	code = xcalloc(n + 1, 1);
+	root = cmark_parse_document(body, len, CMARK_OPT_DEFAULT);
+	it = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *nd = cmark_iter_get_node(it);
+		int a, b;
+
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(nd) != CMARK_NODE_CODE_BLOCK)
+			continue;
+		a = cmark_node_get_start_line(nd);
+		b = cmark_node_get_end_line(nd);
+		for (int l = a; l <= b && l >= 1 && (size_t)l <= n; l++)
+			code[l - 1] = 1;
+	}
+	cmark_iter_free(it);
+	cmark_node_free(root);
+	*nlines = n;
+	return code;
 }

@@ -83,4 +83,12 @@ void herald_render_html(const struct herald_doc *doc,
 void herald_render_text(const struct herald_doc *doc,
     const char *const *text_subst, struct hbuf *out);
 
+/*
+ * Which lines of the Markdown body[0..len) lie in a code block (fenced or
+ * indented, fences included): code[i] is 1 for line i (0-based).  Shortcode
+ * expansion uses it to leave code alone.  Caller frees; *nlines is set.
+ */
+unsigned char *herald_md_code_lines(const char *body, size_t len,
+    size_t *nlines);
+
 #endif
