@@ -19,6 +19,7 @@
 
 #include "localtime.h"
 #include "mime.h"
+#include "suggest.h"
 #include "template.h"
 
 struct herald_variant {
@@ -52,6 +53,47 @@ basename_noext(const char *path, const char *ext)
 	if (n > strlen(ext) && strcmp(b + n - strlen(ext), ext) == 0)
 		n -= strlen(ext);
 	return xstrndup(b, n);
+}
+
+/*
+ * The list file for --list ARG: ARG itself if it exists, else for a bare
+ * name lists/NAME.csv.  A list that is not there is named with the closest
+ * one that is ("did you mean lists/weekly.csv?").
+ */
+static int
+find_list(const char *arg, char **out, struct herald_err *e)
+{
+	const char *slash = strrchr(arg, '/');
+	size_t n = strlen(arg);
+	bool has_ext = n > 4 && strcmp(arg + n - 4, ".csv") == 0;
+	char *dir, *name, *want, near[600];
+
+	*out = NULL;
+	if (access(arg, F_OK) == 0) {
+		*out = xstrdup(arg);
+		return 0;
+	}
+	if (slash == NULL) {
+		want = xasprintf("lists/%s%s", arg, has_ext ? "" : ".csv");
+		if (access(want, F_OK) == 0) {
+			*out = want;
+			return 0;
+		}
+		dir = xstrdup("lists");
+	} else {
+		want = xstrdup(arg);
+		dir = xstrndup(arg, (size_t)(slash - arg));
+	}
+	name = basename_noext(want, ".csv");
+	if (herald_suggest_list(dir, name, near, sizeof(near)))
+		herald_errf(e, EX_NOINPUT, want, 0, "no such list; did you mean "
+		    "%s?", near);
+	else
+		herald_errf(e, EX_NOINPUT, want, 0, "no such list");
+	free(dir);
+	free(name);
+	free(want);
+	return EX_NOINPUT;
 }
 
 /* Load .herald/secret, creating it (0600, 32 random bytes) on first use. */
@@ -303,12 +345,13 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 		goto fail;
 
 	if (o->list_path != NULL) {
-		c->list_path = xstrdup(o->list_path);
-		c->list_name = basename_noext(o->list_path, ".csv");
-		if ((rc = herald_list_validate(o->list_path, &c->stats, o->warn,
-		    o->warn_arg, e)) != 0)
+		if ((rc = find_list(o->list_path, &c->list_path, e)) != 0)
 			goto fail;
-		if ((rc = herald_list_open(o->list_path, &l, e)) != 0)
+		c->list_name = basename_noext(c->list_path, ".csv");
+		if ((rc = herald_list_validate_all(c->list_path, &c->stats,
+		    o->warn, o->bad_row, o->warn_arg, e)) != 0)
+			goto fail;
+		if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 			goto fail;
 		cols = herald_list_columns(l, &ncols);
 	}

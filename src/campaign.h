@@ -23,9 +23,12 @@
 struct herald_campaign_opts {
 	const char *config_path;  /* NULL: herald.yml in the current directory */
 	const char *post_path;
-	const char *list_path;    /* NULL only for `check` without --list */
+	const char *list_path;    /* NULL only for `check` without --list;
+	                           * a bare NAME means lists/NAME.csv */
 	const char *date;         /* --date YYYY-MM-DD or NULL */
 	herald_list_warn_fn warn; /* duplicate rows etc.; may be NULL */
+	herald_list_warn_fn bad_row; /* each bad list row but the last (which
+	                          * is the error); NULL: stop at the first */
 	void *warn_arg;
 };
 

@@ -22,7 +22,7 @@ static const char check_usage[] =
 "the instant it resolved to, and every clock-like phrase left as written\n"
 "with the reason.  Nothing is sent.\n"
 "\n"
-"  -l, --list LIST     subscriber list (CSV)\n"
+"  -l, --list LIST     subscriber list: lists/LIST.csv or a CSV file\n"
 "  -d, --date DATE     post date when neither date: nor the file name has one\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -s, --strict        fail (65) while any clock-like phrase is left as written\n"
@@ -50,30 +50,36 @@ herald_cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = herald_cmd_warn };
+	struct herald_campaign_opts o = { .warn = herald_cmd_warn,
+	    .bad_row = herald_cmd_error };
 	struct herald_campaign *c;
 	struct herald_err e = {0};
 	int ch, rc;
 	bool strict = false;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:d:c:sh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:d:c:sh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 'd': o.date = optarg; break;
 		case 'c': o.config_path = optarg; break;
 		case 's': strict = true; break;
 		case 'h': fputs(check_usage, stdout); return 0;
-		default: fputs(check_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("check", opts, argv, ch);
 		}
 	}
+	if (optind >= argc)
+		return herald_cmd_missing("check", "the post (herald check POST)");
 	if (optind != argc - 1) {
-		fputs(check_usage, stderr);
+		fprintf(stderr, "herald: check: one post at a time, not \"%s\"\n",
+		    argv[optind + 1]);
 		return EX_USAGE;
 	}
 	o.post_path = argv[optind];
 	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
 		return herald_cmd_fail(&e);
+	herald_cmd_unresolved(c);
 
 	printf("post:     %s\n", c->post.path);
 	printf("title:    %s\n", c->post.title);

@@ -48,6 +48,9 @@ struct herald_doc {
 	struct herald_session *skipped;   /* clock-like phrases left alone */
 	char **skip_why;
 	size_t nskipped;
+	char **unresolved;   /* "[text][label]" with no "[label]: URL" */
+	int *unresolved_line;
+	size_t nunresolved;
 };
 
 /* ---- shared helpers ---- */
@@ -321,6 +324,16 @@ merge_text_runs(cmark_node *parent)
 		hbuf_free(&b);
 		c = next;
 	}
+}
+
+static size_t
+count_nl_n(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k;
 }
 
 static size_t
@@ -619,6 +632,91 @@ out:
 	return rc;
 }
 
+/*
+ * Reference links cmark could not resolve stay in the text as written:
+ * "[text][z1]" (or "[text][]") where no "[z1]: URL" line exists.  Found
+ * in text nodes, so code spans and code blocks never count.
+ */
+static void
+add_unresolved(struct herald_doc *doc, const char *s, size_t n, int line)
+{
+	doc->unresolved = xrealloc(doc->unresolved,
+	    (doc->nunresolved + 1) * sizeof(*doc->unresolved));
+	doc->unresolved_line = xrealloc(doc->unresolved_line,
+	    (doc->nunresolved + 1) * sizeof(*doc->unresolved_line));
+	doc->unresolved[doc->nunresolved] = xstrndup(s, n);
+	doc->unresolved_line[doc->nunresolved++] = line;
+}
+
+static bool
+in_image(cmark_node *n)
+{
+	for (n = cmark_node_parent(n); n != NULL && !is_block(n);
+	    n = cmark_node_parent(n))
+		if (cmark_node_get_type(n) == CMARK_NODE_IMAGE)
+			return true;
+	return false;
+}
+
+static void
+scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
+{
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+	int base = 1, nl = 0;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		const char *s, *p;
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (is_block(n)) {
+			base = inline_base_line(n);
+			nl = 0;
+			continue;
+		}
+		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || in_image(n)) {
+			nl += (int)inline_newlines(n);
+			continue;
+		}
+		s = lit(n);
+		for (p = s; (p = strstr(p, "][")) != NULL; p += 2) {
+			const char *open = p, *close;
+			size_t k = 0;
+
+			/* "[text" before, no other bracket in between */
+			while (open > s && open[-1] != '[' && open[-1] != ']' &&
+			    k++ < 1000)
+				open--;
+			if (open == s || open[-1] != '[')
+				continue;
+			close = strchr(p + 2, ']');
+			if (close == NULL || memchr(p + 2, '[',
+			    (size_t)(close - p - 2)) != NULL || p[2] == '^')
+				continue;
+			add_unresolved(doc, open - 1, (size_t)(close - open + 2),
+			    herald_post_line(post, base + nl +
+			    (int)count_nl_n(s, (size_t)(open - s))));
+		}
+		nl += (int)count_nl(s);
+	}
+	cmark_iter_free(it);
+}
+
+size_t
+herald_doc_nunresolved(const struct herald_doc *doc)
+{
+	return doc->nunresolved;
+}
+
+const char *
+herald_doc_unresolved(const struct herald_doc *doc, size_t i, int *line)
+{
+	*line = doc->unresolved_line[i];
+	return doc->unresolved[i];
+}
+
 static int
 scan_times(struct herald_doc *doc, const struct herald_post *post,
     const struct herald_config *cfg, struct herald_err *e)
@@ -728,6 +826,7 @@ herald_doc_parse(const struct herald_post *post,
 		herald_doc_free(doc);
 		return rc;
 	}
+	scan_unresolved(doc, post);
 	*out = doc;
 	return 0;
 }
@@ -748,6 +847,10 @@ herald_doc_free(struct herald_doc *doc)
 	}
 	free(doc->skipped);
 	free(doc->skip_why);
+	for (size_t i = 0; i < doc->nunresolved; i++)
+		free(doc->unresolved[i]);
+	free(doc->unresolved);
+	free(doc->unresolved_line);
 	free(doc->spans);
 	for (size_t i = 0; i < doc->nlinks; i++)
 		free(doc->links[i]);
