@@ -559,7 +559,7 @@ leaf_block(cmark_node *n)
 }
 
 static int
-scan_block(struct herald_doc *doc, cmark_node *block,
+scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
     const struct herald_sessions_ctx *ctx, const struct herald_post *post,
     struct herald_err *e)
 {
@@ -580,7 +580,22 @@ scan_block(struct herald_doc *doc, cmark_node *block,
 		struct herald_sessions_ctx c2 = *ctx;
 		struct hbuf hint = HBUF_INIT;
 
-		if (cmark_node_get_type(block) == CMARK_NODE_TABLE_CELL)
+		if (cmark_node_get_type(block) != CMARK_NODE_TABLE_CELL) {
+			/* a block that is only a day ("Tuesday, May 9th", a
+			 * heading) lends it to the block right after it */
+			cmark_node *o = prev_leaf;
+			struct flat of = { HBUF_INIT, NULL, 0, 0 };
+
+			if (o != NULL) {
+				flatten(o, &of, false);
+				if (of.text.len > 0 && of.text.len < 64 &&
+				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
+				    memchr(of.text.data, ':', of.text.len) == NULL)
+					hbuf_puts(&hint, hbuf_cstr(&of.text));
+				hbuf_free(&of.text);
+				free(of.p);
+			}
+		} else
 			for (cmark_node *o = cmark_node_first_child(
 			    cmark_node_parent(block)); o != NULL && hint.len == 0;
 			    o = cmark_node_next(o)) {
@@ -590,7 +605,7 @@ scan_block(struct herald_doc *doc, cmark_node *block,
 				flatten(o, &of, false);
 				if (of.text.len > 0 && of.text.len < 64 &&
 				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
-				    strpbrk(hbuf_cstr(&of.text), "0123456789:") == NULL)
+				    memchr(of.text.data, ':', of.text.len) == NULL)
 					hbuf_puts(&hint, hbuf_cstr(&of.text));
 				hbuf_free(&of.text);
 				free(of.p);
@@ -748,9 +763,66 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	}
 	cmark_iter_free(it);
 	for (size_t i = 0; i < nb && rc == 0; i++)
-		rc = scan_block(doc, blocks[i], &ctx, post, e);
+		rc = scan_block(doc, blocks[i], i > 0 &&
+		    cmark_node_next(blocks[i - 1]) == blocks[i] ? blocks[i - 1] :
+		    NULL, &ctx, post, e);
 	free(blocks);
 	return rc;
+}
+
+/*
+ * Bounds on what one post may ask the Markdown parser to build.  GitHub
+ * tables pad every row to the header's width, so a 1000-column header over
+ * 5000 one-cell rows makes five million cells (about 5 GB); a hostile post
+ * is refused with an error instead.  Real tables are far below this.
+ */
+#define MAX_TABLE_CELLS 100000
+#define MAX_BODY_BYTES (8u << 20)
+
+/*
+ * An upper bound on the cells cmark-gfm would make for the tables in
+ * body: each run of consecutive lines holding '|' counts as lines x the
+ * widest line's cells.  Returns 0, or EX_DATAERR naming the run's line.
+ */
+static int
+check_table_size(const struct herald_post *post, const char *body, size_t len,
+    struct herald_err *e)
+{
+	size_t i = 0, run = 0, widest = 0, cells;
+	int line = 0, run_line = 0;
+
+	if (len > MAX_BODY_BYTES)
+		return herald_errf(e, EX_DATAERR, post->path, post->body_line,
+		    "the post body is %zu bytes; herald handles at most %u",
+		    len, MAX_BODY_BYTES);
+	while (i <= len) {
+		const char *nl = i < len ? memchr(body + i, '\n', len - i) : NULL;
+		size_t end = nl ? (size_t)(nl - body) : len, pipes = 0;
+
+		for (size_t k = i; k < end; k++)
+			pipes += body[k] == '|';
+		if (pipes > 0) {
+			if (run++ == 0)
+				run_line = line;
+			if (pipes + 1 > widest)
+				widest = pipes + 1;
+		}
+		if (pipes == 0 || end == len) {
+			cells = run * widest;
+			if (run > 0 && cells > MAX_TABLE_CELLS)
+				return herald_errf(e, EX_DATAERR, post->path,
+				    post->body_line + run_line,
+				    "table too large: %zu rows x up to %zu columns "
+				    "(at most %d cells)", run, widest,
+				    MAX_TABLE_CELLS);
+			run = widest = 0;
+		}
+		if (end == len)
+			break;
+		i = end + 1;
+		line++;
+	}
+	return 0;
 }
 
 int
@@ -773,6 +845,10 @@ herald_doc_parse(const struct herald_post *post,
 	int rc;
 
 	*out = NULL;
+	if ((rc = check_table_size(post, body, len, e)) != 0) {
+		free(doc);
+		return rc;
+	}
 	cmark_gfm_core_extensions_ensure_registered();
 	/* No CMARK_OPT_SMART: quotes and dashes stay as the author typed. */
 	parser = cmark_parser_new(CMARK_OPT_DEFAULT);
