@@ -342,6 +342,17 @@ pace_wait(const struct herald_deliver *s, int ms)
 	return left * 1000 + 1 < ms ? (int)(left * 1000) + 1 : ms;
 }
 
+/* How many may start now: paced runs start only on an idle connection. */
+static size_t
+start_room(const struct herald_deliver *s, bool paced)
+{
+	size_t room = herald_smtp_room(s->smtp), idle;
+
+	if (paced && room > (idle = herald_smtp_idle(s->smtp)))
+		room = idle;
+	return room;
+}
+
 /*
  * One round of the group commit, on this (the only journal-writing)
  * thread:
@@ -370,12 +381,12 @@ step(struct herald_deliver *s, int wait_ms)
 
 	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
 
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	/* Wait for a result only when nothing can start now. */
 	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
 	    wait_ms, on_done, s);
 	n = s->stop || interrupted(s) ? 0 : s->nq;
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	if (n > room)
 		n = room;
 	now = mono();
