@@ -31,6 +31,7 @@ struct herald_campaign_opts {
 
 struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
+struct herald_tokens;
 
 struct herald_campaign {
 	struct herald_config cfg;
@@ -42,7 +43,7 @@ struct herald_campaign {
 	char *list_name;          /* file name without directory and .csv */
 	char id[17];              /* campaign id: hex of hash(post slug, list) */
 	struct herald_list_stats stats;
-	unsigned char secret[32]; /* unsubscribe HMAC key (.herald/secret) */
+	struct herald_tokens *tokens; /* unsubscribe secrets (token.h) */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
 	size_t nvariants;
 	size_t variants_cap;
@@ -85,12 +86,5 @@ char *herald_campaign_message_id(const struct herald_campaign *c,
 typedef int (*herald_rcpt_fn)(void *arg, const struct herald_recipient *r);
 int herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn,
     void *arg, struct herald_err *e);
-
-/* Unsubscribe token for addr: base64url(addr) "." base64url(HMAC) (caller
- * frees), and its check: returns the address (caller frees) or NULL. */
-char *herald_unsub_token(const unsigned char secret[32], const char *list,
-    const char *addr);
-char *herald_unsub_token_verify(const unsigned char secret[32],
-    const char *list, const char *token);
 
 #endif
