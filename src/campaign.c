@@ -19,6 +19,7 @@
 
 #include "localtime.h"
 #include "mime.h"
+#include "suppress.h"
 #include "template.h"
 #include "token.h"
 
@@ -271,6 +272,9 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 
 	if ((rc = herald_tokens_open(c->cfg.state_dir, true, &c->tokens, e)) != 0)
 		goto fail;
+	if (c->list_path != NULL && (rc = herald_suppress_open(c->cfg.state_dir,
+	    o->readonly, &c->sup, e)) != 0)
+		goto fail;
 	{
 		struct hbuf lid = HBUF_INIT;
 
@@ -320,6 +324,7 @@ herald_campaign_free(struct herald_campaign *c)
 	herald_post_free(&c->post);
 	herald_config_free(&c->cfg);
 	herald_tokens_free(c->tokens);
+	herald_suppress_close(c->sup);
 	free(c->list_path);
 	free(c->list_name);
 	free(c);
@@ -597,6 +602,13 @@ int
 herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
     struct herald_err *e)
 {
+	return herald_campaign_each_sup(c, fn, NULL, arg, e);
+}
+
+int
+herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
+    herald_rcpt_fn suppressed_fn, void *arg, struct herald_err *e)
+{
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct seen seen = {0};
@@ -607,11 +619,18 @@ herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
 		return herald_errf(e, EX_USAGE, NULL, 0, "no list given (--list)");
 	if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 		return rc;
+	c->nsuppressed = 0;
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		snprintf(lower, sizeof(lower), "%s", r.email);
 		ascii_lower(lower);
 		if (!seen_add(&seen, hash64(lower, strlen(lower))))
 			continue;
+		if (herald_suppress_has(c->sup, c->list_name, r.email)) {
+			c->nsuppressed++;
+			if (suppressed_fn && (rc = suppressed_fn(arg, &r)) != 0)
+				break;
+			continue;
+		}
 		if ((rc = fn(arg, &r)) != 0)
 			break;
 	}

@@ -27,11 +27,13 @@ struct herald_campaign_opts {
 	const char *date;         /* --date YYYY-MM-DD or NULL */
 	herald_list_warn_fn warn; /* duplicate rows etc.; may be NULL */
 	void *warn_arg;
+	bool readonly;            /* do not create the suppression store */
 };
 
 struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
 struct herald_tokens;
+struct herald_suppress;
 
 struct herald_campaign {
 	struct herald_config cfg;
@@ -44,6 +46,8 @@ struct herald_campaign {
 	char id[17];              /* campaign id: hex of hash(post slug, list) */
 	struct herald_list_stats stats;
 	struct herald_tokens *tokens; /* unsubscribe secrets (token.h) */
+	struct herald_suppress *sup;  /* the list's suppressions, or NULL */
+	size_t nsuppressed;       /* suppressed rows skipped by the last walk */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
 	size_t nvariants;
 	size_t variants_cap;
@@ -79,12 +83,16 @@ char *herald_campaign_message_id(const struct herald_campaign *c,
     const char *addr);
 
 /*
- * Stream the list, skipping duplicate addresses (case-insensitive), calling
- * fn for each recipient in file order.  fn returns 0 to go on, anything
- * else stops the walk and is returned.
+ * Stream the list, skipping duplicate addresses (case-insensitive) and
+ * suppressed ones (suppress.h; counted in c->nsuppressed), calling fn for
+ * each recipient in file order.  fn returns 0 to go on, anything else
+ * stops the walk and is returned.  The _sup form calls suppressed_fn (if
+ * not NULL) for each suppressed recipient instead of skipping it silently.
  */
 typedef int (*herald_rcpt_fn)(void *arg, const struct herald_recipient *r);
 int herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn,
     void *arg, struct herald_err *e);
+int herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
+    herald_rcpt_fn suppressed_fn, void *arg, struct herald_err *e);
 
 #endif

@@ -237,8 +237,11 @@ herald_cmd_preview(int argc, char **argv)
 		unlink(p.index_tmp);
 		goto fail;
 	}
-	printf("wrote %zu message%s to %s/ (open %s/index.html)\n", p.written,
+	printf("wrote %zu message%s to %s/ (open %s/index.html)", p.written,
 	    p.written == 1 ? "" : "s", p.dir, p.dir);
+	if (p.c->nsuppressed)
+		printf("; skipped %zu suppressed", p.c->nsuppressed);
+	printf("\n");
 fail:
 	if (rc != 0)
 		herald_cmd_fail(&e);

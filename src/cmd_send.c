@@ -482,6 +482,29 @@ sync_one(void *arg, const struct herald_recipient *r)
 	return herald_journal_add(y->s->j, r->email, &y->s->err);
 }
 
+/* A suppressed reader: its row (if it is still to be sent) says so, so the
+ * run does not end with it pending. */
+static int
+sync_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct sync *y = arg;
+	struct herald_jrow row;
+	int rc;
+
+	if (!in_shard(r->email, y->s->shard_k, y->s->shard_n))
+		return 0;
+	if ((rc = herald_journal_add(y->s->j, r->email, &y->s->err)) != 0)
+		return rc;
+	rc = herald_journal_get(y->s->j, r->email, &row, &y->s->err);
+	if (rc > 0)
+		return rc;
+	if (rc == 0 && (row.state == HERALD_J_PENDING ||
+	    row.state == HERALD_J_DEFERRED || row.state == HERALD_J_UNKNOWN))
+		return herald_journal_mark(y->s->j, r->email,
+		    HERALD_J_SUPPRESSED, 0, "suppressed", 0, &y->s->err);
+	return 0;
+}
+
 static void
 trace_smtp(void *arg, int slot, char dir, const char *line)
 {
@@ -776,7 +799,8 @@ herald_cmd_send(int argc, char **argv)
 		struct sync y = { .s = &s };
 
 		if ((rc = herald_journal_begin(s.j, &s.err)) == 0)
-			rc = herald_campaign_each(s.c, sync_one, &y, &s.err);
+			rc = herald_campaign_each_sup(s.c, sync_one,
+			    sync_suppressed, &y, &s.err);
 		if (rc == 0)
 			rc = herald_journal_commit(s.j, &s.err);
 		if (rc == 0)
@@ -882,7 +906,36 @@ iso_time(int64_t t, char *out, size_t n)
 struct status_walk {
 	bool json;
 	size_t n;
+	struct herald_journal *j;
+	size_t *cnt;
 };
+
+/* A suppressed reader the journal still has as to-be-sent: count it as
+ * suppressed, as the next send will. */
+static int
+status_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct status_walk *w = arg;
+	struct herald_jrow row;
+	struct herald_err e = {0};
+
+	if (w->j == NULL || herald_journal_get(w->j, r->email, &row, &e) != 0)
+		return 0;
+	if (row.state == HERALD_J_PENDING || row.state == HERALD_J_DEFERRED ||
+	    row.state == HERALD_J_UNKNOWN) {
+		w->cnt[row.state]--;
+		w->cnt[HERALD_J_SUPPRESSED]++;
+	}
+	return 0;
+}
+
+static int
+status_noop(void *arg, const struct herald_recipient *r)
+{
+	(void)arg;
+	(void)r;
+	return 0;
+}
 
 static int
 status_row(void *arg, const struct herald_jrow *row)
@@ -924,7 +977,7 @@ herald_cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = NULL };
+	struct herald_campaign_opts o = { .warn = NULL, .readonly = true };
 	struct herald_campaign *c = NULL;
 	struct herald_journal *j = NULL;
 	struct herald_journal_opts jo = {0};
@@ -975,10 +1028,17 @@ herald_cmd_status(int argc, char **argv)
 	rc = herald_journal_open(&jo, &j, &e);
 	if (rc == EX_NOINPUT) {
 		started = false;
-		cnt[HERALD_J_PENDING] = c->stats.unique;
-		rc = 0;
-	} else if (rc == 0)
+		rc = herald_campaign_each(c, status_noop, NULL, &e);
+		cnt[HERALD_J_PENDING] = c->stats.unique - c->nsuppressed;
+		cnt[HERALD_J_SUPPRESSED] = c->nsuppressed;
+	} else if (rc == 0) {
 		rc = herald_journal_counts(j, cnt, &e);
+		w.j = j;
+		w.cnt = cnt;
+		if (rc == 0)
+			rc = herald_campaign_each_sup(c, status_noop,
+			    status_suppressed, &w, &e);
+	}
 	if (rc != 0) {
 		rc = herald_cmd_fail(&e);
 		goto out;
