@@ -29,6 +29,11 @@ struct herald_variant {
 	uint64_t key;
 	char *html;          /* rendered body fragment */
 	char *text;          /* rendered plain-text body */
+	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
+	struct hbuf qp_text;
+	bool encoded;
+	char **times;        /* each session time as this pair reads it */
+	size_t ntimes;
 };
 
 /* Keys the templates may use besides subscriber columns. */
@@ -36,7 +41,7 @@ static const char *const post_keys[] = { "title", "subject", "summary", "date" }
 static const char *const site_keys[] = { "title", "base_url" };
 static const char *const sub_fixed[] = { "email", "name", "timezone", "locale", "format" };
 static const char *const root_keys[] = { "post", "site", "subscriber", "content",
-	"unsubscribe_url" };
+	"unsubscribe_url", "lang", "dir" };
 
 static char *
 basename_noext(const char *path, const char *ext)
@@ -103,7 +108,7 @@ set_map(struct hval *v, const char *const *keys, const struct hval *items,
  */
 struct tplctx {
 	struct hval root;
-	struct hval root_items[5];
+	struct hval root_items[7];
 	struct hval post[4];
 	struct hval site[2];
 	const char **sub_keys;
@@ -152,7 +157,7 @@ tplctx_init(struct tplctx *t, const struct herald_campaign *c,
 	set_map(&t->root_items[0], post_keys, t->post, 4);
 	set_map(&t->root_items[1], site_keys, t->site, 2);
 	set_map(&t->root_items[2], t->sub_keys, t->sub, t->nsub);
-	set_map(&t->root, root_keys, t->root_items, 5);
+	set_map(&t->root, root_keys, t->root_items, 7);
 }
 
 static void
@@ -210,6 +215,8 @@ check_templates(struct herald_campaign *c, const char *const *cols,
 		set_str(&t.sub[i], "x");
 	set_str(&t.root_items[3], "x");
 	set_str(&t.root_items[4], "x");
+	set_str(&t.root_items[5], "x");
+	set_str(&t.root_items[6], "x");
 	rc = herald_tpl_check(c->tpl_html, &t.root, e);
 	if (rc == 0)
 		rc = herald_tpl_check(c->tpl_text, &t.root, e);
@@ -261,9 +268,15 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	herald_list_close(l);
 	l = NULL;
 
-	/* Campaign id: the post's name and the list's name, not their
-	 * contents, so that fixing a typo keeps the same Message-IDs. */
-	hbuf_puts(&idb, c->post.slug);
+	/* Campaign id: the post's name (or its campaign: outright) and the
+	 * list's name, not their contents, so that fixing a typo keeps the
+	 * same Message-IDs, while two posts (two page bundles, both
+	 * index.md) are never one campaign. */
+	if (c->post.campaign != NULL) {
+		hbuf_puts(&idb, "campaign:");
+		hbuf_puts(&idb, c->post.campaign);
+	} else
+		hbuf_puts(&idb, c->post.slug);
 	hbuf_putc(&idb, '\0');
 	hbuf_puts(&idb, c->list_name ? c->list_name : "");
 	sha256(idb.data, idb.len, h);
@@ -302,6 +315,11 @@ variant_free(struct herald_variant *v)
 	free(v->locale);
 	free(v->html);
 	free(v->text);
+	hbuf_free(&v->qp_html);
+	hbuf_free(&v->qp_text);
+	for (size_t i = 0; i < v->ntimes; i++)
+		free(v->times[i]);
+	free(v->times);
 	free(v);
 }
 
@@ -385,10 +403,14 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		int rc;
 
 		if (ntimes > 0) {
-			struct herald_session *arr = xcalloc(ntimes, sizeof(*arr));
+			struct herald_when *arr = xcalloc(ntimes, sizeof(*arr));
 
-			for (size_t k = 0; k < ntimes; k++)
-				arr[k] = *herald_doc_time(c->doc, k);
+			for (size_t k = 0; k < ntimes; k++) {
+				const struct herald_session *t =
+				    herald_doc_time(c->doc, k);
+				arr[k] = (struct herald_when){ t->utc, t->has_end,
+				    t->utc_end, t->recurring, t->zone };
+			}
 			loc = xcalloc(ntimes, sizeof(*loc));
 			rc = herald_localize(arr, ntimes, zone, locale,
 			    c->cfg.time_skeleton, loc, e);
@@ -400,15 +422,21 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 			}
 			hs = xcalloc(ntimes, sizeof(*hs));
 			ts = xcalloc(ntimes, sizeof(*ts));
+			v->times = xcalloc(ntimes, sizeof(*v->times));
+			v->ntimes = ntimes;
 			for (size_t k = 0; k < ntimes; k++) {
-				hs[k] = loc[k].html;
+				hs[k] = herald_render_time(loc[k].datetime,
+				    herald_doc_time(c->doc, k)->orig, loc[k].text);
 				ts[k] = loc[k].text;
+				v->times[k] = xstrdup(loc[k].text);
 			}
 		}
 		herald_render_html(c->doc, hs, &hb);
 		herald_render_text(c->doc, ts, &tb);
 		v->html = hbuf_detach(&hb);
 		v->text = hbuf_detach(&tb);
+		for (size_t k = 0; hs != NULL && k < ntimes; k++)
+			free((char *)hs[k]);
 		free(hs);
 		free(ts);
 		herald_localized_free(loc, ntimes);
@@ -462,6 +490,107 @@ herald_campaign_message_id(const struct herald_campaign *c, const char *addr)
 	return hbuf_detach(&b);
 }
 
+/*
+ * A part's body as spans for herald_mime_build: the template's output
+ * around {{{content}}} (raw, encoded per reader) and the variant's content
+ * (encoded once).  Rendered with SENTINEL in place of the content; that is
+ * only valid when each content starts and ends at a line break (quoted-
+ * printable is line by line) and the template puts it in raw.
+ */
+#define SENTINEL "\001&\001"
+#define MAX_SPANS 9
+
+struct spans {
+	struct herald_mime_span sp[MAX_SPANS];
+	const char *raw[MAX_SPANS];     /* content spans: the unencoded text */
+	size_t rawlen[MAX_SPANS];
+	size_t n;
+	size_t len;                     /* unencoded length of the whole */
+};
+
+/* Could a reader's value be taken for the sentinel? */
+static bool
+holds_sentinel(const struct herald_recipient *r, const char *url)
+{
+	if (strchr(url, '\001'))
+		return true;
+	for (size_t i = 0; i < r->ncols; i++)
+		if (r->values[i] && strchr(r->values[i], '\001'))
+			return true;
+	return r->email && strchr(r->email, '\001');
+}
+
+static const char *
+find_sentinel(const struct hbuf *b, size_t at)
+{
+	const char *p = b->data + at, *end = b->data + b->len;
+
+	while (p && p < end && (p = memchr(p, '\001', (size_t)(end - p))) !=
+	    NULL) {
+		if ((size_t)(end - p) >= sizeof(SENTINEL) - 1 &&
+		    memcmp(p, SENTINEL, sizeof(SENTINEL) - 1) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+static void
+render_whole(const struct herald_tpl *tpl, struct tplctx *t,
+    const char *content, struct hbuf *out)
+{
+	hbuf_reset(out);
+	set_str(&t->root_items[3], content);
+	herald_tpl_render(tpl, &t->root, out);
+}
+
+static bool
+render_spans(const struct herald_tpl *tpl, struct tplctx *t,
+    const char *content, const struct hbuf *qp, struct hbuf *out,
+    struct spans *s)
+{
+	size_t clen = strlen(content), sl = sizeof(SENTINEL) - 1, at = 0;
+	const char *p;
+
+	if (clen == 0 || content[clen - 1] != '\n')
+		return false;
+	hbuf_reset(out);
+	set_str(&t->root_items[3], SENTINEL);
+	herald_tpl_render(tpl, &t->root, out);
+	s->n = 0;
+	s->len = 0;
+	while ((p = find_sentinel(out, at)) != NULL) {
+		size_t off = (size_t)(p - out->data);
+
+		if (s->n + 3 > MAX_SPANS || (off > 0 && out->data[off - 1] !=
+		    '\n')) {
+			s->n = 0;
+			return false;
+		}
+		if (off > at) {
+			s->sp[s->n] = (struct herald_mime_span){ out->data + at,
+			    off - at, false };
+			s->raw[s->n++] = NULL;
+			s->len += off - at;
+		}
+		s->sp[s->n] = (struct herald_mime_span){ qp->data, qp->len,
+		    true };
+		s->raw[s->n] = content;
+		s->rawlen[s->n++] = clen;
+		s->len += clen;
+		at = off + sl;
+	}
+	if (s->n == 0)
+		return false;
+	if (out->len > at) {
+		s->sp[s->n] = (struct herald_mime_span){ out->data + at,
+		    out->len - at, false };
+		s->raw[s->n++] = NULL;
+		s->len += out->len - at;
+	}
+	return true;
+}
+
 int
 herald_campaign_message(struct herald_campaign *c,
     const struct herald_recipient *r, time_t date, const char *subject_prefix,
@@ -472,13 +601,27 @@ herald_campaign_message(struct herald_campaign *c,
 	    lu = HBUF_INIT, subj = HBUF_INIT;
 	struct herald_mail m = {0};
 	struct tplctx *t;
-	char *token;
+	struct spans tsp = {0}, hsp = {0};
+	char *token, lang[64];
+	bool spans_ok, rtl;
 	int rc;
 
 	free(out->to_addr);
 	free(out->message_id);
 	out->to_addr = xstrdup(r->email);
-	out->message_id = herald_campaign_message_id(c, r->email);
+	if (subject_prefix != NULL) {
+		/* A test copy is not the issue: a Message-ID of its own, so
+		 * that a mailbox dropping repeated IDs (Gmail does) keeps
+		 * the real one when the tester is also a subscriber. */
+		char *mid = herald_campaign_message_id(c, r->email);
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		out->message_id = xasprintf("test.%lld.%ld.%ld.%s",
+		    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), mid);
+		free(mid);
+	} else
+		out->message_id = herald_campaign_message_id(c, r->email);
 	hbuf_reset(&out->eml);
 	hbuf_reset(&out->html);
 
@@ -512,12 +655,26 @@ herald_campaign_message(struct herald_campaign *c,
 	t = c->tctx;
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
-	if (!r->text_only) {
-		set_str(&t->root_items[3], v->html);
-		herald_tpl_render(c->tpl_html, &t->root, &html);
+	/* lang= and dir= of the HTML part follow the reader's locale */
+	herald_locale_html(r->locale, lang, &rtl);
+	set_str(&t->root_items[5], lang);
+	set_str(&t->root_items[6], rtl ? "rtl" : "ltr");
+	/* The variant's body is encoded once; per reader only the template
+	 * around it (greeting, footer, links) is rendered and encoded. */
+	if (!v->encoded) {
+		herald_mime_qp(&v->qp_html, v->html, strlen(v->html));
+		herald_mime_qp(&v->qp_text, v->text, strlen(v->text));
+		v->encoded = true;
 	}
-	set_str(&t->root_items[3], v->text);
-	herald_tpl_render(c->tpl_text, &t->root, &text);
+	spans_ok = !holds_sentinel(r, hbuf_cstr(&url));
+	if (!r->text_only) {
+		if (!(spans_ok && render_spans(c->tpl_html, t, v->html,
+		    &v->qp_html, &html, &hsp)))
+			render_whole(c->tpl_html, t, v->html, &html);
+	}
+	if (!(spans_ok && render_spans(c->tpl_text, t, v->text, &v->qp_text,
+	    &text, &tsp)))
+		render_whole(c->tpl_text, t, v->text, &text);
 	if (subject_prefix)
 		hbuf_puts(&subj, subject_prefix);
 	hbuf_puts(&subj, c->post.subject);
@@ -538,12 +695,43 @@ herald_campaign_message(struct herald_campaign *c,
 	m.html = r->text_only ? NULL : hbuf_cstr(&html);
 	m.html_len = html.len;
 	m.boundary_seed = out->message_id;
+	if (tsp.n) {
+		m.text_spans = tsp.sp;
+		m.text_nspans = tsp.n;
+		m.text_len = tsp.len;
+	}
+	if (hsp.n) {
+		m.html_spans = hsp.sp;
+		m.html_nspans = hsp.n;
+		m.html_len = hsp.len;
+	}
 	rc = herald_mime_build(&m, &out->eml, e);
 	if (rc != 0 && e->file[0] == '\0' && c->list_path)
 		/* name the row, not the field */
 		herald_errf(e, rc, c->list_path, r->line, "%s", e->msg);
-	if (rc == 0 && !r->text_only)
+	if (rc == 0 && !r->text_only && hsp.n) {
+		/* the whole HTML part, for preview */
+		for (size_t i = 0; i < hsp.n; i++)
+			if (hsp.raw[i])
+				hbuf_put(&out->html, hsp.raw[i], hsp.rawlen[i]);
+			else
+				hbuf_put(&out->html, hsp.sp[i].data,
+				    hsp.sp[i].len);
+	} else if (rc == 0 && !r->text_only)
 		hbuf_put(&out->html, html.data ? html.data : "", html.len);
+	hbuf_reset(&out->text);
+	if (rc == 0 && r->text_only) {
+		/* the whole text part, for preview's view of a text-only reader */
+		for (size_t i = 0; i < tsp.n; i++)
+			hbuf_put(&out->text, tsp.raw[i] ? tsp.raw[i] :
+			    tsp.sp[i].data, tsp.raw[i] ? tsp.rawlen[i] :
+			    tsp.sp[i].len);
+		if (tsp.n == 0)
+			hbuf_put(&out->text, text.data ? text.data : "",
+			    text.len);
+	}
+	out->times = (const char *const *)v->times;
+	out->ntimes = v->ntimes;
 
 	hbuf_free(&html);
 	hbuf_free(&text);
@@ -560,42 +748,8 @@ herald_message_free(struct herald_message *m)
 	free(m->message_id);
 	hbuf_free(&m->eml);
 	hbuf_free(&m->html);
+	hbuf_free(&m->text);
 	m->to_addr = m->message_id = NULL;
-}
-
-/* A set of 64-bit address hashes: flat memory for a deduplicating pass. */
-struct seen {
-	uint64_t *slots;
-	size_t cap, n;
-};
-
-static bool
-seen_add(struct seen *s, uint64_t h)
-{
-	size_t i;
-
-	if (h == 0)
-		h = 1;   /* 0 marks an empty slot */
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *ns = xcalloc(ncap, sizeof(*ns));
-		for (size_t k = 0; k < s->cap; k++) {
-			if (s->slots[k] == 0)
-				continue;
-			for (i = s->slots[k] & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = s->slots[k];
-		}
-		free(s->slots);
-		s->slots = ns;
-		s->cap = ncap;
-	}
-	for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slots[i] == h)
-			return false;
-	s->slots[i] = h;
-	s->n++;
-	return true;
 }
 
 int
@@ -611,8 +765,8 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 {
 	struct herald_list *l;
 	struct herald_recipient r;
-	struct seen seen = {0};
-	char lower[512];
+	struct herald_addrset *seen;
+	char key[512];
 	int rc;
 
 	if (c->list_path == NULL)
@@ -620,10 +774,15 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 		return rc;
 	c->nsuppressed = 0;
+	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
-		snprintf(lower, sizeof(lower), "%s", r.email);
-		ascii_lower(lower);
-		if (!seen_add(&seen, hash64(lower, strlen(lower))))
+		/* Duplicates are decided on the address, never on a hash
+		 * alone: a collision must not cost a subscriber the mail. */
+		if (!herald_addr_key(r.email, key, sizeof(key))) {
+			snprintf(key, sizeof(key), "%s", r.email);
+			ascii_lower(key);
+		}
+		if (herald_addrset_add(seen, key, r.line > 0 ? r.line : 1))
 			continue;
 		if (herald_suppress_has(c->sup, c->list_name, r.email)) {
 			c->nsuppressed++;
@@ -637,6 +796,6 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	if (rc == -1)
 		rc = 0;
 	herald_list_close(l);
-	free(seen.slots);
+	herald_addrset_free(seen);
 	return rc;
 }

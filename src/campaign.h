@@ -43,7 +43,8 @@ struct herald_campaign {
 	struct herald_tpl *tpl_text;
 	char *list_path;
 	char *list_name;          /* file name without directory and .csv */
-	char id[17];              /* campaign id: hex of hash(post slug, list) */
+	char id[17];              /* campaign id: hex of hash(post name or its
+	                             campaign:, list name) */
 	struct herald_list_stats stats;
 	struct herald_tokens *tokens; /* unsubscribe secrets (token.h) */
 	struct herald_suppress *sup;  /* the list's suppressions, or NULL */
@@ -65,11 +66,16 @@ struct herald_message {
 	char *message_id;         /* without brackets, stable per (campaign, rcpt) */
 	struct hbuf eml;          /* the whole message, CRLF */
 	struct hbuf html;         /* the rendered HTML part (for preview) */
+	struct hbuf text;         /* the text part, for text-only readers only */
+	const char *const *times; /* the session times as this reader reads
+	                           * them (owned by the campaign) */
+	size_t ntimes;
 };
 
 /*
  * Build the message for r, dated date.  subject_prefix (e.g. "[TEST] ") may
- * be NULL.  out is reset first and may be reused across calls (buffers are
+ * be NULL; with one the message is a test copy, whose Message-ID is its
+ * own (never the stable one of that recipient).  out is reset first and may be reused across calls (buffers are
  * kept to avoid reallocating).  Returns 0 or EX_DATAERR.
  */
 int herald_campaign_message(struct herald_campaign *c,

@@ -6,6 +6,8 @@
 #ifndef HERALD_CMD_H
 #define HERALD_CMD_H
 
+#include <stdbool.h>
+
 int herald_cmd_check(int argc, char **argv);
 int herald_cmd_preview(int argc, char **argv);
 int herald_cmd_send(int argc, char **argv);
@@ -18,5 +20,9 @@ int herald_cmd_inbox(int argc, char **argv);
 struct herald_err;
 int herald_cmd_fail(const struct herald_err *e);   /* print e, return e->code */
 void herald_cmd_warn(void *arg, const char *file, int line, const char *msg);
+/* Warn about every clock-like phrase the post leaves as written; with
+ * strict, return EX_DATAERR when there is any (after naming them all). */
+struct herald_campaign;
+int herald_cmd_unconverted(const struct herald_campaign *c, bool strict);
 
 #endif

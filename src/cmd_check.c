@@ -15,15 +15,29 @@
 
 static const char check_usage[] =
 "usage: herald check POST [--list LIST] [--date YYYY-MM-DD] [--config FILE]\n"
+"                          [--strict]\n"
 "\n"
 "Validate the post, herald.yml, the templates and (with --list) every row\n"
 "of the list; print the title, subject, links and every session time with\n"
-"the instant it resolved to.  Nothing is sent.\n"
+"the instant it resolved to, and every clock-like phrase left as written\n"
+"with the reason.  Nothing is sent.\n"
 "\n"
 "  -l, --list LIST     subscriber list (CSV)\n"
 "  -d, --date DATE     post date when neither date: nor the file name has one\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
+"  -s, --strict        fail (65) while any clock-like phrase is left as written\n"
 "  -h, --help          this text\n";
+
+/* s with newlines as spaces, for one output line. */
+static const char *
+one_line(const char *s, char buf[256])
+{
+	snprintf(buf, 256, "%s", s);
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	return buf;
+}
 
 int
 herald_cmd_check(int argc, char **argv)
@@ -32,6 +46,7 @@ herald_cmd_check(int argc, char **argv)
 		{ "list", required_argument, NULL, 'l' },
 		{ "date", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -39,13 +54,15 @@ herald_cmd_check(int argc, char **argv)
 	struct herald_campaign *c;
 	struct herald_err e = {0};
 	int ch, rc;
+	bool strict = false;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:d:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:d:c:sh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 'd': o.date = optarg; break;
 		case 'c': o.config_path = optarg; break;
+		case 's': strict = true; break;
 		case 'h': fputs(check_usage, stdout); return 0;
 		default: fputs(check_usage, stderr); return EX_USAGE;
 		}
@@ -76,6 +93,7 @@ herald_cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < nl; i++)
 		printf("  [%zu] %s\n", i + 1, herald_doc_link(c->doc, i));
 
+	char ob[256];
 	size_t nt = herald_doc_ntimes(c->doc);
 	time_t now = time(NULL);
 	printf("session times: %zu\n", nt);
@@ -86,13 +104,36 @@ herald_cmd_check(int argc, char **argv)
 		herald_zone_format(NULL, s->utc, false, u);
 		herald_zone_format(c->post.timezone ? c->post.timezone : s->zone,
 		    s->utc, true, z);
-		printf("  %s:%d: \"%s\" -> %s = %s%s\n", c->post.path, s->line,
-		    s->orig, u, z, s->utc < (int64_t)now ? " (past)" : "");
+		printf("  %s:%d: \"%s\" -> %s = %s", c->post.path, s->line,
+		    one_line(s->orig, ob), u, z);
+		if (s->has_end) {
+			herald_zone_format(NULL, s->utc_end, false, u);
+			printf(" until %s", u);
+		}
+		printf("%s%s\n", s->recurring ? " (recurring)" : "",
+		    s->history ? " (history)" : !s->recurring && s->utc < (int64_t)now ?
+		    " (past)" : "");
+	}
+	size_t ns = herald_doc_nskipped(c->doc);
+	printf("left as written: %zu\n", ns);
+	for (size_t i = 0; i < ns; i++) {
+		const char *why;
+		const struct herald_session *s = herald_doc_skipped(c->doc, i,
+		    &why);
+
+		printf("  %s:%d: \"%s\": %s\n", c->post.path, s->line,
+		    one_line(s->orig, ob), why);
 	}
 	if (c->list_path)
 		printf("list:     %s: %zu rows, %zu subscribers, %zu duplicates\n",
 		    c->list_path, c->stats.rows, c->stats.unique,
 		    c->stats.duplicates);
+	if (strict && ns > 0) {
+		fprintf(stderr, "herald: %s: %zu clock-like phrase%s left as "
+		    "written (--strict)\n", c->post.path, ns, ns == 1 ? "" : "s");
+		herald_campaign_free(c);
+		return EX_DATAERR;
+	}
 	printf("ok\n");
 	herald_campaign_free(c);
 	return 0;

@@ -10,7 +10,7 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "list.h"
+#include "addr.h"
 #include "suppress.h"
 #include "token.h"
 

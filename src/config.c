@@ -9,7 +9,7 @@
  * default.
  */
 #include "config.h"
-#include "list.h"
+#include "addr.h"
 #include "localtime.h"
 #include "ynode.h"
 
@@ -245,7 +245,7 @@ static int
 load_site(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 {
 	static const char *const keys[] = {"title", "base_url", "list_id",
-	    NULL};
+	    "params", NULL};
 	const struct ynode *site;
 	int rc, line;
 	char *u;
@@ -259,6 +259,20 @@ load_site(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 	    (rc = get_str(c, site, "base_url", "site.base_url", &u)) ||
 	    (rc = get_str(c, site, "list_id", "site.list_id", &cfg->list_id)))
 		return rc;
+	if (ynode_get(site, "params") != NULL) {
+		struct ynode *pm = (struct ynode *)site;
+		for (size_t i = 0; i < pm->n; i++)
+			if (strcmp(pm->keys[i], "params") == 0 &&
+			    pm->items[i]->type == YNODE_MAP) {
+				/* kept after the tree is freed */
+				cfg->site_params = pm->items[i];
+				pm->items[i] = NULL;
+			} else if (strcmp(pm->keys[i], "params") == 0 &&
+			    !(pm->items[i]->type == YNODE_SCALAR &&
+			    pm->items[i]->scalar[0] == '\0'))
+				return bad(c, pm->key_lines[i], "'%s' must be "
+				    "a mapping of keys", "site.params");
+	}
 	line = key_line(site, "base_url");
 	if (u == NULL)
 		return bad(c, key_line(root, "site"), "missing '%s'",
@@ -547,12 +561,41 @@ load_dkim(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 	return 0;
 }
 
+/* shortcodes: { NAME: inner|drop } */
+static int
+load_shortcodes(struct ck *c, const struct ynode *root,
+    struct herald_config *cfg)
+{
+	const struct ynode *sc;
+	int rc;
+
+	if ((rc = get_map(c, root, "shortcodes", &sc)) != 0 || sc == NULL)
+		return rc;
+	cfg->shortcodes = xcalloc(sc->n + 1, sizeof(*cfg->shortcodes));
+	for (size_t i = 0; i < sc->n; i++) {
+		const struct ynode *v = sc->items[i];
+		struct herald_sc_rule *r = &cfg->shortcodes[cfg->nshortcodes];
+
+		if (v->type != YNODE_SCALAR || (strcmp(v->scalar, "inner") != 0
+		    && strcmp(v->scalar, "drop") != 0))
+			return herald_errf(c->e, EX_CONFIG, c->file,
+			    sc->key_lines[i], "shortcodes.%s must be 'inner' "
+			    "(keep what is between the tags) or 'drop'",
+			    sc->keys[i]);
+		r->name = xstrdup(sc->keys[i]);
+		r->policy = v->scalar[0] == 'i' ? HERALD_SC_INNER :
+		    HERALD_SC_DROP;
+		cfg->nshortcodes++;
+	}
+	return 0;
+}
+
 static int
 load_root(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 {
 	static const char *const keys[] = {"site", "from", "reply_to",
 	    "unsubscribe", "templates", "time", "timezone_aliases", "smtp",
-	    "dkim", NULL};
+	    "dkim", "shortcodes", NULL};
 	const struct ynode *time;
 	char *from = NULL, *tpl = NULL;
 	int rc;
@@ -608,6 +651,8 @@ load_root(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 				    cfg->time_skeleton);
 	}
 
+	if ((rc = load_shortcodes(c, root, cfg)) != 0)
+		return rc;
 	if ((rc = load_aliases(c, root, cfg)) != 0 ||
 	    (rc = load_smtp(c, root, cfg)) != 0 ||
 	    (rc = load_dkim(c, root, cfg)) != 0)
@@ -679,6 +724,10 @@ herald_config_free(struct herald_config *cfg)
 	free(cfg->unsubscribe_url);
 	free(cfg->unsubscribe_mailto);
 	free(cfg->templates_dir);
+	for (size_t i = 0; i < cfg->nshortcodes; i++)
+		free(cfg->shortcodes[i].name);
+	free(cfg->shortcodes);
+	ynode_free(cfg->site_params);
 	free(cfg->time_skeleton);
 	for (size_t i = 0; i < cfg->naliases; i++) {
 		free(cfg->aliases[i].abbr);

@@ -11,6 +11,9 @@
  *   smtp:      { url, user, password_file, ca_file, timeout,
  *                tls: auto|required }   (auto: TLS except to loopback)
  *   dkim:      { domain, selector, key_file }
+ *   shortcodes: { NAME: inner|drop, ... }   (site shortcodes without a
+ *                templates/shortcodes/NAME.html|.txt pair)
+ *   site.params: { ... }  ({{< param >}} and {{ site.x }} fall back here)
  *
  * Relative paths are relative to the directory holding herald.yml; state
  * (journal, unsubscribe secret) lives in .herald/ beside it.
@@ -25,6 +28,15 @@ struct herald_alias {
 	char *abbr;   /* e.g. "IST" */
 	char *zone;   /* e.g. "Asia/Kolkata" */
 };
+
+enum herald_sc_policy { HERALD_SC_INNER = 1, HERALD_SC_DROP };
+
+struct herald_sc_rule {
+	char *name;                   /* shortcode or include name */
+	enum herald_sc_policy policy;
+};
+
+struct ynode;
 
 struct herald_config {
 	char *path;             /* the herald.yml read */
@@ -48,6 +60,10 @@ struct herald_config {
 
 	struct herald_alias *aliases;
 	size_t naliases;
+
+	struct herald_sc_rule *shortcodes;   /* shortcodes: policies */
+	size_t nshortcodes;
+	struct ynode *site_params;  /* site.params (a map) or NULL */
 
 	struct {
 		char *url;

@@ -32,16 +32,17 @@
 
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "journal.h"
 
 static const char *const state_names[HERALD_J_NSTATES] = {
 	"pending", "inflight", "sent", "deferred", "failed", "unknown",
-	"suppressed",
+	"suppressed", "removed",
 };
 
 enum {
 	ST_ADD, ST_GET, ST_INFLIGHT, ST_MARK, ST_SUPPRESS, ST_IS_SUPPRESSED,
-	ST_COUNTS, ST_EACH, ST_N
+	ST_COUNTS, ST_EACH, ST_LISTED, ST_N
 };
 
 static const char *const stmt_sql[ST_N] = {
@@ -68,7 +69,27 @@ static const char *const stmt_sql[ST_N] = {
 	"SELECT addr, state, attempts, tries, next_try, unknowns, code, "
 	"  reply, message_id, updated FROM rcpt "
 	"  WHERE ((1 << state) & ?1) != 0 ORDER BY addr",
+	/* ST_LISTED */
+	"INSERT OR IGNORE INTO temp.listed(addr, mine) VALUES (?1, ?2)",
 };
+
+/*
+ * With a list given (herald_journal_listed), counts and walks cover the
+ * rows of this run's share of the list, a listed address without a row
+ * counting as pending; a row whose address left the list is "removed".
+ */
+static const char counts_listed_sql[] =
+	"SELECT coalesce(r.state, 0), count(*) FROM temp.listed l "
+	"  LEFT JOIN rcpt r ON r.addr = l.addr WHERE l.mine GROUP BY 1 "
+	"UNION ALL "
+	"SELECT 7, count(*) FROM rcpt WHERE addr NOT IN "
+	"  (SELECT addr FROM temp.listed)";
+static const char each_listed_sql[] =
+	"SELECT r.addr, CASE WHEN l.addr IS NULL THEN 7 ELSE r.state END AS st,"
+	"  attempts, tries, next_try, unknowns, code, reply, message_id, "
+	"  updated FROM rcpt r LEFT JOIN temp.listed l ON l.addr = r.addr "
+	"  WHERE (l.addr IS NULL OR l.mine) AND ((1 << st) & ?1) != 0 "
+	"  ORDER BY r.addr";
 
 struct herald_journal {
 	sqlite3 *db;
@@ -77,10 +98,19 @@ struct herald_journal {
 	char *path;
 	char *list;
 	bool has_sup;
+	bool has_listed;        /* temp.listed exists (a list was given) */
+	bool readonly;
 	bool in_batch;
+	unsigned commits;       /* since the last checkpoint */
 	bool post_changed;
 	size_t recovered;
 	char addr[512];         /* lower-cased key scratch */
+	/* herald_journal_get's row, copied out so that no statement is
+	 * left open: an open statement holds a read transaction, and the
+	 * WAL cannot be checkpointed past it (it grew ~25 KB a recipient). */
+	char row_addr[512];
+	char row_reply[1024];
+	char row_mid[512];
 };
 
 const char *
@@ -118,12 +148,16 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Lower-cased copy of addr in j->addr; false when it does not fit. */
+/* addr's key (addr.h: one address however spelt, lower-cased) in
+ * j->addr; false when it does not fit. */
 static bool
 key(struct herald_journal *j, const char *addr)
 {
 	size_t n = strlen(addr);
 
+	if (herald_addr_key(addr, j->addr, sizeof(j->addr)))
+		return true;
+	/* Not an address (only tests pass these): lower-cased as is. */
 	if (n >= sizeof(j->addr))
 		return false;
 	memcpy(j->addr, addr, n + 1);
@@ -219,12 +253,10 @@ campaign_row(struct herald_journal *j, const struct herald_journal_opts *o,
 	if (rc == SQLITE_ROW) {
 		j->post_changed = strcmp(col_text(s, 0), hex) != 0;
 		sqlite3_finalize(s);
-		if (!j->post_changed || o->readonly)
+		/* Whether a changed post may go on is the caller's call
+		 * (nothing left to send needs no --force). */
+		if (!j->post_changed || o->readonly || !o->force)
 			return 0;
-		if (!o->force)
-			return herald_errf(e, EX_DATAERR, o->post_path, 0,
-			    "post changed since this campaign started; "
-			    "use --force");
 		if (sqlite3_prepare_v2(j->db, "UPDATE campaign SET "
 		    "post_hash = ?2, updated = ?3 WHERE id = ?1", -1, &s,
 		    NULL) != SQLITE_OK)
@@ -295,6 +327,7 @@ herald_journal_open(const struct herald_journal_opts *o,
 		}
 	}
 	j->list = xstrdup(o->list_name ? o->list_name : "");
+	j->readonly = o->readonly;
 	flags = o->readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(o->path, &j->db, flags, NULL) != SQLITE_OK) {
@@ -307,8 +340,13 @@ herald_journal_open(const struct herald_journal_opts *o,
 	sqlite3_busy_timeout(j->db, 10000);
 	if (!o->readonly) {
 		/* See the comment at the top for why FULL. */
+		/* The WAL is checkpointed every 1000 pages (SQLite's
+		 * default, stated here because the size bound depends on
+		 * it) and cut back to 1 MiB after a checkpoint. */
 		if ((rc = exec(j, "PRAGMA journal_mode=WAL;"
-		    "PRAGMA synchronous=FULL;", e)) != 0 ||
+		    "PRAGMA synchronous=FULL;"
+		    "PRAGMA wal_autocheckpoint=1000;"
+		    "PRAGMA journal_size_limit=1048576;", e)) != 0 ||
 		    (rc = exec(j, schema, e)) != 0)
 			goto fail;
 	}
@@ -333,6 +371,8 @@ no_sup:
 	for (i = 0; i < ST_N; i++) {
 		if ((i == ST_SUPPRESS || i == ST_IS_SUPPRESSED) && !j->has_sup)
 			continue;
+		if (i == ST_LISTED)
+			continue;   /* prepared once temp.listed exists */
 		if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
 			rc = dberr(j, e, "preparing");
@@ -406,7 +446,7 @@ herald_journal_begin(struct herald_journal *j, struct herald_err *e)
 
 	if (j->in_batch)
 		return 0;
-	if ((rc = exec(j, "BEGIN IMMEDIATE", e)) == 0)
+	if ((rc = exec(j, j->readonly ? "BEGIN" : "BEGIN IMMEDIATE", e)) == 0)
 		j->in_batch = true;
 	return rc;
 }
@@ -414,10 +454,22 @@ herald_journal_begin(struct herald_journal *j, struct herald_err *e)
 int
 herald_journal_commit(struct herald_journal *j, struct herald_err *e)
 {
+	int rc;
+
 	if (!j->in_batch)
 		return 0;
 	j->in_batch = false;
-	return exec(j, "COMMIT", e);
+	rc = exec(j, "COMMIT", e);
+	/* Besides the automatic checkpoints: every few hundred commits a
+	 * full one (which restarts the WAL from its beginning when no
+	 * reader is behind), so that its size follows the list, not the
+	 * number of writes. */
+	if (rc == 0 && !j->readonly && ++j->commits >= 256) {
+		j->commits = 0;
+		sqlite3_wal_checkpoint_v2(j->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
+	return rc;
 }
 
 static int
@@ -457,9 +509,16 @@ herald_journal_get(struct herald_journal *j, const char *addr,
 	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		/* Strings stay valid until the statement is reset, which
-		 * the next call does. */
+		/* Copied out and reset at once (see row_addr). */
 		fill_row(s, row);
+		snprintf(j->row_addr, sizeof(j->row_addr), "%s", row->addr);
+		snprintf(j->row_reply, sizeof(j->row_reply), "%s", row->reply);
+		snprintf(j->row_mid, sizeof(j->row_mid), "%s",
+		    row->message_id);
+		row->addr = j->row_addr;
+		row->reply = j->row_reply;
+		row->message_id = j->row_mid;
+		sqlite3_reset(s);
 		return 0;
 	}
 	sqlite3_reset(s);
@@ -531,8 +590,10 @@ herald_journal_is_suppressed(struct herald_journal *j, const char *addr)
 
 	if (!j->has_sup || n >= sizeof(k))
 		return false;
-	memcpy(k, addr, n + 1);
-	ascii_lower(k);
+	if (!herald_addr_key(addr, k, sizeof(k))) {
+		memcpy(k, addr, n + 1);
+		ascii_lower(k);
+	}
 	s = stmt(j, ST_IS_SUPPRESSED);
 	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, k, -1, SQLITE_TRANSIENT);
@@ -545,17 +606,53 @@ int
 herald_journal_counts(struct herald_journal *j,
     size_t counts[HERALD_J_NSTATES], struct herald_err *e)
 {
-	sqlite3_stmt *s = stmt(j, ST_COUNTS);
+	sqlite3_stmt *s;
 	int rc, st;
 
+	if (j->has_listed) {
+		if (sqlite3_prepare_v2(j->db, counts_listed_sql, -1, &s,
+		    NULL) != SQLITE_OK)
+			return dberr(j, e, "counting");
+	} else
+		s = stmt(j, ST_COUNTS);
 	memset(counts, 0, sizeof(size_t) * HERALD_J_NSTATES);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		st = sqlite3_column_int(s, 0);
 		if (st >= 0 && st < HERALD_J_NSTATES)
-			counts[st] = (size_t)sqlite3_column_int64(s, 1);
+			counts[st] += (size_t)sqlite3_column_int64(s, 1);
 	}
-	sqlite3_reset(s);
+	if (j->has_listed)
+		sqlite3_finalize(s);
+	else
+		sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : dberr(j, e, "counting");
+}
+
+int
+herald_journal_listed(struct herald_journal *j, const char *addr, bool mine,
+    struct herald_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (!j->has_listed) {
+		/* A temporary table: private to this connection, never in
+		 * the journal file or its WAL. */
+		if (exec(j, "CREATE TEMP TABLE IF NOT EXISTS listed ("
+		    "  addr TEXT PRIMARY KEY, mine INTEGER NOT NULL)"
+		    "  WITHOUT ROWID", e) != 0)
+			return EX_IOERR;
+		if (sqlite3_prepare_v3(j->db, stmt_sql[ST_LISTED], -1,
+		    SQLITE_PREPARE_PERSISTENT, &j->st[ST_LISTED], NULL) !=
+		    SQLITE_OK)
+			return dberr(j, e, "preparing");
+		j->has_listed = true;
+	}
+	if (!key(j, addr))
+		return too_long(j, e);
+	s = stmt(j, ST_LISTED);
+	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, mine);
+	return step_done(j, s, e, "listing recipient");
 }
 
 int
@@ -568,8 +665,8 @@ herald_journal_each(struct herald_journal *j, unsigned mask,
 
 	/* ST_EACH may be in use by a caller's fn calling back in; a fresh
 	 * statement keeps the walk independent of the cached ones. */
-	if (sqlite3_prepare_v2(j->db, stmt_sql[ST_EACH], -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(j->db, j->has_listed ? each_listed_sql :
+	    stmt_sql[ST_EACH], -1, &s, NULL) != SQLITE_OK)
 		return dberr(j, e, "listing");
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)mask);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -1,12 +1,14 @@
 /*
  * journal.h - the delivery journal: one SQLite database (WAL) per campaign
- * (and per shard) in .herald/, one row per recipient address (lower-cased):
+ * in .herald/ whatever the shard, one row per recipient address
+ * (lower-cased):
  *
  *   pending -> inflight -> sent | deferred | failed | unknown
  *
- * plus `suppressed` for addresses a 5.1.1 reply removed from the list.
- * The campaign row keeps the SHA-256 of the post; a changed post is refused
- * on resume unless forced.  Suppressions live in a second database shared
+ * plus `suppressed` for addresses a 5.1.1 reply removed from the list, and
+ * `removed` (never stored) for a row whose address is no longer in the
+ * list.  The campaign row keeps the SHA-256 of the post, so that a caller
+ * can tell a changed post (herald_journal_post_changed).  Suppressions live in a second database shared
  * by every campaign of a list (.herald/suppressions.sqlite), keyed by list
  * name.
  *
@@ -32,6 +34,7 @@ enum herald_jstate {
 	HERALD_J_FAILED,
 	HERALD_J_UNKNOWN,
 	HERALD_J_SUPPRESSED,
+	HERALD_J_REMOVED,       /* counted and walked only, never stored */
 	HERALD_J_NSTATES
 };
 
@@ -46,8 +49,7 @@ struct herald_journal_opts {
 	const char *post_path;      /* for the "post changed" error */
 	const unsigned char *post_hash;   /* 32 bytes, SHA-256 of the post */
 	bool force;                 /* accept a changed post (records the new hash) */
-	bool readonly;              /* status: no creation, no recovery, no
-	                               refusal (see herald_journal_post_changed) */
+	bool readonly;              /* status: no creation, no recovery */
 };
 
 struct herald_journal;
@@ -57,9 +59,10 @@ struct herald_journal;
  * from a killed run: rows left inflight become unknown (their final dot may
  * have been sent) and per-run retry counters are reset.
  * A writable journal is locked (PATH.lock, flock) until closed.
- * Returns 0, EX_NOINPUT (readonly and no journal yet), EX_DATAERR (the
- * post changed and !force), EX_TEMPFAIL (another writer has it open) or
- * EX_CANTCREAT/EX_IOERR with e filled.
+ * A changed post is not refused here: herald_journal_post_changed says so
+ * (and force records the new hash).
+ * Returns 0, EX_NOINPUT (readonly and no journal yet), EX_TEMPFAIL
+ * (another writer has it open) or EX_CANTCREAT/EX_IOERR with e filled.
  */
 int herald_journal_open(const struct herald_journal_opts *o,
     struct herald_journal **out, struct herald_err *e);
@@ -95,7 +98,8 @@ int herald_journal_add(struct herald_journal *j, const char *addr,
     struct herald_err *e);
 /*
  * Look addr up.  Returns 0 and fills row (strings valid until the next
- * journal call), -1 when there is no row, or EX_IOERR.
+ * herald_journal_get), -1 when there is no row, or EX_IOERR.  No
+ * statement is left open (so the WAL can be checkpointed).
  */
 int herald_journal_get(struct herald_journal *j, const char *addr,
     struct herald_jrow *row, struct herald_err *e);
@@ -115,7 +119,17 @@ int herald_journal_suppress(struct herald_journal *j, const char *addr,
     const char *reply, struct herald_err *e);
 bool herald_journal_is_suppressed(struct herald_journal *j, const char *addr);
 
-/* Rows per state. */
+/*
+ * Say that addr is in the list (mine: in this run's shard).  Once any
+ * address has been listed, counts and walks cover the listed addresses of
+ * this shard (one without a row counts as pending) plus, as
+ * HERALD_J_REMOVED, the rows whose address was not listed.  The listing
+ * lives in memory/temp space, never in the journal file.
+ */
+int herald_journal_listed(struct herald_journal *j, const char *addr,
+    bool mine, struct herald_err *e);
+
+/* Rows per state (see herald_journal_listed). */
 int herald_journal_counts(struct herald_journal *j,
     size_t counts[HERALD_J_NSTATES], struct herald_err *e);
 /*

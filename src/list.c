@@ -320,155 +320,6 @@ herald_list_close(struct herald_list *l)
 }
 
 /*
- * Address syntax (RFC 5322 3.4.1 addr-spec without comments or obsolete
- * forms; RFC 5321 4.5.3.1 limits: local part 64, domain 255, path 256
- * including the angle brackets, hence 254).  This is a filter against typos
- * and injection, not a promise that the mailbox exists.
- */
-static bool
-is_atext(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-static bool
-local_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 64)
-		return false;
-	if (s[0] == '"') {
-		if (n < 2 || s[n - 1] != '"')
-			return false;
-		for (size_t i = 1; i < n - 1; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if (c == '\\') {
-				if (++i >= n - 1)
-					return false;
-				c = (unsigned char)s[i];
-				if (c < 0x20 || c > 0x7e)
-					return false;
-			} else if (c == '"' || c < 0x20 || c > 0x7e)
-				return false;
-		}
-		return true;
-	}
-	return herald_dot_atom_valid(s, n);
-}
-
-bool
-herald_dot_atom_valid(const char *s, size_t n)
-{
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-		} else if (!is_atext((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
-bool
-herald_hostname_valid(const char *s, size_t n)
-{
-	size_t label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-		} else
-			return false;
-	}
-	return label > 0 && s[n - 1] != '-';
-}
-
-static bool
-domain_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 255)
-		return false;
-	if (s[0] == '[') {
-		/* RFC 5321 4.1.3 address literal; dtext without obs forms */
-		if (n < 3 || s[n - 1] != ']')
-			return false;
-		for (size_t i = 1; i < n - 1; i++)
-			if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '[' ||
-			    s[i] == ']' || s[i] == '\\')
-				return false;
-		return true;
-	}
-	/* a mail domain has at least two labels */
-	return herald_hostname_valid(s, n) && memchr(s, '.', n) != NULL;
-}
-
-bool
-herald_addr_valid(const char *s)
-{
-	const char *at;
-	size_t n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > 254)
-		return false;
-	if ((at = strrchr(s, '@')) == NULL)
-		return false;
-	return local_valid(s, (size_t)(at - s)) &&
-	    domain_valid(at + 1, n - (size_t)(at - s) - 1);
-}
-
-/*
- * The set of addresses seen, for duplicates: 64-bit FNV-1a of the
- * lower-cased address with open addressing, 12 bytes a slot.  Two distinct
- * addresses colliding among a million has odds near 1e-8; the price would be
- * one warning too many, never a lost error.
- */
-struct seen {
-	uint64_t *keys;     /* 0 = empty slot */
-	int *lines;         /* line of the first occurrence */
-	size_t cap, n;
-};
-
-static int
-seen_add(struct seen *s, uint64_t h, int line)
-{
-	size_t i;
-
-	if (h == 0)
-		h = 1;
-	if (2 * (s->n + 1) > s->cap) {
-		struct seen t = { NULL, NULL, s->cap ? 2 * s->cap : 1024, 0 };
-
-		t.keys = xcalloc(t.cap, sizeof(*t.keys));
-		t.lines = xcalloc(t.cap, sizeof(*t.lines));
-		for (size_t k = 0; k < s->cap; k++)
-			if (s->keys[k])
-				seen_add(&t, s->keys[k], s->lines[k]);
-		free(s->keys);
-		free(s->lines);
-		*s = t;
-	}
-	for (i = h & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
-		if (s->keys[i] == h)
-			return s->lines[i];
-	s->keys[i] = h;
-	s->lines[i] = line;
-	s->n++;
-	return 0;
-}
-
-/*
  * Zone and locale checks touch the file system and ICU's locale table; a
  * list has few distinct values, so remember the good ones.
  */
@@ -535,9 +386,9 @@ herald_list_validate(const char *path, struct herald_list_stats *st,
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_list_stats dummy;
-	struct seen seen = { NULL, NULL, 0, 0 };
+	struct herald_addrset *seen = herald_addrset_new();
 	struct memo zones = { .n = 0 }, locales = { .n = 0 };
-	struct hbuf low = HBUF_INIT;
+	char key[512];
 	int rc;
 
 	if (st == NULL)
@@ -553,11 +404,10 @@ herald_list_validate(const char *path, struct herald_list_stats *st,
 		    &locales, e);
 		if (rc != 0)
 			break;
-		hbuf_reset(&low);
-		hbuf_puts(&low, r.email);
-		ascii_lower(low.data);
-		if ((first = seen_add(&seen, hash64(low.data, low.len),
-		    r.line)) != 0) {
+		/* Valid (validate_row), so it has a key. */
+		if (!herald_addr_key(r.email, key, sizeof(key)))
+			snprintf(key, sizeof(key), "%s", r.email);
+		if ((first = herald_addrset_add(seen, key, r.line)) != 0) {
 			char msg[64];
 
 			st->duplicates++;
@@ -573,10 +423,8 @@ herald_list_validate(const char *path, struct herald_list_stats *st,
 			rc = herald_errf(e, EX_DATAERR, path, 0, "no subscribers");
 	}
 	herald_list_close(l);
-	free(seen.keys);
-	free(seen.lines);
+	herald_addrset_free(seen);
 	memo_free(&zones);
 	memo_free(&locales);
-	hbuf_free(&low);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef HERALD_LIST_H
 #define HERALD_LIST_H
 
+#include "addr.h"
 #include "util.h"
 
 struct herald_recipient {
@@ -66,15 +67,5 @@ typedef void (*herald_list_warn_fn)(void *arg, const char *file, int line,
  */
 int herald_list_validate(const char *path, struct herald_list_stats *st,
     herald_list_warn_fn warn, void *arg, struct herald_err *e);
-
-/* Is s a plausible addr-spec: ASCII local@domain, the local part a
- * dot-atom or a quoted-string (no CR/LF), the domain dotted host labels or
- * an [address literal], at most 64/255/254 octets (RFC 5321 4.5.3.1)? */
-bool herald_addr_valid(const char *s);
-/* RFC 5322 dot-atom-text: atext runs separated by single dots. */
-bool herald_dot_atom_valid(const char *s, size_t n);
-/* A host name: LDH labels of 1..63 octets, dot separated, at most 253
- * (RFC 1123); one label is enough (a DKIM selector). */
-bool herald_hostname_valid(const char *s, size_t n);
 
 #endif

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicode/ucal.h>
 #include <unicode/udat.h>
+#include <unicode/udateintervalformat.h>
+#include <unicode/uformattedvalue.h>
 #include <unicode/udatpg.h>
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
@@ -68,6 +71,26 @@ herald_locale_valid(const char *tag)
 			return true;
 	}
 	return false;
+}
+
+/* lang= and dir= for a reader's locale (issue 12). */
+void
+herald_locale_html(const char *tag, char lang[64], bool *rtl)
+{
+	char loc[ULOC_FULLNAME_CAPACITY];
+	UErrorCode st = U_ZERO_ERROR;
+
+	snprintf(lang, 64, "en");
+	*rtl = false;
+	if (tag == NULL || !herald_locale_valid(tag))
+		return;
+	uloc_forLanguageTag(tag, loc, sizeof(loc), NULL, &st);
+	uloc_toLanguageTag(loc, lang, 64, true, &st);
+	if (U_FAILURE(st)) {
+		snprintf(lang, 64, "en");
+		return;
+	}
+	*rtl = uloc_isRightToLeft(loc);
 }
 
 /* Calendar arithmetic (proleptic Gregorian, era-based so it is exact for
@@ -531,6 +554,24 @@ herald_zone_offset(const char *zone, int64_t utc, int *gmtoff, char abbr[16])
 }
 
 int
+herald_zone_info(const char *zone, int64_t utc, int *gmtoff, char abbr[16],
+    bool *dst)
+{
+	const struct tz *z = tz_get(zone);
+	const struct tz_type *t;
+
+	if (z == NULL)
+		return EX_DATAERR;
+	t = tz_lookup(z, utc);
+	*gmtoff = t->off;
+	if (abbr != NULL)
+		snprintf(abbr, 16, "%s", t->abbr);
+	if (dst != NULL)
+		*dst = t->dst;
+	return 0;
+}
+
+int
 herald_zone_local(const char *zone, int64_t local, int64_t utc[2])
 {
 	const struct tz *z = tz_get(zone);
@@ -665,8 +706,8 @@ replace_zone_fields(const UChar *pat, int32_t len, const char *label,
 static char *
 to_utf8(const UChar *s, int32_t n)
 {
-	UChar tmp[256];
-	char buf[1024];
+	UChar tmp[512];
+	char buf[2048];
 	int32_t outlen = 0;
 	UErrorCode st = U_ZERO_ERROR;
 
@@ -681,17 +722,98 @@ to_utf8(const UChar *s, int32_t n)
 	return xstrdup(buf);
 }
 
+/* skeleton without its date fields (a recurring time: weekday and clock). */
+static void
+strip_date(const UChar *in, int32_t n, UChar *out, int32_t cap)
+{
+	int32_t o = 0;
+
+	for (int32_t i = 0; i < n && o < cap - 1; i++)
+		if (in[i] >= 0x80 || strchr("yYuUrQqMLwWdDFgG", (char)in[i]) == NULL)
+			out[o++] = in[i];
+	out[o] = 0;
+}
+
+/* Does the skeleton have a zone field? */
+static bool
+has_zone_field(const UChar *sk)
+{
+	for (; *sk; sk++)
+		if (*sk < 0x80 && strchr("zZOvVXx", (char)*sk) != NULL)
+			return true;
+	return false;
+}
+
+/* A range from ICU's interval formatter, handed wall times as UTC, with
+ * each zone field replaced by tzdata's label. */
+static int
+format_interval(const char *loc, const UChar *skel, int64_t a, int64_t b,
+    const char *la, const char *lb, UChar *out, int32_t cap, int32_t *outlen)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	UDateIntervalFormat *f;
+	UFormattedDateInterval *res = NULL;
+	const UFormattedValue *val;
+	UConstrainedFieldPosition *pos = NULL;
+	const UChar *str;
+	int32_t len = 0, o = 0, at = 0, nz = 0;
+
+	f = udtitvfmt_open(loc, skel, -1, u"UTC", -1, &st);
+	if (U_FAILURE(st))
+		return -1;
+	res = udtitvfmt_openResult(&st);
+	udtitvfmt_formatToResult(f, (UDate)a * 1000.0, (UDate)b * 1000.0, res,
+	    &st);
+	val = udtitvfmt_resultAsValue(res, &st);
+	str = ufmtval_getString(val, &len, &st);
+	pos = ucfpos_open(&st);
+	ucfpos_constrainField(pos, UFIELD_CATEGORY_DATE, UDAT_TIMEZONE_FIELD,
+	    &st);
+	if (U_FAILURE(st))
+		goto fail;
+	while (ufmtval_nextPosition(val, pos, &st) && U_SUCCESS(st)) {
+		int32_t s0, e0;
+		const char *l = nz++ == 0 ? la : lb;
+
+		ucfpos_getIndexes(pos, &s0, &e0, &st);
+		if (U_FAILURE(st) || s0 < at)
+			break;
+		while (at < s0 && o < cap - 1)
+			out[o++] = str[at++];
+		for (; *l && o < cap - 1; l++)
+			out[o++] = (UChar)(unsigned char)*l;
+		at = e0;
+	}
+	if (U_FAILURE(st))
+		goto fail;
+	while (at < len && o < cap - 1)
+		out[o++] = str[at++];
+	out[o] = 0;
+	*outlen = o;
+	ucfpos_close(pos);
+	udtitvfmt_closeResult(res);
+	udtitvfmt_close(f);
+	return 0;
+fail:
+	if (pos)
+		ucfpos_close(pos);
+	if (res)
+		udtitvfmt_closeResult(res);
+	udtitvfmt_close(f);
+	return -1;
+}
+
 int
-herald_localize(const struct herald_session *s, size_t n, const char *zone,
+herald_localize(const struct herald_when *s, size_t n, const char *zone,
     const char *locale, const char *skeleton, struct herald_localized *out,
     struct herald_err *e)
 {
 	char loc[ULOC_FULLNAME_CAPACITY];
-	UChar uskel[128], pat[256], pat2[512], words[256];
+	UChar uskel[128], rskel[128], pat[256], rpat[256], pat2[512], words[512];
 	UErrorCode st = U_ZERO_ERROR;
 	UDateTimePatternGenerator *gen = NULL;
 	UDateFormat *fmt = NULL;
-	int32_t patlen, skellen = 0, parsed = 0;
+	int32_t patlen, rpatlen, skellen = 0, parsed = 0;
 	int rc = 0;
 
 	memset(out, 0, n * sizeof(*out));
@@ -712,12 +834,14 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 		    "invalid time skeleton \"%s\"", skeleton);
 		goto out;
 	}
+	strip_date(uskel, skellen, rskel, 128);
 	gen = udatpg_open(loc, &st);
 	patlen = udatpg_getBestPattern(gen, uskel, skellen, pat, 256, &st);
+	rpatlen = udatpg_getBestPattern(gen, rskel, -1, rpat, 256, &st);
 	/* The formatter's own zone is UTC: it is handed wall times. */
 	fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, u"UTC", -1, pat,
 	    patlen, &st);
-	if (U_FAILURE(st) || patlen >= 256) {
+	if (U_FAILURE(st) || patlen >= 256 || rpatlen >= 256) {
 		rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
 		    "ICU cannot format times for \"%s\" with \"%s\": %s",
 		    locale, skeleton, u_errorName(st));
@@ -725,11 +849,10 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *z = zone != NULL ? zone : s[i].zone;
-		char abbr[16], label[32], stamp[40];
-		int off;
-		int64_t local;
+		char abbr[16], label[32], label2[32], stamp[40];
+		int off, off2 = 0;
+		int64_t local, local2;
 		int32_t plen, wlen;
-		struct hbuf h = HBUF_INIT;
 
 		if (herald_zone_offset(z, s[i].utc, &off, abbr) != 0) {
 			rc = herald_errf(e, EX_DATAERR, NULL, 0,
@@ -738,25 +861,39 @@ herald_localize(const struct herald_session *s, size_t n, const char *zone,
 		}
 		local = s[i].utc + off;
 		zone_label(abbr, off, label);
-		plen = replace_zone_fields(pat, patlen, label, pat2, 512);
-		udat_applyPattern(fmt, false, pat2, plen);
-		wlen = udat_format(fmt, (UDate)local * 1000.0, words, 256, NULL,
-		    &st);
-		if (U_FAILURE(st) || wlen >= 256) {
-			rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
-			    "ICU cannot format a time: %s", u_errorName(st));
-			goto out;
+		if (s[i].has_end) {
+			herald_zone_offset(z, s[i].utc_end, &off2, abbr);
+			local2 = s[i].utc_end + off2;
+			zone_label(abbr, off2, label2);
+			if (format_interval(loc, s[i].recurring ? rskel : uskel,
+			    local, local2, label, label2, words, 512, &wlen) != 0) {
+				rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+				    "ICU cannot format a range of times for \"%s\"",
+				    locale);
+				goto out;
+			}
+			/* a skeleton without a zone field still says which zone
+			 * the words are in only when it asked for it */
+			(void)has_zone_field;
+		} else {
+			if (s[i].recurring)
+				plen = replace_zone_fields(rpat, rpatlen, label, pat2,
+				    512);
+			else
+				plen = replace_zone_fields(pat, patlen, label, pat2,
+				    512);
+			udat_applyPattern(fmt, false, pat2, plen);
+			wlen = udat_format(fmt, (UDate)local * 1000.0, words, 512,
+			    NULL, &st);
+			if (U_FAILURE(st) || wlen >= 512) {
+				rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
+				    "ICU cannot format a time: %s", u_errorName(st));
+				goto out;
+			}
 		}
 		out[i].text = to_utf8(words, wlen);
-
 		iso8601(local, off, stamp);
-		hbuf_printf(&h, "<time datetime=\"%s\" title=\"", stamp);
-		if (s[i].orig != NULL)
-			hbuf_put_html(&h, s[i].orig, strlen(s[i].orig));
-		hbuf_puts(&h, "\">");
-		hbuf_put_html(&h, out[i].text, strlen(out[i].text));
-		hbuf_puts(&h, "</time>");
-		out[i].html = hbuf_detach(&h);
+		out[i].datetime = xstrdup(stamp);
 	}
 out:
 	if (fmt != NULL)
@@ -776,8 +913,265 @@ herald_localized_free(struct herald_localized *l, size_t n)
 	if (l == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		free(l[i].html);
+		free(l[i].datetime);
 		free(l[i].text);
-		l[i].html = l[i].text = NULL;
+		l[i].datetime = l[i].text = NULL;
 	}
+}
+
+/*
+ * Zone words from ICU (English CLDR data): built once per process.
+ */
+
+struct zword {
+	char name[80];       /* lower case, single spaces */
+	const char *zone;    /* IANA name (owned by the table) */
+	int kind;
+	bool pref, ambiguous;
+};
+
+static struct zword *zwords;
+static size_t nzwords;
+static pthread_once_t zwords_once = PTHREAD_ONCE_INIT;
+
+/* Where a name is shared by several zones, these win (the zones the
+ * common abbreviations name). */
+static const char *const zw_pref[] = {
+	"America/New_York", "America/Chicago", "America/Denver",
+	"America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
+	"America/Halifax", "America/St_Johns", "America/Sao_Paulo",
+	"America/Argentina/Buenos_Aires", "Europe/London", "Europe/Lisbon",
+	"Europe/Paris", "Europe/Athens", "Europe/Moscow", "Europe/Istanbul",
+	"Asia/Jerusalem", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata",
+	"Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta",
+	"Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Asia/Manila",
+	"Asia/Tokyo", "Asia/Seoul", "Australia/Perth", "Australia/Adelaide",
+	"Australia/Sydney", "Pacific/Auckland", "Africa/Johannesburg",
+	"Africa/Maputo", "Africa/Nairobi", "Africa/Lagos", "Africa/Cairo",
+	NULL,
+};
+
+/* Words ICU has no entry for. */
+static const struct {
+	const char *name, *zone;
+} zw_extra[] = {
+	{"pacific", "America/Los_Angeles"}, {"eastern", "America/New_York"},
+	{"central", "America/Chicago"}, {"mountain", "America/Denver"},
+	{"us pacific", "America/Los_Angeles"},
+	{"us eastern", "America/New_York"}, {"us central", "America/Chicago"},
+	{"us mountain", "America/Denver"},
+	{"greenwich mean time", "Etc/GMT"},
+	{"coordinated universal time", "Etc/UTC"},
+	{"universal time", "Etc/UTC"},
+};
+
+static void
+zw_lower(char *s)
+{
+	char *o = s;
+	bool sp = false;
+
+	for (char *p = s; *p; p++) {
+		char c = *p;
+		if (c == '_' || c == ' ')
+			c = ' ';
+		if (c == ' ') {
+			if (!sp && o != s)
+				*o++ = ' ';
+			sp = true;
+			continue;
+		}
+		sp = false;
+		*o++ = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+	}
+	while (o > s && o[-1] == ' ')
+		o--;
+	*o = '\0';
+}
+
+static bool
+zw_is_pref(const char *zone)
+{
+	for (size_t i = 0; zw_pref[i]; i++)
+		if (strcmp(zw_pref[i], zone) == 0)
+			return true;
+	return false;
+}
+
+/* Do two zones keep the same offsets through 2026 (tzdata)? */
+static bool
+zw_same_rules(const char *a, const char *b)
+{
+	for (int m = 1; m <= 12; m++) {
+		int64_t t = herald_days_from_civil(2026, m, 15) * 86400;
+		int oa, ob;
+		if (herald_zone_offset(a, t, &oa, NULL) != 0 ||
+		    herald_zone_offset(b, t, &ob, NULL) != 0 || oa != ob)
+			return false;
+	}
+	return true;
+}
+
+static void
+zw_add(const char *name, const char *zone, int kind)
+{
+	char n[80];
+	const char *z = NULL;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(n))
+		return;
+	snprintf(n, sizeof(n), "%s", name);
+	zw_lower(n);
+	if (strncmp(n, "gmt", 3) == 0 || strncmp(n, "utc", 3) == 0 ||
+	    strpbrk(n, "0123456789+") != NULL || n[0] == '\0')
+		return;
+	if (!herald_zone_valid(zone))
+		return;
+	for (size_t i = 0; i < nzwords; i++) {
+		struct zword *w = &zwords[i];
+		if (strcmp(w->name, n) != 0 || w->kind != kind)
+			continue;
+		if (strcmp(w->zone, zone) == 0 || w->pref)
+			return;
+		if (zw_is_pref(zone)) {
+			for (size_t k = 0; k < nzwords; k++)
+				if (strcmp(zwords[k].zone, zone) == 0) {
+					z = zwords[k].zone;
+					break;
+				}
+			w->zone = z ? z : xstrdup(zone);
+			w->pref = true;
+			w->ambiguous = false;
+		} else if (!zw_same_rules(w->zone, zone))
+			w->ambiguous = true;
+		return;
+	}
+	for (size_t k = 0; k < nzwords; k++)
+		if (strcmp(zwords[k].zone, zone) == 0) {
+			z = zwords[k].zone;
+			break;
+		}
+	zwords = xrealloc(zwords, (nzwords + 1) * sizeof(*zwords));
+	memset(&zwords[nzwords], 0, sizeof(*zwords));
+	snprintf(zwords[nzwords].name, sizeof(zwords[nzwords].name), "%s", n);
+	zwords[nzwords].zone = z ? z : xstrdup(zone);
+	zwords[nzwords].kind = kind;
+	zwords[nzwords].pref = zw_is_pref(zone);
+	nzwords++;
+}
+
+static void
+zw_build(void)
+{
+	static const struct {
+		const char *pat;
+		int month;        /* 0: any date */
+		int kind;
+	} pats[] = {
+		{"vvvv", 1, HERALD_ZW_GENERIC},
+		{"zzzz", 1, -1},
+		{"zzzz", 7, -1},
+		{"VVV", 1, HERALD_ZW_CITY},
+	};
+	UErrorCode st = U_ZERO_ERROR;
+	UEnumeration *en;
+	UDateFormat *fmt[4] = {NULL, NULL, NULL, NULL};
+	const UChar *id;
+	int32_t idlen;
+
+	for (size_t i = 0; i < sizeof(zw_extra) / sizeof(zw_extra[0]); i++)
+		zw_add(zw_extra[i].name, zw_extra[i].zone, HERALD_ZW_GENERIC);
+	for (int p = 0; p < 4; p++) {
+		UChar up[8];
+		u_uastrcpy(up, pats[p].pat);
+		st = U_ZERO_ERROR;
+		fmt[p] = udat_open(UDAT_PATTERN, UDAT_PATTERN, "en", u"UTC", -1,
+		    up, -1, &st);
+		if (U_FAILURE(st))
+			goto out;
+	}
+	st = U_ZERO_ERROR;
+	en = ucal_openTimeZoneIDEnumeration(UCAL_ZONE_TYPE_CANONICAL_LOCATION,
+	    NULL, NULL, &st);
+	if (U_FAILURE(st))
+		goto out;
+	while ((id = uenum_unext(en, &idlen, &st)) != NULL && U_SUCCESS(st)) {
+		char zone[128], city[128], *slash;
+		UCalendar *cal;
+		int32_t n;
+
+		u_austrncpy(zone, id, sizeof(zone) - 1);
+		zone[sizeof(zone) - 1] = '\0';
+		if (!herald_zone_valid(zone))
+			continue;
+		/* tzdata's own city name: "Sao_Paulo" */
+		slash = strrchr(zone, '/');
+		if (slash != NULL) {
+			snprintf(city, sizeof(city), "%s", slash + 1);
+			zw_add(city, zone, HERALD_ZW_CITY);
+		}
+		cal = ucal_open(id, idlen, "en", UCAL_GREGORIAN, &st);
+		if (U_FAILURE(st)) {
+			st = U_ZERO_ERROR;
+			continue;
+		}
+		for (int p = 0; p < 4; p++) {
+			UChar out[128];
+			char u8[256];
+			int32_t u8len = 0;
+			UErrorCode s2 = U_ZERO_ERROR;
+			int kind = pats[p].kind;
+
+			udat_setCalendar(fmt[p], cal);
+			n = udat_format(fmt[p], (UDate)herald_days_from_civil(2021,
+			    pats[p].month, 15) * 86400000.0, out, 128, NULL, &s2);
+			if (U_FAILURE(s2) || n >= 128)
+				continue;
+			u_strToUTF8(u8, sizeof(u8), &u8len, out, n, &s2);
+			if (U_FAILURE(s2) || u8len >= (int32_t)sizeof(u8))
+				continue;
+			u8[u8len] = '\0';
+			if (kind < 0) {
+				/* ICU's words; tzdata says which kind it was */
+				int off;
+				bool dst = false;
+				herald_zone_info(zone, herald_days_from_civil(2021,
+				    pats[p].month, 15) * 86400, &off, NULL, &dst);
+				if (strstr(u8, "Standard") != NULL)
+					kind = HERALD_ZW_STANDARD;
+				else if (strstr(u8, "Daylight") != NULL ||
+				    strstr(u8, "Summer") != NULL)
+					kind = HERALD_ZW_DAYLIGHT;
+				else
+					kind = dst ? HERALD_ZW_DAYLIGHT :
+					    HERALD_ZW_STANDARD;
+			}
+			zw_add(u8, zone, kind);
+		}
+		ucal_close(cal);
+	}
+	uenum_close(en);
+out:
+	for (int p = 0; p < 4; p++)
+		if (fmt[p] != NULL)
+			udat_close(fmt[p]);
+}
+
+bool
+herald_zone_from_words(const char *words, const char **zone, int *kind)
+{
+	char n[80];
+
+	if (words == NULL || strlen(words) >= sizeof(n))
+		return false;
+	pthread_once(&zwords_once, zw_build);
+	snprintf(n, sizeof(n), "%s", words);
+	zw_lower(n);
+	for (size_t i = 0; i < nzwords; i++)
+		if (strcmp(zwords[i].name, n) == 0 && !zwords[i].ambiguous) {
+			*zone = zwords[i].zone;
+			*kind = zwords[i].kind;
+			return true;
+		}
+	return false;
 }

@@ -4,19 +4,28 @@
  * encoded-words for non-ASCII display names and subjects, RFC 2369/2919 list
  * fields and RFC 8058 one-click unsubscribe.
  *
- * libetpan builds the header fields and the MIME tree and writes them (it
- * folds long header lines at whitespace).  Two pieces are done here instead:
+ * libetpan builds and writes the RFC 5322 header fields (it folds long
+ * lines at whitespace and formats addresses and the date: what it does
+ * well).  The rest is done here:
  *
  *  - quoted-printable.  libetpan 1.9's mailmime_quoted_printable_write
  *    writes a line's trailing white space raw *and* encoded ("a   \n" comes
  *    back as "a    "), so the text would not round-trip; we encode bodies
- *    ourselves and hand libetpan the encoded bytes (dt_encoded = 1).
+ *    ourselves, a run of literal octets at a time.
+ *  - the MIME structure below the header fields.  It is fixed (one text
+ *    part, or text and HTML in multipart/alternative with a deterministic
+ *    boundary), and libetpan's MIME writer pushed every body octet through
+ *    its per-character string writer (a quarter of the build time), so it
+ *    is written here directly, in the same bytes.
  *  - RFC 2047.  libetpan writes display names and subjects as given; we
  *    give it encoded-words made of atext characters only, so it neither
  *    quotes them nor cuts them.
  *
- * Runs once per recipient, so everything is one linear pass; nothing is
- * cached between calls.
+ * A body may come as spans, some already encoded (campaign.c encodes each
+ * (zone, locale) body once and only the template around it per reader);
+ * quoted-printable works line by line, so spans that start at line starts
+ * encode to the same bytes as the whole.  Output is CRLF throughout, ready
+ * for SMTP as it is.
  */
 #include "mime.h"
 
@@ -26,7 +35,7 @@
 
 #include <libetpan/libetpan.h>
 
-#include "list.h"
+#include "addr.h"
 
 /*
  * Encoded-word text budget.  An encoded-word may be 75 characters (RFC 2047
@@ -281,6 +290,20 @@ unstructured_put(struct hbuf *out, const char *s)
  * writer never needs to mangle it.  Output always ends in CRLF (a soft break
  * when the text lacks a final newline), so the part ends cleanly.
  */
+/* Octets quoted-printable copies as they are away from a line's end:
+ * printable ASCII but "=", and tab.  Filled on first use. */
+static unsigned char qp_lit[256];
+
+static void
+qp_init(void)
+{
+	if (qp_lit['a'])
+		return;
+	for (unsigned c = ' '; c <= '~'; c++)
+		qp_lit[c] = c != '=';
+	qp_lit['\t'] = 1;
+}
+
 static void
 qp_put(struct hbuf *out, const char *str, size_t n)
 {
@@ -288,6 +311,7 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 	size_t i = 0;
 	char *o;
 
+	qp_init();
 	/* worst case: 3 per octet, a 3-octet soft break per 24 encoded octets */
 	hbuf_grow(out, 4 * n + 8);
 	o = out->data + out->len;
@@ -305,11 +329,18 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 
 			/* fast path: literal ASCII away from the line's end and
 			 * with room left on the output line */
-			while (i + 1 < b && col < QP_LINE_MAX - 1 &&
-			    ((s[i] >= ' ' && s[i] <= '~' && s[i] != '=') ||
-			    s[i] == '\t') && !(col == 0 && s[i] == 'F')) {
-				*o++ = (char)s[i++];
-				col++;
+			if (i + 1 < b && col < QP_LINE_MAX - 1 &&
+			    !(col == 0 && s[i] == 'F')) {
+				size_t lim = b - 1 - i, k = 0;
+
+				if (lim > QP_LINE_MAX - 1 - col)
+					lim = QP_LINE_MAX - 1 - col;
+				while (k < lim && qp_lit[s[i + k]])
+					k++;
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+				col += k;
 			}
 			g = u8len(s, i, b);
 			c = s[i];
@@ -555,52 +586,67 @@ build_fields(const struct herald_mail *m)
 	return fl;
 }
 
-/* A text/SUBTYPE; charset=utf-8 part whose body is already QP-encoded. */
-static struct mailmime *
-text_part(const char *type, const char *qp, size_t len)
+/* The body of one part: spans that are already quoted-printable are
+ * copied, the others encoded (each span starts at a line start, see
+ * mime.h). */
+static void
+body_put(struct hbuf *out, const char *src, size_t len,
+    const struct herald_mime_span *sp, size_t nsp)
 {
-	struct mailmime_content *ct = need(mailmime_content_new_with_str(type));
-	struct mailmime_fields *fields = need(mailmime_fields_new_encoding(
-	    MAILMIME_MECHANISM_QUOTED_PRINTABLE));
-	struct mailmime *part;
-
-	need_ok(clist_append(ct->ct_parameters, need(
-	    mailmime_param_new_with_data("charset", "utf-8"))));
-	part = need(mailmime_new_empty(ct, fields));
-	part->mm_data.mm_single = need(mailmime_data_new(MAILMIME_DATA_TEXT,
-	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, qp, len, NULL));
-	return part;
+	if (sp == NULL) {
+		qp_put(out, src ? src : "", src ? len : 0);
+		return;
+	}
+	for (size_t i = 0; i < nsp; i++) {
+		if (sp[i].encoded)
+			hbuf_put(out, sp[i].data, sp[i].len);
+		else
+			qp_put(out, sp[i].data, sp[i].len);
+	}
 }
 
+static void
+part_head(struct hbuf *out, const char *type)
+{
+	hbuf_puts(out, "Content-Type: ");
+	hbuf_puts(out, type);
+	hbuf_puts(out, "; charset=\"utf-8\"\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+}
+
+/*
+ * libetpan writes the RFC 5322 header fields (it folds them and formats
+ * the addresses and the date); the MIME structure below them is fixed
+ * (at most two text parts, always quoted-printable, deterministic
+ * boundary), so it is written here straight into out, in the same bytes
+ * libetpan's MIME writer produced, without its per-character writer going
+ * over every octet of the bodies.
+ */
 int
 herald_mime_build(const struct herald_mail *m, struct hbuf *out,
     struct herald_err *e)
 {
-	struct hbuf enc = HBUF_INIT;
-	struct mailmime *msg, *body;
-	size_t html_off = 0;
+	struct mailimf_fields *fl;
 	int col = 0, rc;
 	size_t start = out->len;
 
 	if ((rc = check_mail(m, e)) != 0)
 		return rc;
-	qp_put(&enc, m->text ? m->text : "", m->text ? m->text_len : 0);
-	if (m->html) {
-		html_off = enc.len;
-		qp_put(&enc, m->html, m->html_len);
+	/* the header fields and the body parts, about 1 KiB more than the
+	 * bodies; QP grows text by a few per cent */
+	hbuf_grow(out, m->text_len + m->html_len + (m->text_len +
+	    m->html_len) / 8 + 2048);
+	fl = build_fields(m);
+	rc = mailimf_fields_write_driver(put, out, &col, fl);
+	mailimf_fields_free(fl);
+	if (rc != MAILIMF_NO_ERROR) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "libetpan could not write the header (error %d)", rc);
 	}
-
-	/* The message itself carries no MIME fields: MIME-Version is among
-	 * the RFC 5322 fields and the body part brings Content-Type. */
-	msg = need(mailmime_new_empty(need(mailmime_get_content_message()),
-	    need(mailmime_fields_new_empty())));
-	mailmime_set_imf_fields(msg, build_fields(m));
-	body = text_part("text/plain", hbuf_cstr(&enc), m->html ? html_off :
-	    enc.len);
 	if (m->html) {
-		struct mailmime_content *ct = need(mailmime_content_new_with_str(
-		    "multipart/alternative"));
-		struct mailmime *alt;
 		char boundary[32];
 		const char *seed = m->boundary_seed ? m->boundary_seed :
 		    m->message_id;
@@ -612,33 +658,26 @@ herald_mime_build(const struct herald_mail *m, struct hbuf *out,
 		 */
 		snprintf(boundary, sizeof(boundary), "=_herald_%016llx",
 		    (unsigned long long)hash64(seed, strlen(seed)));
-		alt = need(mailmime_new_empty(ct, need(
-		    mailmime_fields_new_empty())));
-		/* mailmime_new_empty added a random boundary: replace it */
-		for (clistiter *it = clist_begin(ct->ct_parameters); it;
-		    it = clist_next(it)) {
-			struct mailmime_parameter *pa = clist_content(it);
-
-			if (strcasecmp(pa->pa_name, "boundary") == 0) {
-				free(pa->pa_value);
-				pa->pa_value = xstrdup(boundary);
-			}
-		}
-		need_ok(mailmime_smart_add_part(alt, body));
-		need_ok(mailmime_smart_add_part(alt, text_part("text/html",
-		    enc.data + html_off, enc.len - html_off)));
-		body = alt;
-	}
-	need_ok(mailmime_smart_add_part(msg, body));
-	rc = mailmime_write_driver(put, out, &col, msg);
-	mailmime_free(msg);
-	hbuf_free(&enc);
-	if (rc != MAILIMF_NO_ERROR) {
-		out->len = start;
-		if (out->data)
-			out->data[start] = '\0';
-		return herald_errf(e, EX_SOFTWARE, NULL, 0,
-		    "libetpan could not write the message (error %d)", rc);
+		hbuf_printf(out, "Content-Type: multipart/alternative; "
+		    "boundary=\"%s\"\r\n\r\n--%s\r\n", boundary, boundary);
+		part_head(out, "text/plain");
+		body_put(out, m->text, m->text_len, m->text_spans,
+		    m->text_nspans);
+		hbuf_printf(out, "\r\n--%s\r\n", boundary);
+		part_head(out, "text/html");
+		body_put(out, m->html, m->html_len, m->html_spans,
+		    m->html_nspans);
+		hbuf_printf(out, "\r\n--%s--\r\n", boundary);
+	} else {
+		part_head(out, "text/plain");
+		body_put(out, m->text, m->text_len, m->text_spans,
+		    m->text_nspans);
 	}
 	return 0;
+}
+
+void
+herald_mime_qp(struct hbuf *out, const char *s, size_t n)
+{
+	qp_put(out, s, n);
 }

@@ -14,6 +14,16 @@
 #include <time.h>
 #include "util.h"
 
+/* A piece of a part's body: raw UTF-8 text (LF or CRLF line ends) or text
+ * already encoded with herald_mime_qp().  Every span but the last must end
+ * with a line break, so that encoding span by span gives the same bytes as
+ * encoding the whole. */
+struct herald_mime_span {
+	const char *data;
+	size_t len;
+	bool encoded;
+};
+
 struct herald_mail {
 	const char *from_name;     /* UTF-8 or NULL */
 	const char *from_addr;
@@ -31,6 +41,12 @@ struct herald_mail {
 	const char *html;          /* NULL: text/plain only */
 	size_t html_len;
 	const char *boundary_seed; /* makes the boundary deterministic */
+	/* Optional: the bodies as spans (text and html still given, for
+	 * their lengths and for checks); NULL: encode text and html whole. */
+	const struct herald_mime_span *text_spans;
+	size_t text_nspans;
+	const struct herald_mime_span *html_spans;
+	size_t html_nspans;
 };
 
 /*
@@ -46,6 +62,10 @@ struct herald_mail {
  */
 int herald_mime_build(const struct herald_mail *m, struct hbuf *out,
     struct herald_err *e);
+
+/* Append s[0..n) as quoted-printable (the body encoding herald_mime_build
+ * uses), CRLF line ends; for bodies encoded once and reused as spans. */
+void herald_mime_qp(struct hbuf *out, const char *s, size_t n);
 
 /* Append s (UTF-8) as an RFC 5322 phrase: encoded-words (RFC 2047, UTF-8,
  * Q or B, each <= 75 characters and whole characters) when s holds 8-bit or

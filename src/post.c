@@ -15,6 +15,7 @@
  */
 #include "post.h"
 #include "localtime.h"
+#include "toml.h"
 #include "ynode.h"
 
 #include <stdlib.h>
@@ -136,7 +137,13 @@ load_front_matter(struct herald_post *post, const struct ynode *fm,
 	if ((rc = fm_text(fm, "title", file, true, &post->title, e)) ||
 	    (rc = fm_text(fm, "subject", file, true, &post->subject, e)) ||
 	    (rc = fm_text(fm, "summary", file, false, &post->summary, e)) ||
-	    (rc = fm_text(fm, "timezone", file, true, &post->timezone, e)))
+	    (rc = fm_text(fm, "timezone", file, true, &post->timezone, e)) ||
+	    (rc = fm_text(fm, "campaign", file, true, &post->campaign, e)))
+		return rc;
+	/* Hugo and Zola call the preheader description */
+	if (post->summary == NULL && ynode_get(fm, "description") != NULL &&
+	    ynode_get(fm, "description")->type == YNODE_SCALAR &&
+	    (rc = fm_text(fm, "description", file, false, &post->summary, e)))
 		return rc;
 	if (post->title == NULL) {
 		n = ynode_get(fm, "title");
@@ -162,238 +169,51 @@ load_front_matter(struct herald_post *post, const struct ynode *fm,
 			return herald_errf(e, EX_DATAERR, file, n->line,
 			    "invalid date \"%s\" (want YYYY-MM-DD)",
 			    n->type == YNODE_SCALAR ? n->scalar : "");
+	} else if ((n = ynode_get(fm, "path")) != NULL &&
+	    n->type == YNODE_SCALAR) {
+		/* Zola's blog.rust-lang.org: path = "2026/05/28/Rust-1.96.0" */
+		char ymd[11];
+		const char *rest, *v = n->scalar + (n->scalar[0] == '/');
+
+		if (strlen(v) >= 10 && v[4] == '/' && v[7] == '/') {
+			memcpy(ymd, v, 10);
+			ymd[4] = ymd[7] = '-';
+			ymd[10] = '\0';
+			if (!parse_ymd(ymd, &post->year, &post->month,
+			    &post->day, &rest))
+				post->year = post->month = post->day = 0;
+		}
 	}
 	return 0;
 }
 
-static void
-put_base_origin(struct hbuf *out, const char *base)
-{
-	const char *host = strstr(base, "://");
-	const char *slash = host ? strchr(host + 3, '/') : NULL;
-
-	hbuf_put(out, base, slash ? (size_t)(slash - base) : strlen(base));
-}
-
-static void
-put_base_path(struct hbuf *out, const char *base)
-{
-	const char *host = strstr(base, "://");
-	const char *slash = host ? strchr(host + 3, '/') : NULL;
-
-	if (slash != NULL)
-		hbuf_puts(out, slash);
-}
-
-/*
- * One Hugo shortcode: s points at "{{<" or "{{%" and n is the rest of the
- * line.  Appends its expansion to out and sets *used to the bytes taken.
- */
 static int
-expand_shortcode(struct expand *x, const char *s, size_t n, int line,
-    struct hbuf *out, size_t *used)
+expand_body(struct herald_post *post, const struct ynode *fm,
+    const struct herald_config *cfg, const char *body, size_t len,
+    struct herald_err *e)
 {
-	char open = s[2];
-	const char close[4] = {open == '<' ? '>' : '%', '}', '}', '\0'};
-	const char *end = NULL, *a, *b, *name_end;
-	char name[64];
-
-	for (size_t i = 3; i + 3 <= n; i++)
-		if (memcmp(s + i, close, 3) == 0) {
-			end = s + i;
-			break;
-		}
-	if (end == NULL)
-		return herald_errf(x->e, EX_DATAERR, x->file, line,
-		    "unterminated shortcode: '{{%c' without '%s' on the "
-		    "same line", open, close);
-	*used = (size_t)(end + 3 - s);
-	a = s + 3, b = end;
-	while (a < b && is_blank(*a))
-		a++;
-	while (b > a && is_blank(b[-1]))
-		b--;
-	for (name_end = a; name_end < b && !is_blank(*name_end); name_end++)
-		;
-	if (name_end == a)
-		return herald_errf(x->e, EX_DATAERR, x->file, line,
-		    "empty shortcode '%.*s'", (int)*used, s);
-	snprintf(name, sizeof(name), "%.*s", (int)(name_end - a), a);
-
-	if (strcmp(name, "baseurl") == 0) {
-		if (name_end != b)
-			return herald_errf(x->e, EX_DATAERR, x->file, line,
-			    "shortcode 'baseurl' takes no arguments");
-		if (x->cfg == NULL || x->cfg->site_base_url == NULL)
-			return herald_errf(x->e, EX_DATAERR, x->file, line,
-			    "shortcode 'baseurl' needs site.base_url in "
-			    "herald.yml");
-		hbuf_puts(out, x->cfg->site_base_url);
-		return 0;
-	}
-	if (strcmp(name, "time") == 0) {
-		/* sessions.c reads it; one spelling makes its job simpler */
-		hbuf_puts(out, "{{< ");
-		hbuf_put(out, a, (size_t)(b - a));
-		hbuf_puts(out, " >}}");
-		return 0;
-	}
-	return herald_errf(x->e, EX_DATAERR, x->file, line,
-	    "unknown shortcode '%s'", name);
-}
-
-/*
- * Jekyll's Liquid {{ site.url }} / {{ site.baseurl }}: site.url is the
- * base URL's scheme and host, site.baseurl its path, so the usual
- * "{{ site.url }}{{ site.baseurl }}/x" gives base_url/x.  Any other
- * {{ ... }} is left alone: it may well be prose.  Returns bytes used or 0.
- */
-static size_t
-expand_liquid(struct expand *x, const char *s, size_t n, struct hbuf *out)
-{
-	const char *a = s + 2, *end = NULL, *b;
-
-	for (size_t i = 2; i + 2 <= n; i++)
-		if (s[i] == '}' && s[i + 1] == '}') {
-			end = s + i;
-			break;
-		}
-	if (end == NULL || x->cfg == NULL || x->cfg->site_base_url == NULL)
-		return 0;
-	b = end;
-	while (a < b && is_blank(*a))
-		a++;
-	while (b > a && is_blank(b[-1]))
-		b--;
-	if ((size_t)(b - a) == 8 && memcmp(a, "site.url", 8) == 0)
-		put_base_origin(out, x->cfg->site_base_url);
-	else if ((size_t)(b - a) == 12 && memcmp(a, "site.baseurl", 12) == 0)
-		put_base_path(out, x->cfg->site_base_url);
-	else
-		return 0;
-	return (size_t)(end + 2 - s);
-}
-
-/*
- * Is the line a code fence (``` or ~~~, 3 or more)?  Container markers
- * (blockquote '>' and indentation) in front are skipped; this is a line
- * tracker, not a CommonMark parser, but it gets real posts right.
- */
-static bool
-fence_at(const char *s, size_t n, char *ch, size_t *len, const char **rest)
-{
-	size_t i = 0, k;
-
-	while (i < n && (is_blank(s[i]) || s[i] == '>'))
-		i++;
-	if (i >= n || (s[i] != '`' && s[i] != '~'))
-		return false;
-	for (k = i; k < n && s[k] == s[i]; k++)
-		;
-	if (k - i < 3)
-		return false;
-	/* ```foo``` on one line is inline code, not a fence */
-	if (s[i] == '`' && memchr(s + k, '`', n - k) != NULL)
-		return false;
-	*ch = s[i];
-	*len = k - i;
-	*rest = s + k;
-	return true;
-}
-
-static int
-expand_line(struct expand *x, const char *s, size_t n, int line,
-    struct hbuf *out)
-{
-	char ch;
-	size_t flen;
-	const char *rest;
-	size_t i = 0;
+	struct herald_expanded x;
 	int rc;
 
-	if (fence_at(s, n, &ch, &flen, &rest)) {
-		if (x->fence_ch == 0) {
-			x->fence_ch = ch;
-			x->fence_len = flen;
-		} else if (ch == x->fence_ch && flen >= x->fence_len) {
-			bool only_blanks = true;
-			for (const char *p = rest; p < s + n; p++)
-				if (!is_blank(*p))
-					only_blanks = false;
-			if (only_blanks)
-				x->fence_ch = 0;
-		}
-		hbuf_put(out, s, n);
-		return 0;
-	}
-	if (x->fence_ch != 0) {
-		hbuf_put(out, s, n);
-		return 0;
-	}
-	while (i < n) {
-		size_t used = 0;
-
-		if (s[i] == '\\' && i + 1 < n) {
-			/* an escaped character is never syntax */
-			hbuf_put(out, s + i, 2);
-			i += 2;
-		} else if (s[i] == '`') {
-			/* a code span runs to the next run of equal length */
-			size_t run = 0, j;
-			while (i + run < n && s[i + run] == '`')
-				run++;
-			for (j = i + run; j < n; ) {
-				size_t r = 0;
-				while (j + r < n && s[j + r] == '`')
-					r++;
-				if (r == run)
-					break;
-				j += r ? r : 1;
-			}
-			used = j < n ? j + run - i : run;
-			hbuf_put(out, s + i, used);
-			i += used;
-		} else if (s[i] == '{' && i + 2 < n && s[i + 1] == '{' &&
-		    (s[i + 2] == '<' || s[i + 2] == '%')) {
-			if ((rc = expand_shortcode(x, s + i, n - i, line, out,
-			    &used)) != 0)
-				return rc;
-			i += used;
-		} else if (s[i] == '{' && i + 1 < n && s[i + 1] == '{' &&
-		    (used = expand_liquid(x, s + i, n - i, out)) > 0) {
-			i += used;
-		} else
-			hbuf_putc(out, s[i++]);
-	}
+	if ((rc = herald_shortcodes_expand(post->path, body, len,
+	    post->body_line, fm, cfg, &x, e)) != 0)
+		return rc;
+	post->body = x.body;
+	post->body_len = x.len;
+	post->line_map = x.line_map;
+	post->nlines = x.nlines;
+	post->snips = x.snips;
+	post->nsnips = x.nsnips;
+	memcpy(post->marker, x.marker, sizeof(post->marker));
 	return 0;
 }
 
-static int
-expand_body(struct herald_post *post, const struct herald_config *cfg,
-    const char *body, size_t len, struct herald_err *e)
+int
+herald_post_line(const struct herald_post *post, int n)
 {
-	struct expand x = {post->path, cfg, e, 0, 0};
-	struct hbuf out = HBUF_INIT;
-	size_t pos = 0;
-	int line = post->body_line, rc;
-
-	hbuf_put(&out, "", 0);
-	while (pos < len) {
-		const char *nl = memchr(body + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (body + pos)) : len - pos;
-
-		if ((rc = expand_line(&x, body + pos, n, line, &out)) != 0) {
-			hbuf_free(&out);
-			return rc;
-		}
-		if (nl != NULL)
-			hbuf_putc(&out, '\n');
-		pos += n + (nl != NULL);
-		line++;
-	}
-	post->body_len = out.len;
-	post->body = hbuf_detach(&out);
-	return 0;
+	if (post->line_map != NULL && n >= 1 && (size_t)n <= post->nlines)
+		return post->line_map[n - 1];
+	return (post->body_line > 0 ? post->body_line : 1) + n - 1;
 }
 
 /* Copy without a BOM and with CRLF and lone CR turned into LF. */
@@ -416,6 +236,11 @@ normalize(const char *s, size_t n, struct hbuf *out)
 	hbuf_put(out, "", 0);
 }
 
+/*
+ * The post's name: its file name without .md, or for a page bundle
+ * (Hugo's content/posts/NAME/index.md, _index.md for a section) the name
+ * of its folder, since every bundle's file is index.md.
+ */
 static char *
 slug_of(const char *path)
 {
@@ -424,6 +249,22 @@ slug_of(const char *path)
 
 	base = base ? base + 1 : path;
 	n = strlen(base);
+	if (strcmp(base, "index.md") == 0 || strcmp(base, "_index.md") == 0 ||
+	    strcmp(base, "index.markdown") == 0) {
+		char *dir = xstrndup(path, (size_t)(base - path)), *real;
+		const char *d;
+		char *slug = NULL;
+
+		real = realpath(dir[0] ? dir : ".", NULL);
+		if (real != NULL && strcmp(real, "/") != 0) {
+			d = strrchr(real, '/');
+			slug = xasprintf("%s/%s", d ? d + 1 : real, base);
+		}
+		free(real);
+		free(dir);
+		if (slug != NULL)
+			return slug;
+	}
 	if (n > 3 && strcmp(base + n - 3, ".md") == 0)
 		n -= 3;
 	return xstrndup(base, n);
@@ -437,8 +278,10 @@ herald_post_load(const char *path, const struct herald_config *cfg,
 	struct hbuf raw = HBUF_INIT, text = HBUF_INIT;
 	struct ynode *fm = NULL;
 	const char *s, *fm_start, *p, *nul, *rest, *body = NULL;
+	const char *delim;
 	size_t n, bad_off;
 	int rc, line;
+	bool toml;
 
 	memset(post, 0, sizeof(*post));
 	post->path = xstrdup(path);
@@ -464,19 +307,20 @@ herald_post_load(const char *path, const struct herald_config *cfg,
 		goto fail;
 	}
 
-	/* front matter: "---" on line 1, up to the next "---" (or "...") */
+	/* front matter: "---" (YAML) or "+++" (TOML) on line 1, up to the
+	 * next such line ("..." also ends YAML) */
 	p = memchr(s, '\n', n);
-	if (p == NULL && line_is(s, n, "---")) {
+	toml = line_is(s, p ? (size_t)(p - s) : n, "+++");
+	delim = toml ? "+++" : "---";
+	if (p == NULL && (toml || line_is(s, n, "---"))) {
 		rc = herald_errf(e, EX_DATAERR, path, 1, "front matter is not "
-		    "closed: no '---' line after this one");
+		    "closed: no '%s' line after this one", delim);
 		goto fail;
 	}
-	if (p == NULL || !line_is(s, (size_t)(p - s), "---")) {
-		bool toml = n >= 3 && memcmp(s, "+++", 3) == 0;
-		rc = herald_errf(e, EX_DATAERR, path, 1, "%s", toml ?
-		    "TOML front matter (+++) is not supported; use YAML "
-		    "between --- lines" : "no front matter: the post must "
-		    "start with a '---' line, then title: ..., then '---'");
+	if (p == NULL || !line_is(s, (size_t)(p - s), delim)) {
+		rc = herald_errf(e, EX_DATAERR, path, 1, "no front matter: the "
+		    "post must start with a '---' line, then title: ..., then "
+		    "'---' (or TOML between '+++' lines)");
 		goto fail;
 	}
 	fm_start = p + 1;
@@ -485,19 +329,24 @@ herald_post_load(const char *path, const struct herald_config *cfg,
 		const char *nl = memchr(p, '\n', (size_t)(s + n - p));
 		size_t ln = nl ? (size_t)(nl - p) : (size_t)(s + n - p);
 
-		if (line_is(p, ln, "---") || line_is(p, ln, "...")) {
+		if (line_is(p, ln, delim) || (!toml && line_is(p, ln, "..."))) {
 			body = nl ? nl + 1 : s + n;
 			break;
 		}
 		if (nl == NULL) {
 			rc = herald_errf(e, EX_DATAERR, path, 1, "front matter "
-			    "is not closed: no '---' line after this one");
+			    "is not closed: no '%s' line after this one", delim);
 			goto fail;
 		}
 		p = nl + 1;
 	}
-	if ((rc = herald_yaml_parse(fm_start, (size_t)(p - fm_start), path, 2,
-	    &fm, e)) != 0)
+	if (toml)
+		rc = herald_toml_parse(fm_start, (size_t)(p - fm_start), path, 2,
+		    &fm, e);
+	else
+		rc = herald_yaml_parse(fm_start, (size_t)(p - fm_start), path, 2,
+		    &fm, e);
+	if (rc != 0)
 		goto fail;
 	if ((rc = load_front_matter(post, fm, 2, e)) != 0)
 		goto fail;
@@ -520,9 +369,10 @@ herald_post_load(const char *path, const struct herald_config *cfg,
 		}
 	}
 
-	if ((rc = expand_body(post, cfg, body, (size_t)(s + n - body), e)))
+	if ((rc = expand_body(post, fm, cfg, body, (size_t)(s + n - body),
+	    e)))
 		goto fail;
-	ynode_free(fm);
+	post->front = fm;
 	hbuf_free(&text);
 	return 0;
 fail:
@@ -544,6 +394,14 @@ herald_post_free(struct herald_post *post)
 	free(post->subject);
 	free(post->summary);
 	free(post->timezone);
+	free(post->campaign);
 	free(post->body);
+	free(post->line_map);
+	ynode_free(post->front);
+	for (size_t i = 0; i < post->nsnips; i++) {
+		free(post->snips[i].html);
+		free(post->snips[i].text);
+	}
+	free(post->snips);
 	memset(post, 0, sizeof(*post));
 }

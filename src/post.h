@@ -12,10 +12,15 @@
 
 #include "util.h"
 #include "config.h"
+#include "shortcode.h"
+#include "ynode.h"
 
 struct herald_post {
 	char *path;
-	char *slug;         /* file name without directory and .md */
+	char *slug;         /* file name without directory and .md; for a
+	                       page bundle (NAME/index.md) "NAME/index.md" */
+	char *campaign;     /* front matter campaign: (names the campaign
+	                       outright), or NULL */
 	char *title;
 	char *subject;      /* defaults to title */
 	char *summary;      /* may be NULL */
@@ -24,8 +29,16 @@ struct herald_post {
 	char *body;         /* Markdown after shortcode expansion, NUL-terminated */
 	size_t body_len;
 	int body_line;      /* file line of body's first line (1-based) */
-	/* Line map: body line i (0-based) came from file line line_map[i];
-	 * shortcode expansion never adds lines, so this is body_line + i. */
+	/* Line map: body line i (0-based) came from file line line_map[i]
+	 * (shortcodes may take or add lines); see herald_post_line(). */
+	int *line_map;
+	size_t nlines;
+	struct ynode *front;    /* the front matter (a map) */
+	/* site shortcode templates' output; render.c puts snippet i where
+	 * the body holds the HTML comment "<!--" marker i "-->" */
+	struct herald_snippet *snips;
+	size_t nsnips;
+	char marker[32];
 	unsigned char hash[32];  /* SHA-256 of the file as read */
 };
 
@@ -39,5 +52,8 @@ int herald_post_load(const char *path, const struct herald_config *cfg,
     const char *date_override, struct herald_post *post,
     struct herald_err *e);
 void herald_post_free(struct herald_post *post);
+
+/* The file line of body line n (1-based, as cmark counts). */
+int herald_post_line(const struct herald_post *post, int n);
 
 #endif

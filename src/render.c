@@ -12,6 +12,7 @@
  * (non-image) data: URLs are never emitted.
  */
 #include "render.h"
+#include "wrap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ extern cmark_node_type CMARK_NODE_TABLE, CMARK_NODE_TABLE_ROW,
 
 #define TEXT_WIDTH	72	/* columns of the plain-text part */
 #define TEXT_MIN_AVAIL	20	/* deep nesting never squeezes text below this */
-#define GLUE		'\x01'	/* a space the text wrapper may not break at */
+#define GLUE		HERALD_WRAP_GLUE /* a space the text wrapper may not break at */
 
 /* A session time inside a text node; spans[i] is time i. */
 struct span {
@@ -40,9 +41,39 @@ struct herald_doc {
 	size_t ntimes, cap;
 	char **links;
 	size_t nlinks, linkcap;
+	/* site shortcode output, borrowed from the post (shortcode.c) */
+	const struct herald_snippet *snips;
+	size_t nsnips;
+	const char *marker;
+	struct herald_session *skipped;   /* clock-like phrases left alone */
+	char **skip_why;
+	size_t nskipped;
 };
 
 /* ---- shared helpers ---- */
+
+/*
+ * The site shortcode output a raw HTML node stands for: shortcode.c put
+ * "<!--" marker N "-->" in the body where snippet N goes.  NULL for any
+ * other raw HTML (which stays dropped).
+ */
+static const struct herald_snippet *
+snippet_of(const struct herald_doc *doc, cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n), *p;
+	size_t ml, i = 0;
+
+	if (doc->nsnips == 0 || s == NULL || strncmp(s, "<!--", 4) != 0)
+		return NULL;
+	ml = strlen(doc->marker);
+	if (strncmp(s + 4, doc->marker, ml) != 0)
+		return NULL;
+	for (p = s + 4 + ml; *p >= '0' && *p <= '9' && i < doc->nsnips; p++)
+		i = i * 10 + (size_t)(*p - '0');
+	if (p == s + 4 + ml || i >= doc->nsnips || strncmp(p, "-->", 3) != 0)
+		return NULL;
+	return &doc->snips[i];
+}
 
 static bool
 is_block(cmark_node *n)
@@ -364,7 +395,6 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	cmark_iter *it = cmark_iter_new(doc->root);
 	cmark_event_type ev;
 	int base = 1, nl = 0, rc = 0;
-	int body_line = post->body_line > 0 ? post->body_line : 1;
 
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		cmark_node *n = cmark_iter_get_node(it);
@@ -385,14 +415,25 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		}
 		s = lit(n);
 		rc = herald_sessions_scan(&ctx, s, strlen(s),
-		    base + nl + body_line - 1, &m, &nm, e);
+		    herald_post_line(post, base + nl), &m, &nm, e);
 		if (rc != 0)
 			break;
-		if (nm > 0)
-			cmark_node_set_user_data(n,
-			    (void *)(uintptr_t)(doc->ntimes + 1));
-		for (size_t i = 0; i < nm; i++)
+		for (size_t i = 0; i < nm; i++) {
+			if (m[i].skip != NULL) {
+				doc->skipped = xrealloc(doc->skipped,
+				    (doc->nskipped + 1) * sizeof(*doc->skipped));
+				doc->skip_why = xrealloc(doc->skip_why,
+				    (doc->nskipped + 1) * sizeof(*doc->skip_why));
+				herald_session_copy(&doc->skipped[doc->nskipped],
+				    &m[i].s);
+				doc->skip_why[doc->nskipped++] = xstrdup(m[i].skip);
+				continue;
+			}
+			if (cmark_node_get_user_data(n) == NULL)
+				cmark_node_set_user_data(n,
+				    (void *)(uintptr_t)(doc->ntimes + 1));
 			add_time(doc, n, &m[i]);
+		}
 		herald_time_matches_free(m, nm);
 		nl += (int)count_nl(s);
 	}
@@ -426,6 +467,9 @@ herald_doc_parse(const struct herald_post *post,
 	for (size_t i = 0; exts[i]; i++)
 		cmark_parser_attach_syntax_extension(parser,
 		    cmark_find_syntax_extension(exts[i]));
+	doc->snips = post->snips;
+	doc->nsnips = post->nsnips;
+	doc->marker = post->marker;
 	cmark_parser_feed(parser, body, len);
 	doc->root = cmark_parser_finish(parser);
 	cmark_parser_free(parser);
@@ -484,6 +528,12 @@ herald_doc_free(struct herald_doc *doc)
 	for (size_t i = 0; i < doc->ntimes; i++)
 		herald_session_free(&doc->times[i]);
 	free(doc->times);
+	for (size_t i = 0; i < doc->nskipped; i++) {
+		herald_session_free(&doc->skipped[i]);
+		free(doc->skip_why[i]);
+	}
+	free(doc->skipped);
+	free(doc->skip_why);
 	free(doc->spans);
 	for (size_t i = 0; i < doc->nlinks; i++)
 		free(doc->links[i]);
@@ -504,6 +554,22 @@ herald_doc_time(const struct herald_doc *doc, size_t i)
 }
 
 size_t
+herald_doc_nskipped(const struct herald_doc *doc)
+{
+	return doc->nskipped;
+}
+
+const struct herald_session *
+herald_doc_skipped(const struct herald_doc *doc, size_t i, const char **why)
+{
+	if (i >= doc->nskipped)
+		return NULL;
+	if (why != NULL)
+		*why = doc->skip_why[i];
+	return &doc->skipped[i];
+}
+
+size_t
 herald_doc_nlinks(const struct herald_doc *doc)
 {
 	return doc->nlinks;
@@ -516,6 +582,22 @@ herald_doc_link(const struct herald_doc *doc, size_t i)
 }
 
 /* ---- HTML ---- */
+
+char *
+herald_render_time(const char *datetime, const char *title, const char *words)
+{
+	struct hbuf h = HBUF_INIT;
+
+	hbuf_puts(&h, "<time datetime=\"");
+	hbuf_put_html(&h, datetime, strlen(datetime));
+	hbuf_puts(&h, "\" title=\"");
+	if (title != NULL)
+		hbuf_put_html(&h, title, strlen(title));
+	hbuf_puts(&h, "\">");
+	hbuf_put_html(&h, words, strlen(words));
+	hbuf_puts(&h, "</time>");
+	return hbuf_detach(&h);
+}
 
 /*
  * Colours are mid-tones and backgrounds translucent grey, so the result
@@ -538,9 +620,10 @@ herald_doc_link(const struct herald_doc *doc, size_t i)
 	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
 	FONT_MONO "font-size:13px;line-height:1.4;"
 #define ST_PRECODE FONT_MONO "font-size:13px;"
-#define ST_TABLE "border-collapse:collapse;border:" RULE ";" \
-	"margin:0 0 16px 0;"
-#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;"
+#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow-x:auto;" \
+	"-webkit-overflow-scrolling:touch;"
+#define ST_TABLE "border-collapse:collapse;border:" RULE ";margin:0;"
+#define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;min-width:72px;"
 #define ST_TH	ST_TD "font-weight:bold;" TINT
 #define ST_DEL	"text-decoration:line-through;"
 #define ST_EM	"font-style:italic;"
@@ -570,8 +653,13 @@ html_text(struct html *h, cmark_node *n)
 		const struct span *sp = &h->doc->spans[i];
 
 		hbuf_put_html(h->out, s + pos, sp->start - pos);
-		if (h->subst && !h->alt)
+		if (h->subst && !h->alt) {
+			/* a time never breaks inside itself, even in a narrow
+			 * table cell on a phone */
+			hbuf_puts(h->out, "<span style=\"white-space:nowrap;\">");
 			hbuf_puts(h->out, h->subst[i]);
+			hbuf_puts(h->out, "</span>");
+		}
 		else
 			hbuf_put_html(h->out, s + sp->start, sp->len);
 		pos = sp->start + sp->len;
@@ -663,8 +751,11 @@ html_node(struct html *h, cmark_node *n, bool entering)
 	}
 
 	if (t == CMARK_NODE_TABLE) {
-		hbuf_puts(o, entering ? "<table cellpadding=\"0\" "
-		    "cellspacing=\"0\" style=\"" ST_TABLE "\">\n" : "</table>\n");
+		/* A table wider than a phone scrolls inside its own box; the
+		 * message itself never pans sideways. */
+		hbuf_puts(o, entering ? "<div style=\"" ST_TABLEBOX "\">\n"
+		    "<table cellpadding=\"0\" cellspacing=\"0\" style=\""
+		    ST_TABLE "\">\n" : "</table>\n</div>\n");
 		return;
 	}
 	if (t == CMARK_NODE_TABLE_ROW) {
@@ -788,6 +879,18 @@ html_node(struct html *h, cmark_node *n, bool entering)
 		hbuf_puts(o, "\" alt=\"");
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_HTML_INLINE: {
+		/* raw HTML is dropped, but for site shortcode output */
+		const struct herald_snippet *sn = snippet_of(h->doc, n);
+
+		if (entering && sn != NULL) {
+			hbuf_puts(o, sn->html);
+			if (t == CMARK_NODE_HTML_BLOCK)
+				hbuf_putc(o, '\n');
+		}
+		break;
+	}
 	default:
 		/* Raw HTML, footnotes and anything unknown: dropped. */
 		break;
@@ -809,43 +912,7 @@ herald_render_html(const struct herald_doc *doc,
 
 /* ---- plain text ---- */
 
-/* Columns a UTF-8 string takes on a terminal: CJK wide, combining zero. */
-static size_t
-cp_width(uint32_t c)
-{
-	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) ||
-	    (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x200b && c <= 0x200f) ||
-	    (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe00 && c <= 0xfe0f) ||
-	    (c >= 0xfe20 && c <= 0xfe2f))
-		return 0;
-	if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) ||
-	    (c >= 0x3041 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
-	    (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) ||
-	    (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
-	    (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f900 && c <= 0x1f9ff) ||
-	    (c >= 0x20000 && c <= 0x3fffd))
-		return 2;
-	return 1;
-}
-
-static size_t
-text_width(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	size_t w = 0;
-
-	while (p < end) {
-		uint32_t c = *p++;
-		int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-
-		if (more)
-			c &= 0x3f >> more;
-		for (; more > 0 && p < end && (*p & 0xc0) == 0x80; more--)
-			c = (c << 6) | (*p++ & 0x3f);
-		w += cp_width(c);
-	}
-	return w;
-}
+#define text_width herald_wrap_width
 
 struct frame {
 	char first[24];		/* prefix of the block's first line */
@@ -977,7 +1044,8 @@ put_words(struct hbuf *run, const char *s, size_t n, bool glue)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (c == '\n' || c == '\t' || c == '\r' || c == GLUE)
+		if (c == '\n' || c == '\t' || c == '\r' || c == GLUE ||
+		    c == HERALD_WRAP_HOLD || c == HERALD_WRAP_END)
 			c = ' ';
 		if (c == ' ' && glue)
 			c = GLUE;
@@ -997,10 +1065,12 @@ text_text(struct text *t, cmark_node *n, struct hbuf *run)
 
 		put_words(run, s + pos, sp->start - pos, false);
 		/* A time is kept on one line. */
+		hbuf_putc(run, HERALD_WRAP_HOLD);
 		if (t->subst)
 			put_words(run, t->subst[i], strlen(t->subst[i]), true);
 		else
 			put_words(run, s + sp->start, sp->len, true);
+		hbuf_putc(run, HERALD_WRAP_END);
 		pos = sp->start + sp->len;
 	}
 	put_words(run, s + pos, strlen(s + pos), false);
@@ -1093,56 +1163,19 @@ text_inlines(struct text *t, cmark_node *block, struct hbuf *run, bool cell)
 			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
 			break;
 		}
+		case CMARK_NODE_HTML_INLINE: {
+			const struct herald_snippet *sn = snippet_of(t->doc, n);
+
+			if (sn != NULL)
+				put_words(run, sn->text, strlen(sn->text),
+				    false);
+			break;
+		}
 		default:
 			break;	/* raw HTML, footnote references */
 		}
 	}
 	cmark_iter_free(it);
-}
-
-/*
- * Greedy word wrap of run into avail columns; lines go to out separated by
- * '\n'.  A word longer than the line stays whole.
- */
-static void
-wrap(const char *s, size_t n, size_t avail, struct hbuf *out)
-{
-	size_t i = 0, linew = 0;
-	bool empty = true;
-
-	while (i < n) {
-		size_t sp = i, w0, ww;
-
-		if (s[i] == '\n') {
-			hbuf_putc(out, '\n');
-			linew = 0;
-			empty = true;
-			i++;
-			continue;
-		}
-		while (i < n && s[i] == ' ')
-			i++;
-		w0 = i;
-		while (i < n && s[i] != ' ' && s[i] != '\n')
-			i++;
-		if (i == w0)
-			continue;
-		ww = text_width(s + w0, i - w0);
-		if (empty) {
-			hbuf_put(out, s + w0, i - w0);
-			linew = ww;
-			empty = false;
-		} else if (linew + (w0 - sp) + ww <= avail) {
-			hbuf_put(out, s + sp, i - sp);
-			linew += (w0 - sp) + ww;
-		} else {
-			hbuf_putc(out, '\n');
-			hbuf_put(out, s + w0, i - w0);
-			linew = ww;
-		}
-	}
-	if (!empty)
-		hbuf_putc(out, '\n');
 }
 
 /* Emit each '\n'-terminated line of lines; returns the widest. */
@@ -1171,7 +1204,7 @@ text_paragraph(struct text *t, cmark_node *n)
 	struct hbuf run = HBUF_INIT, lines = HBUF_INIT;
 
 	text_inlines(t, n, &run, false);
-	wrap(run.data ? run.data : "", run.len, avail_width(t), &lines);
+	herald_wrap(hbuf_cstr(&run), run.len, avail_width(t), &lines);
 	emit_lines(t, &lines);
 	hbuf_free(&run);
 	hbuf_free(&lines);
@@ -1187,7 +1220,7 @@ text_heading(struct text *t, cmark_node *n)
 	size_t w;
 
 	text_inlines(t, n, &run, false);
-	wrap(run.data ? run.data : "", run.len, avail_width(t), &lines);
+	herald_wrap(hbuf_cstr(&run), run.len, avail_width(t), &lines);
 	w = emit_lines(t, &lines);
 	if (w > 0) {
 		for (size_t i = 0; i < w; i++)
@@ -1223,15 +1256,89 @@ text_code_block(struct text *t, cmark_node *n)
 	hbuf_free(&line);
 }
 
-/* Cells padded to their column's display width, per GFM alignment. */
+/*
+ * Column widths for a table that must fit avail columns: each column as
+ * wide as its widest cell if that fits, else the widest columns give up
+ * room first, none below its widest unbreakable piece.  False when even
+ * that does not fit.
+ */
+static bool
+fit_columns(size_t ncols, const size_t *maxw, const size_t *minw,
+    size_t avail, size_t *widths)
+{
+	size_t total = 2 * (ncols - 1), least = total;
+
+	for (size_t c = 0; c < ncols; c++) {
+		widths[c] = maxw[c];
+		total += maxw[c];
+		least += minw[c];
+	}
+	if (least > avail)
+		return false;
+	while (total > avail) {
+		size_t widest = ncols;
+
+		for (size_t c = 0; c < ncols; c++)
+			if (widths[c] > minw[c] &&
+			    (widest == ncols || widths[c] > widths[widest]))
+				widest = c;
+		if (widest == ncols)
+			return false;
+		widths[widest]--;
+		total--;
+	}
+	return true;
+}
+
+/* One "label: value" block per row, for tables too wide for columns. */
+static void
+text_table_stacked(struct text *t, cmark_node *table, char **cells,
+    size_t ncols)
+{
+	struct hbuf run = HBUF_INIT, lines = HBUF_INIT;
+	cmark_node *head = cmark_node_first_child(table);
+	size_t r = 0;
+	bool first = true;
+
+	for (cmark_node *row = head; row; row = cmark_node_next(row), r++) {
+		if (cmark_gfm_extensions_get_table_row_is_header(row))
+			continue;
+		if (!first)
+			blank_line(t);
+		first = false;
+		for (size_t c = 0; c < ncols; c++) {
+			const char *label = cells[c] ? cells[c] : "";
+			const char *v = cells[r * ncols + c];
+
+			if (v == NULL || *v == '\0')
+				continue;
+			hbuf_reset(&run);
+			hbuf_reset(&lines);
+			if (*label)
+				hbuf_printf(&run, "%s: ", label);
+			hbuf_puts(&run, v);
+			push_frame(t, "", "  ");
+			herald_wrap(run.data, run.len, avail_width(t), &lines);
+			emit_lines(t, &lines);
+			t->nframes--;
+		}
+	}
+	hbuf_free(&run);
+	hbuf_free(&lines);
+}
+
+/*
+ * Cells padded to their column's display width, per GFM alignment; a cell
+ * too long for its column wraps inside it, so the table fits 72 columns.
+ */
 static void
 text_table(struct text *t, cmark_node *table)
 {
 	size_t ncols = cmark_gfm_extensions_get_table_columns(table);
 	uint8_t *al = cmark_gfm_extensions_get_table_alignments(table);
-	size_t nrows = 0, *widths;
+	size_t nrows = 0, *widths, *maxw, *minw, *nl, *at;
 	char **cells;
-	struct hbuf line = HBUF_INIT;
+	struct hbuf line = HBUF_INIT, *wrapped;
 	size_t r = 0;
 
 	for (cmark_node *row = cmark_node_first_child(table); row;
@@ -1241,6 +1348,8 @@ text_table(struct text *t, cmark_node *table)
 		return;
 	cells = xcalloc(nrows * ncols, sizeof(*cells));
 	widths = xcalloc(ncols, sizeof(*widths));
+	maxw = xcalloc(ncols, sizeof(*maxw));
+	minw = xcalloc(ncols, sizeof(*minw));
 	for (cmark_node *row = cmark_node_first_child(table); row;
 	    row = cmark_node_next(row), r++) {
 		size_t c = 0;
@@ -1248,44 +1357,69 @@ text_table(struct text *t, cmark_node *table)
 		for (cmark_node *cell = cmark_node_first_child(row);
 		    cell && c < ncols; cell = cmark_node_next(cell), c++) {
 			struct hbuf run = HBUF_INIT;
+			char *s;
 			size_t w;
 
 			text_inlines(t, cell, &run, true);
-			/* a cell is one line: its spaces never break */
-			for (size_t i = 0; i < run.len; i++)
-				if (run.data[i] == ' ')
-					run.data[i] = GLUE;
-			cells[r * ncols + c] = run.data ? hbuf_detach(&run) :
+			s = cells[r * ncols + c] = run.data ? hbuf_detach(&run) :
 			    xstrdup("");
-			w = text_width(cells[r * ncols + c],
-			    strlen(cells[r * ncols + c]));
-			if (w > widths[c])
-				widths[c] = w;
+			w = text_width(s, strlen(s));
+			if (w > maxw[c])
+				maxw[c] = w;
+			w = herald_wrap_min_width(s, strlen(s));
+			if (w > minw[c])
+				minw[c] = w;
 		}
 	}
+	if (!fit_columns(ncols, maxw, minw, avail_width(t), widths)) {
+		text_table_stacked(t, table, cells, ncols);
+		goto done;
+	}
+	wrapped = xcalloc(ncols, sizeof(*wrapped));
+	nl = xcalloc(ncols, sizeof(*nl));
+	at = xcalloc(ncols, sizeof(*at));
 	r = 0;
 	for (cmark_node *row = cmark_node_first_child(table); row;
 	    row = cmark_node_next(row), r++) {
-		hbuf_reset(&line);
+		size_t height = 0;
+
 		for (size_t c = 0; c < ncols; c++) {
 			const char *s = cells[r * ncols + c] ?
 			    cells[r * ncols + c] : "";
-			size_t pad = widths[c] - text_width(s, strlen(s));
-			size_t left = 0;
 
-			if (al && al[c] == 'r')
-				left = pad;
-			else if (al && al[c] == 'c')
-				left = pad / 2;
-			if (c > 0)
-				hbuf_puts(&line, "  ");
-			for (size_t i = 0; i < left; i++)
-				hbuf_putc(&line, ' ');
-			hbuf_puts(&line, s);
-			for (size_t i = left; i < pad; i++)
-				hbuf_putc(&line, ' ');
+			hbuf_reset(&wrapped[c]);
+			nl[c] = herald_wrap(s, strlen(s), widths[c], &wrapped[c]);
+			at[c] = 0;
+			if (nl[c] > height)
+				height = nl[c];
 		}
-		emit_line(t, line.data, line.len, false);
+		for (size_t k = 0; k < height || k == 0; k++) {
+			hbuf_reset(&line);
+			for (size_t c = 0; c < ncols; c++) {
+				const char *s = wrapped[c].data ?
+				    wrapped[c].data + at[c] : "";
+				const char *e = strchr(s, '\n');
+				size_t len = e ? (size_t)(e - s) : strlen(s);
+				size_t w = text_width(s, len);
+				size_t pad = widths[c] > w ? widths[c] - w : 0;
+				size_t left = 0;
+
+				if (e != NULL)
+					at[c] += len + 1;
+				if (al && al[c] == 'r')
+					left = pad;
+				else if (al && al[c] == 'c')
+					left = pad / 2;
+				if (c > 0)
+					hbuf_puts(&line, "  ");
+				for (size_t i = 0; i < left; i++)
+					hbuf_putc(&line, ' ');
+				hbuf_put(&line, s, len);
+				for (size_t i = left; i < pad; i++)
+					hbuf_putc(&line, ' ');
+			}
+			emit_line(t, line.data, line.len, false);
+		}
 		if (cmark_gfm_extensions_get_table_row_is_header(row)) {
 			hbuf_reset(&line);
 			for (size_t c = 0; c < ncols; c++) {
@@ -1297,10 +1431,18 @@ text_table(struct text *t, cmark_node *table)
 			emit_line(t, line.data, line.len, false);
 		}
 	}
+	for (size_t c = 0; c < ncols; c++)
+		hbuf_free(&wrapped[c]);
+	free(wrapped);
+	free(nl);
+	free(at);
+done:
 	for (size_t i = 0; i < nrows * ncols; i++)
 		free(cells[i]);
 	free(cells);
 	free(widths);
+	free(maxw);
+	free(minw);
 	hbuf_free(&line);
 }
 
@@ -1391,6 +1533,20 @@ text_node(struct text *t, cmark_node *n, bool entering, cmark_iter *it)
 		emit_line(t, dashes, w, false);
 		break;
 	}
+	case CMARK_NODE_HTML_BLOCK: {
+		const struct herald_snippet *sn = snippet_of(t->doc, n);
+		const char *l = sn ? sn->text : NULL;
+
+		if (l == NULL || !entering)
+			break;
+		begin_block(t, n);
+		while (*l) {
+			size_t k = strcspn(l, "\n");
+			emit_line(t, l, k, k == 0);
+			l += k + (l[k] == '\n');
+		}
+		break;
+	}
 	default:
 		break;	/* document, raw HTML, footnotes */
 	}
@@ -1418,4 +1574,38 @@ herald_render_text(const struct herald_doc *doc,
 		free(t.urls[i]);
 	free(t.urls);
 	free(t.frames);
+}
+
+/* ---- code lines, for shortcode expansion (post.c / shortcode.c) ---- */
+
+unsigned char *
+herald_md_code_lines(const char *body, size_t len, size_t *nlines)
+{
+	cmark_node *root;
+	cmark_iter *it;
+	cmark_event_type ev;
+	size_t n = 1;
+	unsigned char *code;
+
+	for (size_t i = 0; i < len; i++)
+		n += body[i] == '\n';
+	code = xcalloc(n + 1, 1);
+	root = cmark_parse_document(body, len, CMARK_OPT_DEFAULT);
+	it = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *nd = cmark_iter_get_node(it);
+		int a, b;
+
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(nd) != CMARK_NODE_CODE_BLOCK)
+			continue;
+		a = cmark_node_get_start_line(nd);
+		b = cmark_node_get_end_line(nd);
+		for (int l = a; l <= b && l >= 1 && (size_t)l <= n; l++)
+			code[l - 1] = 1;
+	}
+	cmark_iter_free(it);
+	cmark_node_free(root);
+	*nlines = n;
+	return code;
 }

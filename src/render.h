@@ -38,6 +38,13 @@ size_t herald_doc_ntimes(const struct herald_doc *doc);
 const struct herald_session *herald_doc_time(const struct herald_doc *doc,
     size_t i);
 
+/* Clock-like phrases left as written (no zone, an unknown word after the
+ * clock, no day...), in document order: orig and line set, zone NULL;
+ * *why says why (owned by doc). */
+size_t herald_doc_nskipped(const struct herald_doc *doc);
+const struct herald_session *herald_doc_skipped(const struct herald_doc *doc,
+    size_t i, const char **why);
+
 /*
  * Absolute link and image URLs in order of first appearance, each once,
  * for `check` (owned by doc).  Dangerous (javascript:...) and empty URLs
@@ -53,16 +60,35 @@ const char *herald_doc_link(const struct herald_doc *doc, size_t i);
  * to out; lines end in "\n".
  *
  * HTML: a fragment with inline styles on every element, for the template's
- * {{{content}}}.  Text: 72 columns (terminal display width: CJK counts 2,
- * combining marks 0; a word or URL is never broken), no trailing blanks,
+ * {{{content}}}.  Text: 72 columns (wrap.c: display width from Unicode's
+ * East Asian Width, breaks where UAX #14 allows them, so CJK and Thai wrap;
+ * a URL or a localized time is never broken), no trailing blanks,
  * links as "words [n]" with a "Links:" list at the end (autolinks showing
  * their own URL get no number), h1/h2 underlined with = / -, h3+ as "### ",
  * "> " quotes, "- " and "1. " lists with hanging indents, code indented four
- * spaces, tables as aligned columns, _em_, *strong*, ~del~, `code`.
+ * spaces, tables as aligned columns whose cells wrap inside their column
+ * (one "label: value" block per row when the columns cannot fit),
+ * _em_, *strong*, ~del~, `code`.
  */
+/*
+ * A localized time as HTML: <time datetime="DATETIME" title="TITLE">WORDS
+ * </time>, escaped (title: the words as the post wrote them).  Caller
+ * frees.  The html_subst entries of herald_render_html are these.
+ */
+char *herald_render_time(const char *datetime, const char *title,
+    const char *words);
+
 void herald_render_html(const struct herald_doc *doc,
     const char *const *html_subst, struct hbuf *out);
 void herald_render_text(const struct herald_doc *doc,
     const char *const *text_subst, struct hbuf *out);
+
+/*
+ * Which lines of the Markdown body[0..len) lie in a code block (fenced or
+ * indented, fences included): code[i] is 1 for line i (0-based).  Shortcode
+ * expansion uses it to leave code alone.  Caller frees; *nlines is set.
+ */
+unsigned char *herald_md_code_lines(const char *body, size_t len,
+    size_t *nlines);
 
 #endif

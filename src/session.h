@@ -8,13 +8,12 @@
  * come from the system's tzdata (localtime.h), never from ICU.
  *
  * The grammar and its conservative choices are described at the top of
- * session.c; in short: a time needs a day (weekday or date) and a clock;
- * a zone is needed unless the post has a timezone:; a date without a
- * clock, a clock without a day, a range ("14:00-15:00"), an invalid clock
- * ("25:00") are left alone.  Ambiguous or unknown zone abbreviations, a
- * standard/daylight abbreviation not in effect on that date ("EST" in
- * July), impossible dates, nonexistent or doubled local times and a
- * weekday or year-less date without a post date are errors.
+ * session.c.  A phrase is converted whole (range end, other zones), left
+ * as written and reported (a match with skip set: no zone, an unknown
+ * word after the clock, no day), or refused: ambiguous abbreviations
+ * (IST, CST), a standard/daylight name not in effect on that date ("EST"
+ * in July), impossible dates, nonexistent or doubled local times, zones
+ * that disagree, a weekday or year-less date without a post date.
  */
 #ifndef HERALD_SESSION_H
 #define HERALD_SESSION_H
@@ -30,6 +29,11 @@ struct herald_session {
 	int64_t utc;        /* the instant, seconds since the epoch */
 	char *zone;         /* IANA zone it was written in (a config alias's
 	                       target, a link such as US/Eastern as written) */
+	bool has_end;       /* a range: utc_end is its end (after utc) */
+	int64_t utc_end;
+	bool recurring;     /* "Thursdays at 10am ET": utc is the first
+	                       occurrence; shown as a weekday and time only */
+	bool history;       /* before the post's date: never "past" for send */
 };
 
 struct herald_sessions_ctx {
@@ -43,6 +47,11 @@ struct herald_sessions_ctx {
 struct herald_time_match {
 	size_t start, len;          /* bytes within the scanned text */
 	struct herald_session s;    /* owned by the match */
+	char *skip;                 /* NULL: converted.  Otherwise a clock-like
+	                               phrase left as written, and why ("no
+	                               zone", "unknown word \"IT\" after the
+	                               clock"); s.orig and s.line are set, s.zone
+	                               is NULL.  Owned by the match. */
 };
 
 /*

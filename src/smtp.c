@@ -14,7 +14,9 @@
  * multi handle for every connection, one slow 250 would stall them all and
  * --concurrency would buy nothing.  The threads touch only their own slot;
  * results, and trace lines, are handed to the caller's thread, which alone
- * runs the callbacks.
+ * runs the callbacks.  A slot holds up to HERALD_SMTP_DEPTH transactions
+ * and its thread starts the next one as soon as the reply to the previous
+ * final dot is in, without a round trip through the caller's thread.
  *
  * A transaction that fails (a 4xx or 5xx, a 421 above all) makes libcurl
  * close its connection (verified on 7.88 with --verbose); the next one on that
@@ -22,8 +24,9 @@
  * the connection the server asked us to leave.
  *
  * Telling "deferred" from "unknown": the read callback notes when libcurl
- * has taken the last byte of the message; after that libcurl sends the
- * final dot.  A transfer that fails after that point without a reply code
+ * has taken the last byte of the message (not when it calls back once
+ * more: with CURLOPT_INFILESIZE set it does not); after that libcurl sends
+ * the final dot.  A transfer that fails after that point without a reply code
  * may have been delivered (the 250 got lost), so it is unknown; one that
  * fails before it cannot have been, so it is deferred.
  */
@@ -38,9 +41,24 @@
 
 #include <curl/curl.h>
 
+#include "addr.h"
 #include "smtp.h"
 
 #define REPLY_MAX 400
+
+/* A transaction waiting, running or finished. */
+struct sjob {
+	struct hbuf data;          /* the message, CRLF, not yet stuffed */
+	char *rcpt_addr;
+	struct curl_slist *rcpt;
+	void *cookie;
+	/* Filled by the slot's thread when the transaction ends: */
+	CURLcode rc;
+	long code;                 /* the last reply code */
+	bool eof;                  /* libcurl took the message's last byte */
+	char reply[REPLY_MAX + 1];
+	char errbuf[CURL_ERROR_SIZE];
+};
 
 struct slot {
 	struct herald_smtp *s;
@@ -51,18 +69,18 @@ struct slot {
 	bool started;              /* the thread exists */
 	pthread_cond_t cv;         /* job posted, or quit */
 	/* Under s->mu: */
-	bool has_job;              /* caller -> thread: run a transaction */
-	bool done;                 /* thread -> caller: result is ready */
-	CURLcode result;
+	struct sjob *q[HERALD_SMTP_DEPTH];  /* posted, not started (a ring) */
+	size_t qhead, qn;
+	size_t nbusy;              /* posted and not finished (queued + running) */
+	bool proven;               /* the last transaction got its 250: take
+	                              up to HERALD_SMTP_DEPTH, else one */
+	struct sjob **done;        /* finished, not yet reported */
+	size_t ndone, donecap;
 	struct hbuf trace;         /* "D line\n" entries not yet handed out */
-	/* Owned by the caller while idle, by the thread during a job: */
-	bool busy;                 /* submitted and not yet reported */
-	struct hbuf data;          /* the message, CRLF, not yet stuffed */
+	/* The slot's thread's, for the running transaction: */
+	struct sjob *cur;
 	size_t off;                /* bytes handed to libcurl */
-	bool eof;                  /* the read callback has said "no more" */
-	struct curl_slist *rcpt;
-	char *rcpt_addr;
-	void *cookie;
+	bool eof;                  /* libcurl has taken the last byte */
 	struct hbuf reply_acc;     /* lines of a multi-line reply so far */
 	char reply[REPLY_MAX + 1]; /* the last complete reply */
 	bool in_auth;              /* between AUTH and its final reply */
@@ -73,7 +91,7 @@ struct slot {
 struct herald_smtp {
 	struct slot *slots;
 	size_t nslots;
-	size_t active;
+	size_t active;             /* submitted and not yet reported (caller's) */
 	pthread_mutex_t mu;
 	pthread_cond_t result_cv;  /* a slot finished */
 	atomic_bool quit;
@@ -107,23 +125,6 @@ herald_smtp_normalize(const char *data, size_t len, struct hbuf *out)
 	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
 		hbuf_put(out, "\r\n", 2);
 	return true;
-}
-
-bool
-herald_smtp_addr_ok(const char *addr)
-{
-	const unsigned char *p;
-	int at = 0;
-
-	if (addr == NULL || addr[0] == '\0' || strlen(addr) > 320)
-		return false;
-	for (p = (const unsigned char *)addr; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return false;
-		if (*p == '@')
-			at++;
-	}
-	return at == 1 && addr[0] != '@' && p[-1] != '@';
 }
 
 static bool
@@ -327,7 +328,7 @@ static size_t
 read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct slot *sl = arg;
-	size_t want = size * nitems, left = sl->data.len - sl->off;
+	size_t want = size * nitems, left = sl->cur->data.len - sl->off;
 
 	if (left == 0) {
 		sl->eof = true;
@@ -335,8 +336,12 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	}
 	if (want > left)
 		want = left;
-	memcpy(buf, sl->data.data + sl->off, want);
+	memcpy(buf, sl->cur->data.data + sl->off, want);
 	sl->off += want;
+	/* The last byte is libcurl's now: with the size known it may never
+	 * call back for the end, and the final dot follows these bytes. */
+	if (sl->off == sl->cur->data.len)
+		sl->eof = true;
 	return want;
 }
 
@@ -364,29 +369,71 @@ transfer(struct slot *sl)
 	return rc;
 }
 
+/*
+ * The slot's thread: run the posted transactions one after the other on
+ * the slot's connection, each as soon as the one before has its reply, so
+ * a connection never waits for the caller between messages.
+ */
 static void *
 slot_main(void *arg)
 {
 	struct slot *sl = arg;
 	struct herald_smtp *s = sl->s;
-	CURLcode rc;
+	struct sjob *jb;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!sl->has_job && !atomic_load(&s->quit))
+		while (sl->qn == 0 && !atomic_load(&s->quit))
 			pthread_cond_wait(&sl->cv, &s->mu);
 		if (atomic_load(&s->quit))
 			break;
+		jb = sl->q[sl->qhead];
+		sl->qhead = (sl->qhead + 1) % HERALD_SMTP_DEPTH;
+		sl->qn--;
 		pthread_mutex_unlock(&s->mu);
-		rc = transfer(sl);
+
+		sl->cur = jb;
+		sl->off = 0;
+		sl->eof = false;
+		sl->reply[0] = '\0';
+		sl->errbuf[0] = '\0';
+		sl->in_auth = sl->after_quit = false;
+		hbuf_reset(&sl->reply_acc);
+		curl_easy_setopt(sl->easy, CURLOPT_MAIL_RCPT, jb->rcpt);
+		curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)jb->data.len);
+		jb->rc = transfer(sl);
+		curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &jb->code);
+		jb->eof = sl->eof;
+		memcpy(jb->reply, sl->reply, sizeof(jb->reply));
+		memcpy(jb->errbuf, sl->errbuf, sizeof(jb->errbuf));
+		hbuf_free(&jb->data);
+		sl->cur = NULL;
+
 		pthread_mutex_lock(&s->mu);
-		sl->has_job = false;
-		sl->result = rc;
-		sl->done = true;
+		if (sl->ndone == sl->donecap) {
+			sl->donecap = sl->donecap ? 2 * sl->donecap : 8;
+			sl->done = xrealloc(sl->done, sl->donecap *
+			    sizeof(*sl->done));
+		}
+		sl->done[sl->ndone++] = jb;
+		sl->nbusy--;
+		sl->proven = jb->rc == CURLE_OK;
 		pthread_cond_signal(&s->result_cv);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
+}
+
+static void
+sjob_free(struct sjob *jb)
+{
+	if (jb == NULL)
+		return;
+	hbuf_free(&jb->data);
+	free(jb->rcpt_addr);
+	curl_slist_free_all(jb->rcpt);
+	free(jb);
 }
 
 /* --- setup --- */
@@ -464,7 +511,7 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	free_url(&u);
 	if (rc)
 		return rc;
-	if (!herald_smtp_addr_ok(o->from))
+	if (!herald_addr_valid(o->from))
 		return herald_errf(e, EX_CONFIG, NULL, 0,
 		    "invalid envelope sender \"%s\"", o->from ? o->from : "");
 	/* TLS unless the relay is on this machine and no TLS was asked for. */
@@ -541,9 +588,12 @@ herald_smtp_free(struct herald_smtp *s)
 		if (sl->multi)
 			curl_multi_cleanup(sl->multi);
 		pthread_cond_destroy(&sl->cv);
-		curl_slist_free_all(sl->rcpt);
-		free(sl->rcpt_addr);
-		hbuf_free(&sl->data);
+		/* never started or never reported */
+		for (size_t k = 0; k < sl->qn; k++)
+			sjob_free(sl->q[(sl->qhead + k) % HERALD_SMTP_DEPTH]);
+		for (size_t k = 0; k < sl->ndone; k++)
+			sjob_free(sl->done[k]);
+		free(sl->done);
 		hbuf_free(&sl->reply_acc);
 		hbuf_free(&sl->trace);
 	}
@@ -557,7 +607,35 @@ herald_smtp_free(struct herald_smtp *s)
 size_t
 herald_smtp_idle(const struct herald_smtp *s)
 {
-	return s->nslots - s->active;
+	size_t n = 0;
+
+	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+	for (size_t i = 0; i < s->nslots; i++)
+		n += s->slots[i].nbusy == 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+	return n;
+}
+
+/* How many transactions a slot takes (under s->mu): one until its
+ * connection has delivered a message, so a relay that cannot be reached
+ * or refuses everything costs one attempt per connection, not a queue. */
+static size_t
+slot_cap(const struct slot *sl)
+{
+	return sl->proven ? HERALD_SMTP_DEPTH : 1;
+}
+
+size_t
+herald_smtp_room(const struct herald_smtp *s)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+	for (size_t i = 0; i < s->nslots; i++)
+		if (s->slots[i].nbusy < slot_cap(&s->slots[i]))
+			n += slot_cap(&s->slots[i]) - s->slots[i].nbusy;
+	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+	return n;
 }
 
 size_t
@@ -566,55 +644,95 @@ herald_smtp_active(const struct herald_smtp *s)
 	return s->active;
 }
 
+/* Is data CRLF throughout (no bare CR or LF), ending in CRLF, no NUL? */
+static bool
+is_crlf(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *nl;
+
+	if (len < 2 || data[len - 2] != '\r' || data[len - 1] != '\n' ||
+	    memchr(data, '\0', len) != NULL)
+		return false;
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (nl == data || nl[-1] != '\r' ||
+		    memchr(p, '\r', (size_t)(nl - 1 - p)) != NULL)
+			return false;
+		p = nl + 1;
+	}
+	return p == end;
+}
+
+int
+herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
+    struct hbuf *msg, void *cookie, struct herald_err *e)
+{
+	struct slot *sl = NULL;
+	struct sjob *jb;
+	char *env;
+
+	if (!herald_addr_valid(rcpt))
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "invalid envelope recipient \"%s\"", rcpt ? rcpt : "");
+	jb = xcalloc(1, sizeof(*jb));
+	if (is_crlf(msg->data, msg->len)) {
+		/* Built CRLF already: take the buffer as it is. */
+		jb->data = *msg;
+		memset(msg, 0, sizeof(*msg));
+	} else if (!herald_smtp_normalize(msg->data, msg->len, &jb->data)) {
+		sjob_free(jb);
+		return herald_errf(e, EX_DATAERR, NULL, 0,
+		    "message to %s contains a NUL byte", rcpt);
+	}
+	jb->rcpt_addr = xstrdup(rcpt);
+	jb->cookie = cookie;
+	env = xasprintf("<%s>", rcpt);
+	jb->rcpt = curl_slist_append(NULL, env);
+	free(env);
+	if (jb->rcpt == NULL) {
+		sjob_free(jb);
+		return herald_errf(e, EX_OSERR, NULL, 0, "out of memory");
+	}
+	/* The least loaded connection (an idle one first). */
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nslots; i++)
+		if (s->slots[i].nbusy < slot_cap(&s->slots[i]) &&
+		    (sl == NULL || s->slots[i].nbusy < sl->nbusy))
+			sl = &s->slots[i];
+	if (sl == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		if (msg->data == NULL)
+			*msg = jb->data;    /* give it back */
+		else
+			hbuf_free(&jb->data);
+		memset(&jb->data, 0, sizeof(jb->data));
+		sjob_free(jb);
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "smtp: no free connection slot");
+	}
+	sl->q[(sl->qhead + sl->qn) % HERALD_SMTP_DEPTH] = jb;
+	sl->qn++;
+	sl->nbusy++;
+	s->active++;
+	pthread_cond_signal(&sl->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 int
 herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
     const char *data, size_t len, void *cookie, struct herald_err *e)
 {
-	struct slot *sl = NULL;
-	char *env;
+	struct hbuf b = HBUF_INIT;
+	int rc;
 
-	if (!herald_smtp_addr_ok(rcpt))
+	if (!herald_smtp_normalize(data, len, &b)) {
+		hbuf_free(&b);
 		return herald_errf(e, EX_DATAERR, NULL, 0,
-		    "invalid envelope recipient \"%s\"", rcpt ? rcpt : "");
-	for (size_t i = 0; i < s->nslots; i++)
-		if (!s->slots[i].busy) {
-			sl = &s->slots[i];
-			break;
-		}
-	if (sl == NULL)
-		return herald_errf(e, EX_SOFTWARE, NULL, 0,
-		    "smtp: no free connection slot");
-	/* The slot's thread is idle: these fields are ours until posted. */
-	hbuf_reset(&sl->data);
-	if (!herald_smtp_normalize(data, len, &sl->data))
-		return herald_errf(e, EX_DATAERR, NULL, 0,
-		    "message to %s contains a NUL byte", rcpt);
-	sl->off = 0;
-	sl->eof = false;
-	sl->cookie = cookie;
-	sl->reply[0] = '\0';
-	sl->errbuf[0] = '\0';
-	sl->in_auth = sl->after_quit = false;
-	hbuf_reset(&sl->reply_acc);
-	free(sl->rcpt_addr);
-	sl->rcpt_addr = xstrdup(rcpt);
-	curl_slist_free_all(sl->rcpt);
-	env = xasprintf("<%s>", rcpt);
-	sl->rcpt = curl_slist_append(NULL, env);
-	free(env);
-	if (sl->rcpt == NULL)
-		return herald_errf(e, EX_OSERR, NULL, 0, "out of memory");
-	curl_easy_setopt(sl->easy, CURLOPT_MAIL_RCPT, sl->rcpt);
-	curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE,
-	    (curl_off_t)sl->data.len);
-	sl->busy = true;
-	s->active++;
-	pthread_mutex_lock(&s->mu);
-	sl->done = false;
-	sl->has_job = true;
-	pthread_cond_signal(&sl->cv);
-	pthread_mutex_unlock(&s->mu);
-	return 0;
+		    "message to %s contains a NUL byte", rcpt ? rcpt : "");
+	}
+	rc = herald_smtp_submit_buf(s, rcpt, &b, cookie, e);
+	hbuf_free(&b);
+	return rc;
 }
 
 /* --- results --- */
@@ -640,18 +758,17 @@ fatal_code(CURLcode rc)
 	}
 }
 
-/* Classify a finished transaction (the slot's thread is idle again). */
+/* Classify a finished transaction. */
 static void
-finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
-    herald_smtp_done_fn fn, void *arg)
+finish(struct herald_smtp *s, struct sjob *sl, herald_smtp_done_fn fn,
+    void *arg)
 {
 	struct herald_smtp_result r = {0};
 	char why[REPLY_MAX + CURL_ERROR_SIZE + 64];
+	CURLcode rc = sl->rc;
 	const char *err = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
-	long code = 0;
+	long code = sl->code;
 
-	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
-	sl->busy = false;
 	s->active--;
 
 	r.cookie = sl->cookie;
@@ -660,6 +777,15 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	r.reply = sl->reply[0] ? sl->reply : err;
 	if (rc == CURLE_OK) {
 		r.status = HERALD_SMTP_SENT;
+	} else if (sl->eof && !(code >= 400 && code < 600)) {
+		/* The whole message went out and no reply to the final dot
+		 * came (the last code seen is DATA's 354 or older): it may
+		 * have been delivered, whatever went wrong afterwards. */
+		r.status = HERALD_SMTP_UNKNOWN;
+		r.code = 0;
+		snprintf(why, sizeof(why), "no reply after the final dot: %s",
+		    err);
+		r.reply = why;
 	} else if (fatal_code(rc)) {
 		/* Nothing was sent: libcurl stops before MAIL FROM. */
 		r.status = HERALD_SMTP_DEFERRED;
@@ -679,11 +805,6 @@ finish(struct herald_smtp *s, struct slot *sl, CURLcode rc,
 	} else if (code >= 400 && code < 500) {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.slow_down = code == 421;
-	} else if (sl->eof) {
-		r.status = HERALD_SMTP_UNKNOWN;
-		snprintf(why, sizeof(why), "no reply after the final dot: %s",
-		    err);
-		r.reply = why;
 	} else {
 		r.status = HERALD_SMTP_DEFERRED;
 		r.reply = err;
@@ -726,7 +847,8 @@ herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
     void *arg)
 {
 	struct timespec until;
-	size_t ready[64], nready = 0, cap = sizeof(ready) / sizeof(ready[0]);
+	struct sjob **ready = NULL;
+	size_t nready = 0, cap = 0;
 	int done = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -740,11 +862,20 @@ herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
 	}
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		for (size_t i = 0; i < s->nslots && nready < cap; i++)
-			if (s->slots[i].done) {
-				s->slots[i].done = false;
-				ready[nready++] = i;
+		for (size_t i = 0; i < s->nslots; i++) {
+			struct slot *sl = &s->slots[i];
+
+			if (sl->ndone == 0)
+				continue;
+			if (nready + sl->ndone > cap) {
+				cap = nready + sl->ndone + 16;
+				ready = xrealloc(ready, cap * sizeof(*ready));
 			}
+			memcpy(ready + nready, sl->done, sl->ndone *
+			    sizeof(*ready));
+			nready += sl->ndone;
+			sl->ndone = 0;
+		}
 		if (nready > 0 || wait_ms <= 0)
 			break;
 		if (pthread_cond_timedwait(&s->result_cv, &s->mu, &until) != 0)
@@ -753,10 +884,10 @@ herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
 	pthread_mutex_unlock(&s->mu);
 	flush_traces(s);
 	for (size_t k = 0; k < nready; k++) {
-		struct slot *sl = &s->slots[ready[k]];
-
-		finish(s, sl, sl->result, fn, arg);
+		finish(s, ready[k], fn, arg);
+		sjob_free(ready[k]);
 		done++;
 	}
+	free(ready);
 	return done;
 }

@@ -5,8 +5,8 @@
  *
  * What libcurl does not do, this module does: it normalises every line
  * ending to CRLF (a bare LF passed through is the SMTP-smuggling vector),
- * rejects CR, LF, NUL and angle brackets in envelope addresses (libcurl
- * would send them on as extra commands), and tells 4xx from 5xx from the
+ * takes only envelope addresses that addr.c's rule accepts (no CR, LF,
+ * NUL or angle brackets, which libcurl would send on as extra commands), and tells 4xx from 5xx from the
  * reply code.  libcurl does the dot-stuffing (RFC 5321 4.5.2).
  *
  * TLS (RFC 3207): smtps:// is TLS from the start; smtp:// requires
@@ -77,17 +77,37 @@ int herald_smtp_new(const struct herald_smtp_opts *o,
     struct herald_smtp **out, struct herald_err *e);
 void herald_smtp_free(struct herald_smtp *s);   /* NULL is fine */
 
-size_t herald_smtp_idle(const struct herald_smtp *s);    /* free slots */
-size_t herald_smtp_active(const struct herald_smtp *s);  /* in flight */
+/*
+ * Each connection takes up to HERALD_SMTP_DEPTH transactions: the one it is
+ * running and the next ones, which it starts as soon as the one before has
+ * its reply (the caller's thread is not in that path).  Until it has
+ * delivered a message (and again after any failure) it takes one.
+ */
+#define HERALD_SMTP_DEPTH 3
+
+size_t herald_smtp_idle(const struct herald_smtp *s);    /* connections
+                                                            with nothing to do */
+size_t herald_smtp_room(const struct herald_smtp *s);    /* transactions
+                                                            submit would take */
+size_t herald_smtp_active(const struct herald_smtp *s);  /* submitted, not yet
+                                                            reported */
 
 /*
- * Start sending data[0..len) to rcpt in a free slot.  The bytes are copied
- * (normalised to CRLF), so the caller may reuse its buffer.  cookie comes
- * back in the result.  Returns 0; EX_DATAERR for a bad address or a NUL
- * in the message; EX_SOFTWARE when no slot is free.
+ * Queue data[0..len) for rcpt on the least loaded connection.  The bytes
+ * are copied (normalised to CRLF), so the caller may reuse its buffer.
+ * cookie comes back in the result.  Returns 0; EX_DATAERR for a bad
+ * address or a NUL in the message; EX_SOFTWARE when there is no room.
  */
 int herald_smtp_submit(struct herald_smtp *s, const char *rcpt,
     const char *data, size_t len, void *cookie, struct herald_err *e);
+/*
+ * The same, taking msg: a message that is CRLF throughout already (as
+ * mime.c builds it) is handed to the connection as it is, neither copied
+ * nor normalised; anything else is normalised.  On success msg is empty
+ * (HBUF_INIT); on failure it is left to the caller.
+ */
+int herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
+    struct hbuf *msg, void *cookie, struct herald_err *e);
 
 /*
  * Drive the transfers: wait up to wait_ms for something to happen (the
@@ -100,9 +120,6 @@ int herald_smtp_run(struct herald_smtp *s, int wait_ms,
 /* Normalise line endings to CRLF (bare LF and bare CR become CRLF) and end
  * with CRLF; appended to out.  Returns false if data holds a NUL. */
 bool herald_smtp_normalize(const char *data, size_t len, struct hbuf *out);
-/* Is addr fit for the envelope (non-empty, no CR/LF/NUL, no <>, no
- * spaces or controls, exactly one '@')? */
-bool herald_smtp_addr_ok(const char *addr);
 /* Is the URL's host loopback?  false for an unparsable URL. */
 bool herald_smtp_url_loopback(const char *url);
 

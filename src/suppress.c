@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "list.h"
 
 enum {

@@ -9,22 +9,31 @@
 #include <stdlib.h>
 
 #include "localtime.h"
+#include "render.h"
+
+/* An instant and the words the post wrote it in (the <time> title). */
+struct ts {
+	const char *orig;
+	struct herald_when w;
+};
 
 /* "Wed at 07:00 ET" with the post dated 2021-04-26. */
-static struct herald_session wed = {11, "Wed at 07:00 ET", 1619607600,
-    "America/New_York"};
+static struct ts wed = {"Wed at 07:00 ET", {1619607600, false, 0, false, "America/New_York"}};
 
 static void
-one(const struct herald_session *s, const char *zone, const char *locale,
+one(const struct ts *s, const char *zone, const char *locale,
     const char *skeleton, const char *want_html, const char *want_text)
 {
 	struct herald_localized l;
 	struct herald_err e = {0};
 
-	INT_EQ(herald_localize(s, 1, zone, locale, skeleton, &l, &e), 0,
+	INT_EQ(herald_localize(&s->w, 1, zone, locale, skeleton, &l, &e), 0,
 	    "%s %s: %s", zone ? zone : "(own)", locale ? locale : "(en)", e.msg);
-	if (want_html != NULL)
-		STR_EQ(l.html, want_html, "%s %s html", zone, locale);
+	if (want_html != NULL && l.text != NULL) {
+		char *h = herald_render_time(l.datetime, s->orig, l.text);
+		STR_EQ(h, want_html, "%s %s html", zone, locale);
+		free(h);
+	}
 	if (want_text != NULL)
 		STR_EQ(l.text, want_text, "%s %s text", zone, locale);
 	herald_localized_free(&l, 1);
@@ -78,8 +87,7 @@ test_issue_subscribers(void)
 static void
 test_skeleton_and_escaping(void)
 {
-	struct herald_session s = {1, "Wed <at> 07:00 \"ET\" & co", 1619607600,
-	    "America/New_York"};
+	struct ts s = {"Wed <at> 07:00 \"ET\" & co", {1619607600, false, 0, false, "America/New_York"}};
 
 	one(&s, "Europe/Berlin", "en-GB", "HHmm",
 	    "<time datetime=\"2021-04-28T13:00:00+02:00\" title=\"Wed &lt;at&gt; "
@@ -94,21 +102,21 @@ static void
 test_zones_icu_gets_wrong(void)
 {
 	/* 2026-07-01 16:00 UTC and 2026-01-15 17:00 UTC. */
-	struct herald_session jul = {1, "x", 1782921600, "Etc/UTC"};
-	struct herald_session jan = {1, "x", 1768496400, "Etc/UTC"};
+	struct ts jul = {"x", {1782921600, false, 0, false, "Etc/UTC"}};
+	struct ts jan = {"x", {1768496400, false, 0, false, "Etc/UTC"}};
 	char abbr[16];
 	int off = 0;
 
-	INT_EQ(herald_zone_offset("America/Ciudad_Juarez", jul.utc, &off, abbr),
+	INT_EQ(herald_zone_offset("America/Ciudad_Juarez", jul.w.utc, &off, abbr),
 	    0, "Ciudad_Juarez");
 	INT_EQ(off, -6 * 3600, "Ciudad_Juarez July 2026: MDT");
 	STR_EQ(abbr, "MDT", "Ciudad_Juarez abbreviation");
-	herald_zone_offset("America/Ciudad_Juarez", jan.utc, &off, abbr);
+	herald_zone_offset("America/Ciudad_Juarez", jan.w.utc, &off, abbr);
 	INT_EQ(off, -7 * 3600, "Ciudad_Juarez January 2026: MST");
-	herald_zone_offset("America/Mexico_City", jul.utc, &off, abbr);
+	herald_zone_offset("America/Mexico_City", jul.w.utc, &off, abbr);
 	INT_EQ(off, -6 * 3600, "Mexico City July 2026: no DST since 2022");
 	STR_EQ(abbr, "CST", "Mexico City abbreviation");
-	herald_zone_offset("America/Mexico_City", jan.utc, &off, abbr);
+	herald_zone_offset("America/Mexico_City", jan.w.utc, &off, abbr);
 	INT_EQ(off, -6 * 3600, "Mexico City January 2026");
 
 	one(&jul, "America/Ciudad_Juarez", "es-MX", "HHmm", NULL, "10:00");
@@ -207,13 +215,13 @@ test_errors(void)
 	struct herald_localized l[2];
 	struct herald_err e = {0};
 
-	INT_EQ(herald_localize(&wed, 1, "Mars/Olympus", "en", NULL, l, &e),
+	INT_EQ(herald_localize(&wed.w, 1, "Mars/Olympus", "en", NULL, l, &e),
 	    EX_DATAERR, "bad zone");
 	OK(strstr(e.msg, "Mars/Olympus") != NULL, "%s", e.msg);
-	INT_EQ(herald_localize(&wed, 1, NULL, "xx-!!", NULL, l, &e),
+	INT_EQ(herald_localize(&wed.w, 1, NULL, "xx-!!", NULL, l, &e),
 	    EX_DATAERR, "bad locale");
-	OK(l[0].html == NULL && l[0].text == NULL, "nothing left on error");
-	INT_EQ(herald_localize(&wed, 0, NULL, "en", NULL, l, &e), 0, "none");
+	OK(l[0].datetime == NULL && l[0].text == NULL, "nothing left on error");
+	INT_EQ(herald_localize(&wed.w, 0, NULL, "en", NULL, l, &e), 0, "none");
 	OK(herald_locale_valid("de-DE"), "de-DE");
 	OK(!herald_locale_valid("zz-ZZ"), "zz-ZZ");
 }
@@ -239,10 +247,10 @@ test_format(void)
 static void
 test_many(void)
 {
-	struct herald_session s[3] = {
-		{1, "a", 1619607600, "America/New_York"},
-		{2, "b", 1619607600 + 86400 * 200, "America/New_York"},
-		{3, "c", 1619607600, "Asia/Tokyo"},
+	struct herald_when s[3] = {
+		{1619607600, false, 0, false, "America/New_York"},
+		{1619607600 + 86400 * 200, false, 0, false, "America/New_York"},
+		{1619607600, false, 0, false, "Asia/Tokyo"},
 	};
 	struct herald_localized l[3];
 	struct herald_err e = {0};

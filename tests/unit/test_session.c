@@ -13,7 +13,10 @@
  *   error: LINE SUBSTRING         the scan fails with EX_DATAERR at LINE
  *                                 and a message containing SUBSTRING
  *
- * A case with neither expect: nor error: must find nothing (a near-miss).
+ *   skip: LINE WORDS              a phrase left as written and reported
+ *
+ * A case with neither expect: nor error: must convert nothing (a
+ * near-miss); phrases it reports are checked only when skip: is given.
  * Lines starting with # are comments.
  */
 #include "harness.h"
@@ -62,8 +65,8 @@ run_case(const char *dir, const char *name)
 	char path[1024], buf[2048];
 	struct hbuf text = HBUF_INIT;
 	struct herald_alias aliases[8];
-	struct expect exp[16];
-	size_t naliases = 0, nexp = 0;
+	struct expect exp[16], skp[16];
+	size_t naliases = 0, nexp = 0, nskp = 0;
 	int line = 1, err_line = 0;
 	char err_sub[512] = "", zone[64] = "";
 	bool want_err = false, have_text = false;
@@ -121,6 +124,11 @@ run_case(const char *dir, const char *name)
 			    &off) < 3 || off == 0)
 				OK(0, "%s: bad expect: %s", name, val);
 			snprintf(x->words, sizeof(x->words), "%s", val + off);
+		} else if (strcmp(key, "skip") == 0 && nskp < 16) {
+			struct expect *x = &skp[nskp++];
+			int off = 0;
+			sscanf(val, "%d %n", &x->line, &off);
+			snprintf(x->words, sizeof(x->words), "%s", val + off);
 		} else if (strcmp(key, "error") == 0) {
 			int off = 0;
 			want_err = true;
@@ -145,7 +153,32 @@ run_case(const char *dir, const char *name)
 		    name, e.msg, err_sub);
 		OK(m == NULL && n == 0, "%s: matches on error", name);
 	} else {
+		struct herald_time_match *all = m;
+		size_t nall = n, ns = 0, nc = 0;
+
 		INT_EQ(rc, 0, "%s: %s", name, e.msg);
+		/* converted ones first, in order; then the skipped */
+		m = xcalloc(nall ? nall : 1, sizeof(*m));
+		for (size_t i = 0; i < nall; i++)
+			if (all[i].skip == NULL)
+				m[nc++] = all[i];
+		for (size_t i = 0; i < nall; i++)
+			if (all[i].skip != NULL) {
+				if (nskp > 0) {
+					OK(ns < nskp, "%s: unexpected skip \"%s\" (%s)",
+					    name, all[i].s.orig, all[i].skip);
+					if (ns < nskp) {
+						STR_EQ(all[i].s.orig, skp[ns].words,
+						    "%s: skip %zu words", name, ns);
+						INT_EQ(all[i].s.line, skp[ns].line,
+						    "%s: skip %zu line", name, ns);
+					}
+				}
+				ns++;
+			}
+		if (nskp > 0)
+			INT_EQ(ns, nskp, "%s: number of skipped phrases", name);
+		n = nc;
 		INT_EQ(n, nexp, "%s: number of matches", name);
 		for (size_t i = 0; i < n && i < nexp; i++) {
 			char got[32], words[256];
@@ -160,6 +193,9 @@ run_case(const char *dir, const char *name)
 				STR_EQ(words, exp[i].words, "%s: match %zu span", name, i);
 			STR_EQ(m[i].s.orig, exp[i].words, "%s: match %zu orig", name, i);
 		}
+		free(m);
+		m = all;
+		n = nall;
 	}
 	herald_time_matches_free(m, n);
 	for (size_t i = 0; i < naliases; i++) {
@@ -297,7 +333,7 @@ test_random_pieces(void)
 			for (size_t i = 0; i < n; i++) {
 				if (m[i].start < prev_end || m[i].len == 0 ||
 				    m[i].start + m[i].len > len || m[i].s.orig == NULL ||
-				    m[i].s.zone == NULL) {
+				    (m[i].s.zone == NULL) != (m[i].skip != NULL)) {
 					if (getenv("SESSION_DEBUG"))
 						fprintf(stderr, "bad match [%.*s]\n", (int)len, copy);
 					bad++;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "addr.h"
 #include "smtp.h"
 
 static void
@@ -37,15 +38,15 @@ test_normalize(void)
 static void
 test_addr(void)
 {
-	OK(herald_smtp_addr_ok("ann@example.org"), "plain");
-	OK(!herald_smtp_addr_ok("ann@example.org\r\nRCPT TO:<x@y>"), "CRLF");
-	OK(!herald_smtp_addr_ok("ann@example.org\n"), "LF");
-	OK(!herald_smtp_addr_ok("ann@example.org>"), "bracket");
-	OK(!herald_smtp_addr_ok("a nn@example.org"), "space");
-	OK(!herald_smtp_addr_ok("annexample.org"), "no @");
-	OK(!herald_smtp_addr_ok("a@b@c"), "two @");
-	OK(!herald_smtp_addr_ok(""), "empty");
-	OK(!herald_smtp_addr_ok(NULL), "NULL");
+	OK(herald_addr_valid("ann@example.org"), "plain");
+	OK(!herald_addr_valid("ann@example.org\r\nRCPT TO:<x@y>"), "CRLF");
+	OK(!herald_addr_valid("ann@example.org\n"), "LF");
+	OK(!herald_addr_valid("ann@example.org>"), "bracket");
+	OK(!herald_addr_valid("a nn@example.org"), "space");
+	OK(!herald_addr_valid("annexample.org"), "no @");
+	OK(!herald_addr_valid("a@b@c"), "two @");
+	OK(!herald_addr_valid(""), "empty");
+	OK(!herald_addr_valid(NULL), "NULL");
 }
 
 static void

@@ -1,0 +1,739 @@
+/*
+ * deliver.c - the delivery engine (see deliver.h): queue, pacing, back-off,
+ * 421 slow-downs, the 5.1.1 policy, and the journal around every
+ * transaction.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "suppress.h"
+
+#define STOP_WALK 200     /* returned by a walk callback to stop the walk */
+
+static double
+wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool
+in_shard(const char *addr, unsigned k, unsigned n)
+{
+	char key[512];
+
+	if (n <= 1)
+		return true;
+	if (!herald_addr_key(addr, key, sizeof(key))) {
+		snprintf(key, sizeof(key), "%s", addr);
+		ascii_lower(key);
+	}
+	return hash64(key, strlen(key)) % n == k - 1;
+}
+
+struct sync {
+	struct herald_journal *j;
+	unsigned k, n;
+	bool add;
+	size_t n_added;
+	struct herald_err *e;
+};
+
+/*
+ * Tell the journal which addresses the list holds and which of them are
+ * this shard's; give each of this shard's a row (pending unless it has
+ * one) when writing, committing every few thousand rows.
+ */
+static int
+sync_one(void *arg, const struct herald_recipient *r)
+{
+	struct sync *y = arg;
+	bool mine = in_shard(r->email, y->k, y->n);
+	int rc;
+
+	if (y->n_added % 5000 == 0 &&
+	    ((rc = herald_journal_commit(y->j, y->e)) != 0 ||
+	    (rc = herald_journal_begin(y->j, y->e)) != 0))
+		return rc;
+	y->n_added++;
+	if (mine && y->add &&
+	    (rc = herald_journal_add(y->j, r->email, y->e)) != 0)
+		return rc;
+	return herald_journal_listed(y->j, r->email, mine, y->e);
+}
+
+/* A suppressed reader (suppress.h): listed like any other, and its row, if
+ * still to be sent, marked suppressed so no run ends with it pending. */
+static int
+sync_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct sync *y = arg;
+	struct herald_jrow row;
+	int rc;
+
+	if ((rc = sync_one(arg, r)) != 0 || !y->add ||
+	    !in_shard(r->email, y->k, y->n))
+		return rc;
+	if ((rc = herald_journal_get(y->j, r->email, &row, y->e)) > 0)
+		return rc;
+	if (rc == 0 && (row.state == HERALD_J_PENDING ||
+	    row.state == HERALD_J_DEFERRED || row.state == HERALD_J_UNKNOWN))
+		return herald_journal_mark(y->j, r->email, HERALD_J_SUPPRESSED,
+		    0, "suppressed", 0, y->e);
+	return 0;
+}
+
+int
+herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
+    unsigned shard_n, bool readonly, bool force, struct herald_journal **out,
+    struct herald_err *e)
+{
+	struct herald_journal_opts jo = {0};
+	struct sync y = { .k = shard_n > 1 ? shard_k : 1,
+	    .n = shard_n > 1 ? shard_n : 1, .add = !readonly, .e = e };
+	char *jpath, *spath;
+	int rc;
+
+	*out = NULL;
+	if (!readonly && (rc = mkdir_p(c->cfg.state_dir, e)) != 0)
+		return rc;
+	/* One journal per campaign: a shard selects rows, not a journal, so
+	 * a different --shard never sends anyone a second copy. */
+	jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
+	/* Suppressions are suppress.c's (c->sup, applied by the walk below):
+	 * attached here, the journal's transactions would lock them against
+	 * `herald serve` and the 5.1.1 hook. */
+	spath = NULL;
+	jo.path = jpath;
+	jo.suppress_path = spath;
+	jo.campaign_id = c->id;
+	jo.list_name = c->list_name;
+	jo.post_path = c->post.path;
+	jo.post_hash = c->post.hash;
+	jo.force = force;
+	jo.readonly = readonly;
+	rc = herald_journal_open(&jo, out, e);
+	free(jpath);
+	free(spath);
+	if (rc != 0)
+		return rc;
+	y.j = *out;
+	if ((rc = herald_journal_begin(y.j, e)) == 0)
+		rc = herald_campaign_each_sup(c, sync_one, sync_suppressed,
+		    &y, e);
+	if (rc == 0)
+		rc = herald_journal_commit(y.j, e);
+	if (rc != 0) {
+		herald_journal_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* --- the sender --- */
+
+struct job {
+	char *addr;
+	char *mid;
+	struct hbuf eml;
+	int tries;                 /* this run, including this one */
+	/* A result recorded in the open transaction, reported once durable: */
+	const char *word;
+	char *reply;
+	struct job *next;
+};
+
+struct herald_deliver {
+	struct herald_campaign *c;
+	struct herald_journal *j;
+	struct herald_smtp *smtp;
+	struct herald_message msg;
+	struct herald_deliver_opts o;
+	const volatile sig_atomic_t *intr;
+
+	unsigned shard_k, shard_n;
+	int max_tries;
+	double retry_base;
+	double interval;           /* 1 / rate, 0 unlimited */
+	double pace;               /* extra spacing after 421s */
+	double next_start;         /* monotonic: not before */
+
+	int pass;
+	struct job **queue;        /* built, not yet started */
+	size_t nq, qcap;
+	struct job *done, **done_tail;   /* results not yet durable */
+
+	size_t sent, deferred, failed, unknown;   /* results this run */
+	size_t retry_pending;      /* deferred rows due another try */
+	size_t todo;
+	size_t recovered;
+	bool fatal;                /* the relay is unusable */
+	bool stop;                 /* error or fatal: start nothing more */
+	int err_rc;
+	struct herald_err err;
+	struct herald_err fatal_err;
+};
+
+static bool
+interrupted(const struct herald_deliver *s)
+{
+	return s->intr != NULL && *s->intr;
+}
+
+static void
+job_free(struct job *jb)
+{
+	if (jb == NULL)
+		return;
+	free(jb->addr);
+	free(jb->mid);
+	free(jb->reply);
+	hbuf_free(&jb->eml);
+	free(jb);
+}
+
+static void
+set_error(struct herald_deliver *s, int rc)
+{
+	if (s->err_rc == 0)
+		s->err_rc = rc;
+	s->stop = true;
+}
+
+static void
+show_progress(struct herald_deliver *s)
+{
+	/* done counts every recipient dealt with in this run; deferred and
+	 * failed are shown beside it. */
+	if (s->o.on_progress)
+		s->o.on_progress(s->o.arg, s->sent + s->failed + s->unknown +
+		    s->deferred, s->deferred, s->failed);
+}
+
+static double
+backoff(const struct herald_deliver *s, int tries)
+{
+	/* base * 2^(tries-1), with full jitter in [0.5, 1.5). */
+	double d = s->retry_base * pow(2, tries - 1);
+
+	return d * (0.5 + (double)rand() / ((double)RAND_MAX + 1));
+}
+
+/*
+ * A finished transaction: its result goes into the open transaction; it
+ * is reported (on_result, progress) only after the commit that makes it
+ * durable (report()).
+ */
+static void
+on_done(void *arg, const struct herald_smtp_result *r)
+{
+	struct herald_deliver *s = arg;
+	struct job *jb = r->cookie;
+	enum herald_jstate st;
+	double next = 0;
+	const char *word;
+	int rc;
+
+	if (herald_journal_begin(s->j, &s->err) != 0)
+		set_error(s, EX_IOERR);
+	switch (r->status) {
+	case HERALD_SMTP_SENT:
+		st = HERALD_J_SENT;
+		s->sent++;
+		word = "sent";
+		/* The server is keeping up again: ease the 421 pacing. */
+		s->pace = s->pace < 0.01 ? 0 : s->pace * 0.9;
+		break;
+	case HERALD_SMTP_FAILED:
+		st = HERALD_J_FAILED;
+		s->failed++;
+		word = "failed";
+		/* RFC 3463 5.1.1: bad destination mailbox address. */
+		if (strstr(r->reply, "5.1.1") != NULL &&
+		    herald_suppress_add(s->c->sup, s->c->list_name, jb->addr,
+		    "send-5.1.1", jb->mid, r->reply, 0, &s->err) > 1)
+			set_error(s, EX_IOERR);
+		break;
+	case HERALD_SMTP_UNKNOWN:
+		st = HERALD_J_UNKNOWN;
+		s->unknown++;
+		word = "unknown";
+		break;
+	default:
+		st = HERALD_J_DEFERRED;
+		word = "deferred";
+		if (r->fatal || (r->unreachable && s->sent == 0)) {
+			/* TLS or login failed, or the relay cannot be reached
+			 * at all: every other recipient would fare the same. */
+			if (!s->fatal)
+				herald_errf(&s->fatal_err, EX_UNAVAILABLE, NULL, 0,
+				    "SMTP relay unusable: %s", r->reply);
+			s->fatal = s->stop = true;
+		} else if (jb->tries < s->max_tries) {
+			next = wall() + backoff(s, jb->tries);
+			s->retry_pending++;
+		} else {
+			s->deferred++;
+		}
+		if (r->slow_down)
+			s->pace = s->pace == 0 ? 0.25 :
+			    (s->pace * 2 > 10 ? 10 : s->pace * 2);
+		break;
+	}
+	rc = herald_journal_mark(s->j, jb->addr, st, r->code, r->reply, next,
+	    &s->err);
+	if (rc != 0)
+		set_error(s, rc);
+	jb->word = word;
+	jb->reply = xstrdup(r->reply);
+	jb->next = NULL;
+	*s->done_tail = jb;
+	s->done_tail = &jb->next;
+}
+
+/* The results just made durable: tell the caller. */
+static void
+report(struct herald_deliver *s)
+{
+	struct job *jb, *next;
+
+	if (s->done == NULL)
+		return;
+	for (jb = s->done; jb; jb = next) {
+		next = jb->next;
+		if (s->o.on_result)
+			s->o.on_result(s->o.arg, jb->addr, jb->word, jb->reply);
+		job_free(jb);
+	}
+	s->done = NULL;
+	s->done_tail = &s->done;
+	show_progress(s);
+}
+
+/* A paced run's wait until its next start, capped at ms. */
+static int
+pace_wait(const struct herald_deliver *s, int ms)
+{
+	double left;
+
+	if (!(s->interval > 0 || s->pace > 0) || s->nq == 0)
+		return ms;
+	left = s->next_start - mono();
+	if (left <= 0)
+		return 0;
+	return left * 1000 + 1 < ms ? (int)(left * 1000) + 1 : ms;
+}
+
+/*
+ * One round of the group commit, on this (the only journal-writing)
+ * thread:
+ *   1. collect the transactions that finished (waiting up to wait_ms when
+ *      there is nothing to start) and record their results;
+ *   2. record as inflight the built messages the connections have room
+ *      for (each connection takes its running transaction and the next
+ *      ones, see HERALD_SMTP_DEPTH) and the pace allows;
+ *   3. commit: one fsync for all of it;
+ *   4. only then report the results and hand the new messages to the
+ *      connections.
+ * So no message is handed over (and no final dot sent) before its
+ * inflight mark is durable, and nothing is reported before its result is
+ * durable; the results of message k and the starts of k+1, k+2, ... share
+ * one commit.  A connection's next message is already durable-inflight
+ * and queued on it while it runs the current one, so it never waits for
+ * this thread (doc/notes.md, "Group commit").
+ */
+static void
+step(struct herald_deliver *s, int wait_ms)
+{
+	size_t k = 0, n, room;
+	double now;
+	bool paced = s->interval > 0 || s->pace > 0;
+	int rc = 0;
+
+	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
+
+	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	/* Wait for a result only when nothing can start now. */
+	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
+	    wait_ms, on_done, s);
+	n = s->stop || interrupted(s) ? 0 : s->nq;
+	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	if (n > room)
+		n = room;
+	now = mono();
+	if (paced) {
+		double gap = s->interval > s->pace ? s->interval : s->pace;
+
+		/* Paced: one at a time, each at its slot in the schedule. */
+		if (n > 1)
+			n = 1;
+		if (n && now < s->next_start)
+			n = 0;
+		if (n)
+			s->next_start = (now > s->next_start + gap ? now :
+			    s->next_start) + gap;
+	}
+	if (n > 0)
+		rc = herald_journal_begin(s->j, &s->err);
+	for (k = 0; rc == 0 && k < n; k++)
+		rc = herald_journal_mark_inflight(s->j, s->queue[k]->addr,
+		    s->queue[k]->mid, &s->err);
+	/* Durable before any byte of these transactions is sent, and before
+	 * any of the results is reported. */
+	if (rc == 0)
+		rc = herald_journal_commit(s->j, &s->err);
+	if (rc != 0) {
+		set_error(s, rc);
+		return;
+	}
+	report(s);
+	for (k = 0; k < n; k++) {
+		struct job *jb = s->queue[k];
+
+		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
+		    &s->err);
+		if (rc != 0) {
+			/* Refused before anything was sent. */
+			herald_journal_mark(s->j, jb->addr, HERALD_J_FAILED, 0,
+			    s->err.msg, 0, NULL);
+			s->failed++;
+			job_free(jb);
+		}
+	}
+	if (n > 0) {
+		memmove(s->queue, s->queue + n, (s->nq - n) * sizeof(*s->queue));
+		s->nq -= n;
+	}
+}
+
+/* Wait until the queue has room (or everything is done when all). */
+static void
+drain(struct herald_deliver *s, bool all)
+{
+	for (;;) {
+		bool starting = !s->stop && !interrupted(s) && s->nq > 0;
+
+		if (all ? (!starting && herald_smtp_active(s->smtp) == 0) :
+		    s->nq < s->qcap)
+			break;
+		if (!starting && herald_smtp_active(s->smtp) == 0)
+			break;
+		step(s, 100);
+	}
+}
+
+static int
+send_one(void *arg, const struct herald_recipient *r)
+{
+	struct herald_deliver *s = arg;
+	struct herald_jrow row;
+	struct job *jb;
+	int rc, tries;
+
+	if (interrupted(s) || s->stop)
+		return STOP_WALK;
+	if (!in_shard(r->email, s->shard_k, s->shard_n))
+		return 0;
+	rc = herald_journal_get(s->j, r->email, &row, &s->err);
+	if (rc > 0) {
+		set_error(s, rc);
+		return STOP_WALK;
+	}
+	if (rc < 0)
+		return 0;   /* not journaled: cannot happen after the sync */
+	if (s->pass == 1) {
+		if (row.state != HERALD_J_PENDING &&
+		    row.state != HERALD_J_DEFERRED &&
+		    row.state != HERALD_J_UNKNOWN)
+			return 0;
+	} else {
+		double wait;
+
+		if (row.state != HERALD_J_DEFERRED || row.tries == 0 ||
+		    row.tries >= s->max_tries)
+			return 0;
+		/* Back off: keep the transfers going meanwhile. */
+		while ((wait = row.next_try - wall()) > 0 && !interrupted(s) &&
+		    !s->stop) {
+			int ms = wait > 0.1 ? 100 : (int)(wait * 1000) + 1;
+			step(s, ms);
+		}
+		if (interrupted(s) || s->stop)
+			return STOP_WALK;
+	}
+	tries = row.tries + 1;
+	rc = herald_campaign_message(s->c, r, s->o.date, NULL, &s->msg, &s->err);
+	if (rc != 0) {
+		set_error(s, rc);
+		return STOP_WALK;
+	}
+	jb = xcalloc(1, sizeof(*jb));
+	jb->addr = xstrdup(r->email);
+	jb->mid = xstrdup(s->msg.message_id);
+	jb->tries = tries;
+	/* The built message itself, no copy (campaign starts a new buffer). */
+	jb->eml = s->msg.eml;
+	memset(&s->msg.eml, 0, sizeof(s->msg.eml));
+	s->queue[s->nq++] = jb;
+	/* Build ahead until the connections' free places can all be filled
+	 * (one commit marks them all), or the queue is full. */
+	if (s->nq >= s->qcap || s->nq >= herald_smtp_room(s->smtp) ||
+	    s->interval > 0 || s->pace > 0)
+		step(s, 0);
+	drain(s, false);
+	return interrupted(s) || s->stop ? STOP_WALK : 0;
+}
+
+static int
+smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
+    int concurrency, struct herald_smtp **out, struct herald_err *e)
+{
+	struct herald_smtp_opts so = {
+		.url = c->cfg.smtp.url,
+		.user = c->cfg.smtp.user,
+		.password = c->cfg.smtp.password,
+		.ca_file = c->cfg.smtp.ca_file,
+		.tls_required = c->cfg.smtp.tls_required,
+		.from = c->cfg.from_addr,
+		.timeout = c->cfg.smtp.timeout,
+		.concurrency = concurrency,
+		.trace = o->trace,
+		.trace_arg = o->arg,
+	};
+	int rc = herald_smtp_new(&so, out, e);
+
+	if (rc != 0 && e->file[0] == '\0')
+		snprintf(e->file, sizeof(e->file), "%s", c->cfg.path);
+	return rc;
+}
+
+int
+herald_deliver_open(struct herald_campaign *c,
+    const struct herald_deliver_opts *o, struct herald_deliver **out,
+    struct herald_err *e)
+{
+	struct herald_deliver *s = xcalloc(1, sizeof(*s));
+	size_t cnt[HERALD_J_NSTATES];
+	int rc;
+
+	*out = NULL;
+	s->c = c;
+	s->o = *o;
+	s->intr = o->interrupted;
+	s->shard_k = o->shard_n > 1 ? o->shard_k : 1;
+	s->shard_n = o->shard_n > 1 ? o->shard_n : 1;
+	s->max_tries = o->max_tries > 0 ? o->max_tries : 3;
+	s->retry_base = o->retry_base;
+	s->interval = o->rate > 0 ? 1 / o->rate : 0;
+	s->qcap = (size_t)(o->concurrency > 0 ? o->concurrency : 4) *
+	    HERALD_SMTP_DEPTH;
+	s->queue = xcalloc(s->qcap, sizeof(*s->queue));
+	s->done_tail = &s->done;
+
+	/* Check the SMTP settings before touching the journal. */
+	if ((rc = smtp_open(c, o, o->concurrency > 0 ? o->concurrency : 4,
+	    &s->smtp, e)) != 0)
+		goto fail;
+	if ((rc = herald_deliver_journal_open(c, s->shard_k, s->shard_n,
+	    false, o->force, &s->j, e)) != 0)
+		goto fail;
+	s->recovered = herald_journal_recovered(s->j);
+	if ((rc = herald_journal_counts(s->j, cnt, e)) != 0)
+		goto fail;
+	s->todo = cnt[HERALD_J_PENDING] + cnt[HERALD_J_DEFERRED] +
+	    cnt[HERALD_J_UNKNOWN];
+	/* An edited post is the same campaign.  With nothing left to send
+	 * there is nothing to decide; otherwise some recipients have the
+	 * earlier text, and sending the new one to the rest is the user's
+	 * call. */
+	if (herald_journal_post_changed(s->j) && !o->force && s->todo > 0) {
+		rc = herald_errf(e, EX_DATAERR, c->post.path, 0, "post "
+		    "changed since this campaign started (%zu recipient%s "
+		    "left to send); use --force to send them this version, "
+		    "or give a different post its own campaign: in the front "
+		    "matter", s->todo, s->todo == 1 ? "" : "s");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	herald_deliver_free(s);
+	return rc;
+}
+
+size_t
+herald_deliver_recovered(const struct herald_deliver *d)
+{
+	return d->recovered;
+}
+
+size_t
+herald_deliver_todo(const struct herald_deliver *d)
+{
+	return d->todo;
+}
+
+int
+herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
+    struct herald_err *e)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	for (s->pass = 1; s->todo > 0 && s->pass <= s->max_tries; s->pass++) {
+		if (s->pass > 1 && s->retry_pending == 0)
+			break;
+		s->retry_pending = 0;
+		rc = herald_campaign_each(s->c, send_one, s, &s->err);
+		if (rc != 0 && rc != STOP_WALK)
+			set_error(s, rc);
+		drain(s, true);
+		if (s->stop || interrupted(s))
+			break;
+	}
+	/* Anything still queued was never started or marked. */
+	while (s->nq > 0)
+		job_free(s->queue[--s->nq]);
+	if (herald_journal_commit(s->j, &s->err) != 0)
+		set_error(s, EX_IOERR);
+	else
+		report(s);
+	if (herald_journal_counts(s->j, st->counts, &s->err) != 0)
+		set_error(s, EX_IOERR);
+	st->sent = s->sent;
+	st->failed = s->failed;
+	st->interrupted = interrupted(s);
+	if (s->err_rc) {
+		*e = s->err;
+		if (e->code == 0)
+			e->code = s->err_rc;
+		return s->err_rc;
+	}
+	if (s->fatal) {
+		*e = s->fatal_err;
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+void
+herald_deliver_free(struct herald_deliver *s)
+{
+	if (s == NULL)
+		return;
+	while (s->nq > 0)
+		job_free(s->queue[--s->nq]);
+	while (s->done) {
+		struct job *next = s->done->next;
+
+		job_free(s->done);
+		s->done = next;
+	}
+	free(s->queue);
+	herald_smtp_free(s->smtp);
+	herald_journal_close(s->j);
+	herald_message_free(&s->msg);
+	free(s);
+}
+
+/* --- one test copy, not journaled --- */
+
+struct testcopy {
+	struct herald_campaign *c;
+	const struct herald_deliver_opts *o;
+	struct herald_message msg;
+	struct herald_smtp_result *res;
+	char *reply;
+	size_t reply_len;
+	const char *to;
+	bool built, done;
+	struct herald_err err;
+};
+
+static void
+test_done(void *arg, const struct herald_smtp_result *r)
+{
+	struct testcopy *t = arg;
+
+	*t->res = *r;
+	snprintf(t->reply, t->reply_len, "%s", r->reply ? r->reply : "");
+	t->res->reply = t->reply;
+	t->res->rcpt = t->to;
+	t->res->cookie = NULL;
+	t->done = true;
+}
+
+static int
+test_build(void *arg, const struct herald_recipient *r)
+{
+	struct testcopy *t = arg;
+	struct herald_recipient copy = *r;
+	const char **vals = xcalloc(r->ncols ? r->ncols : 1, sizeof(*vals));
+	int rc;
+
+	/* The first subscriber's personalisation, addressed to --to. */
+	for (size_t i = 0; i < r->ncols; i++)
+		vals[i] = strcmp(r->cols[i], "email") == 0 ? t->to :
+		    r->values[i];
+	copy.email = t->to;
+	copy.values = vals;
+	rc = herald_campaign_message(t->c, &copy, t->o->date, "[TEST] ",
+	    &t->msg, &t->err);
+	free(vals);
+	t->built = rc == 0;
+	return rc ? rc : STOP_WALK;
+}
+
+int
+herald_deliver_test(struct herald_campaign *c,
+    const struct herald_deliver_opts *o, const char *to,
+    struct herald_smtp_result *res, char *reply, size_t reply_len,
+    struct herald_err *e)
+{
+	struct testcopy t = { .c = c, .o = o, .to = to, .res = res,
+	    .reply = reply, .reply_len = reply_len };
+	struct herald_smtp *smtp = NULL;
+	double deadline;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->status = HERALD_SMTP_DEFERRED;
+	res->reply = reply;
+	snprintf(reply, reply_len, "no reply");
+	rc = herald_campaign_each(c, test_build, &t, &t.err);
+	if ((rc != 0 && rc != STOP_WALK) || !t.built) {
+		*e = t.err;
+		rc = e->code ? e->code : EX_DATAERR;
+		goto out;
+	}
+	if ((rc = smtp_open(c, o, 1, &smtp, e)) != 0)
+		goto out;
+	if ((rc = herald_smtp_submit(smtp, to, t.msg.eml.data, t.msg.eml.len,
+	    NULL, e)) != 0)
+		goto out;
+	/* Bounded: every reply has its own timeout; this is a backstop. */
+	deadline = mono() + 3600;
+	while (herald_smtp_active(smtp) > 0 && mono() < deadline)
+		herald_smtp_run(smtp, 100, test_done, &t);
+	rc = 0;
+out:
+	herald_smtp_free(smtp);
+	herald_message_free(&t.msg);
+	return rc;
+}
