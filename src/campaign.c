@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dkim.h"
 #include "localtime.h"
 #include "mime.h"
+#include "suggest.h"
 #include "suppress.h"
 #include "template.h"
 #include "token.h"
@@ -56,19 +58,70 @@ basename_noext(const char *path, const char *ext)
 	return xstrndup(b, n);
 }
 
+/*
+ * The list file for --list ARG: ARG itself if it exists, else for a bare
+ * name lists/NAME.csv.  A list that is not there is named with the closest
+ * one that is ("did you mean lists/weekly.csv?").
+ */
+static int
+find_list(const char *arg, char **out, struct herald_err *e)
+{
+	const char *slash = strrchr(arg, '/');
+	size_t n = strlen(arg);
+	bool has_ext = n > 4 && strcmp(arg + n - 4, ".csv") == 0;
+	char *dir, *name, *want, near[600];
+
+	*out = NULL;
+	if (access(arg, F_OK) == 0) {
+		*out = xstrdup(arg);
+		return 0;
+	}
+	if (slash == NULL) {
+		want = xasprintf("lists/%s%s", arg, has_ext ? "" : ".csv");
+		if (access(want, F_OK) == 0) {
+			*out = want;
+			return 0;
+		}
+		dir = xstrdup("lists");
+	} else {
+		want = xstrdup(arg);
+		dir = xstrndup(arg, (size_t)(slash - arg));
+	}
+	name = basename_noext(want, ".csv");
+	if (herald_suggest_list(dir, name, near, sizeof(near)))
+		herald_errf(e, EX_NOINPUT, want, 0, "no such list; did you mean "
+		    "%s?", near);
+	else
+		herald_errf(e, EX_NOINPUT, want, 0, "no such list");
+	free(dir);
+	free(name);
+	free(want);
+	return EX_NOINPUT;
+}
+
 static int
 load_template(const struct herald_campaign *c, const char *name,
     enum herald_tpl_escape esc, struct herald_tpl **out, struct herald_err *e)
 {
 	char *path = xasprintf("%s/%s", c->cfg.templates_dir, name);
 	struct hbuf b = HBUF_INIT;
+	struct stat st;
 	size_t bad;
 	int rc;
 
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = herald_errf(e, EX_DATAERR, path, 0,
+		    "template is a directory, not a file");
+		goto out;
+	}
 	if ((rc = read_file(path, &b, e)) != 0) {
-		/* A missing template is a problem with the input, not the OS. */
-		herald_errf(e, EX_DATAERR, path, 0, "missing template: %s",
-		    e->msg);
+		/* A missing template is a problem with the input, not the OS.
+		 * (Copy the reason first: e->msg is the buffer written.) */
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		herald_errf(e, EX_DATAERR, path, 0, "missing template (%s)",
+		    why);
 		goto out;
 	}
 	if (!utf8_valid(b.data, b.len, &bad)) {
@@ -239,12 +292,8 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	*out = NULL;
 	if ((rc = herald_config_load(o->config_path, &c->cfg, e)) != 0)
 		goto fail;
-	if (c->cfg.dkim.selector != NULL) {
-		/* Better no mail than mail that claims a signature it lacks. */
-		rc = herald_errf(e, EX_CONFIG, c->cfg.path, 0,
-		    "dkim: signing is not implemented yet; remove the dkim section");
+	if ((rc = herald_dkim_open(&c->cfg, &c->dkim, e)) != 0)
 		goto fail;
-	}
 	if ((rc = herald_post_load(o->post_path, &c->cfg, o->date, &c->post, e)) != 0)
 		goto fail;
 	if ((rc = herald_doc_parse(&c->post, &c->cfg, &c->doc, e)) != 0)
@@ -254,12 +303,13 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 		goto fail;
 
 	if (o->list_path != NULL) {
-		c->list_path = xstrdup(o->list_path);
-		c->list_name = basename_noext(o->list_path, ".csv");
-		if ((rc = herald_list_validate(o->list_path, &c->stats, o->warn,
-		    o->warn_arg, e)) != 0)
+		if ((rc = find_list(o->list_path, &c->list_path, e)) != 0)
 			goto fail;
-		if ((rc = herald_list_open(o->list_path, &l, e)) != 0)
+		c->list_name = basename_noext(c->list_path, ".csv");
+		if ((rc = herald_list_validate_all(c->list_path, &c->stats,
+		    o->warn, o->bad_row, o->warn_arg, e)) != 0)
+			goto fail;
+		if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 			goto fail;
 		cols = herald_list_columns(l, &ncols);
 	}
@@ -292,7 +342,8 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 		struct hbuf lid = HBUF_INIT;
 
 		if (c->cfg.site_title) {
-			herald_rfc2047_phrase(&lid, c->cfg.site_title);
+			/* raw: mime.c encodes the phrase (once) */
+			hbuf_puts(&lid, c->cfg.site_title);
 			hbuf_putc(&lid, ' ');
 		}
 		hbuf_printf(&lid, "<%s>", c->cfg.list_id);
@@ -336,6 +387,7 @@ herald_campaign_free(struct herald_campaign *c)
 		free(c->tctx);
 	}
 	free(c->list_id_hdr);
+	herald_dkim_free(c->dkim);
 	herald_tpl_free(c->tpl_html);
 	herald_tpl_free(c->tpl_text);
 	herald_doc_free(c->doc);
@@ -706,6 +758,8 @@ herald_campaign_message(struct herald_campaign *c,
 		m.html_len = hsp.len;
 	}
 	rc = herald_mime_build(&m, &out->eml, e);
+	if (rc == 0 && c->dkim != NULL && !c->sign_later)
+		rc = herald_dkim_sign(c->dkim, &out->eml, e);
 	if (rc != 0 && e->file[0] == '\0' && c->list_path)
 		/* name the row, not the field */
 		herald_errf(e, rc, c->list_path, r->line, "%s", e->msg);

@@ -23,13 +23,17 @@
 struct herald_campaign_opts {
 	const char *config_path;  /* NULL: herald.yml in the current directory */
 	const char *post_path;
-	const char *list_path;    /* NULL only for `check` without --list */
+	const char *list_path;    /* NULL only for `check` without --list;
+	                           * a bare NAME means lists/NAME.csv */
 	const char *date;         /* --date YYYY-MM-DD or NULL */
 	herald_list_warn_fn warn; /* duplicate rows etc.; may be NULL */
+	herald_list_warn_fn bad_row; /* each bad list row but the last (which
+	                          * is the error); NULL: stop at the first */
 	void *warn_arg;
 	bool readonly;            /* do not create the suppression store */
 };
 
+struct herald_dkim;
 struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
 struct herald_tokens;
@@ -54,6 +58,10 @@ struct herald_campaign {
 	size_t variants_cap;
 	char *list_id_hdr;        /* the List-Id value, built once */
 	struct tplctx *tctx;      /* templates' value tree, reused per row */
+	struct herald_dkim *dkim; /* NULL without dkim: keys (see dkim.h) */
+	bool sign_later;          /* true: herald_campaign_message leaves the
+	                             DKIM signing to the caller (a signer pool
+	                             calls herald_dkim_sign on other threads) */
 };
 
 /* Load and validate.  Returns 0 or a sysexits code with e filled. */

@@ -20,9 +20,21 @@ int herald_cmd_inbox(int argc, char **argv);
 struct herald_err;
 int herald_cmd_fail(const struct herald_err *e);   /* print e, return e->code */
 void herald_cmd_warn(void *arg, const char *file, int line, const char *msg);
+/* A list row that is wrong: "herald: FILE:LINE: msg" (not a warning). */
+void herald_cmd_error(void *arg, const char *file, int line, const char *msg);
+/* getopt_long (optstring starting with ':', opterr 0) returned ch ('?' or
+ * ':'): one line saying what was wrong, with the closest option for a
+ * mistyped one ("did you mean --list?").  Returns EX_USAGE. */
+struct option;
+int herald_cmd_badopt(const char *cmd, const struct option *opts,
+    char **argv, int ch);
+/* "herald: CMD: WHAT is missing" on one line; returns EX_USAGE. */
+int herald_cmd_missing(const char *cmd, const char *what);
 /* Warn about every clock-like phrase the post leaves as written; with
  * strict, return EX_DATAERR when there is any (after naming them all). */
 struct herald_campaign;
 int herald_cmd_unconverted(const struct herald_campaign *c, bool strict);
+/* A warning for each undefined link reference in the post. */
+void herald_cmd_unresolved(const struct herald_campaign *c);
 
 #endif

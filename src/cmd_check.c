@@ -11,6 +11,7 @@
 
 #include "campaign.h"
 #include "cmd.h"
+#include "dkim.h"
 #include "localtime.h"
 
 static const char check_usage[] =
@@ -22,7 +23,7 @@ static const char check_usage[] =
 "the instant it resolved to, and every clock-like phrase left as written\n"
 "with the reason.  Nothing is sent.\n"
 "\n"
-"  -l, --list LIST     subscriber list (CSV)\n"
+"  -l, --list LIST     subscriber list: lists/LIST.csv or a CSV file\n"
 "  -d, --date DATE     post date when neither date: nor the file name has one\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -s, --strict        fail (65) while any clock-like phrase is left as written\n"
@@ -39,6 +40,50 @@ one_line(const char *s, char buf[256])
 	return buf;
 }
 
+/*
+ * Each DKIM key: what it signs as, the TXT record to publish (derived from
+ * the private key; split into strings of at most 255 octets, RFC 7208 3.3
+ * style, as zone files need), and a warning when d= does not align with
+ * the From domain (DMARC would not count the signature).
+ */
+static void
+print_dkim(const struct herald_campaign *c)
+{
+	size_t n = herald_dkim_nkeys(c->dkim);
+
+	if (n == 0) {
+		printf("dkim:     none (messages are not signed)\n");
+		return;
+	}
+	printf("dkim:     %zu key%s\n", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		struct herald_dkim_info in;
+		size_t len;
+
+		herald_dkim_info(c->dkim, i, &in);
+		printf("  d=%s s=%s %s %d bits\n", in.domain, in.selector,
+		    in.alg, in.bits);
+		printf("    publish: %s. IN TXT (", in.dns_name);
+		len = strlen(in.record);
+		for (size_t k = 0; k < len; k += 255)
+			printf(" \"%.*s\"", (int)(len - k > 255 ? 255 : len - k),
+			    in.record + k);
+		printf(" )\n");
+		if (!herald_dkim_aligned(in.domain, c->cfg.from_domain)) {
+			char msg[700];
+
+			snprintf(msg, sizeof(msg), "dkim domain %s does not "
+			    "align with the From domain %s: DMARC will not "
+			    "count this signature", in.domain,
+			    c->cfg.from_domain);
+			herald_cmd_warn(NULL, c->cfg.path, c->cfg.dkim[i].line,
+			    msg);
+		}
+		free(in.record);
+		free(in.dns_name);
+	}
+}
+
 int
 herald_cmd_check(int argc, char **argv)
 {
@@ -50,30 +95,36 @@ herald_cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = herald_cmd_warn };
+	struct herald_campaign_opts o = { .warn = herald_cmd_warn,
+	    .bad_row = herald_cmd_error };
 	struct herald_campaign *c;
 	struct herald_err e = {0};
 	int ch, rc;
 	bool strict = false;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:d:c:sh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:d:c:sh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 'd': o.date = optarg; break;
 		case 'c': o.config_path = optarg; break;
 		case 's': strict = true; break;
 		case 'h': fputs(check_usage, stdout); return 0;
-		default: fputs(check_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("check", opts, argv, ch);
 		}
 	}
+	if (optind >= argc)
+		return herald_cmd_missing("check", "the post (herald check POST)");
 	if (optind != argc - 1) {
-		fputs(check_usage, stderr);
+		fprintf(stderr, "herald: check: one post at a time, not \"%s\"\n",
+		    argv[optind + 1]);
 		return EX_USAGE;
 	}
 	o.post_path = argv[optind];
 	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
 		return herald_cmd_fail(&e);
+	herald_cmd_unresolved(c);
 
 	printf("post:     %s\n", c->post.path);
 	printf("title:    %s\n", c->post.title);
@@ -128,6 +179,7 @@ herald_cmd_check(int argc, char **argv)
 		printf("list:     %s: %zu rows, %zu subscribers, %zu duplicates\n",
 		    c->list_path, c->stats.rows, c->stats.unique,
 		    c->stats.duplicates);
+	print_dkim(c);
 	if (strict && ns > 0) {
 		fprintf(stderr, "herald: %s: %zu clock-like phrase%s left as "
 		    "written (--strict)\n", c->post.path, ns, ns == 1 ? "" : "s");

@@ -1,10 +1,13 @@
 /*
  * cmd_common.c - what the subcommands share: printing errors and warnings.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "campaign.h"
 #include "cmd.h"
+#include "suggest.h"
 #include "util.h"
 
 int
@@ -56,4 +59,87 @@ herald_cmd_warn(void *arg, const char *file, int line, const char *msg)
 		fprintf(stderr, "herald: %s: warning: %s\n", file, msg);
 	else
 		fprintf(stderr, "herald: warning: %s\n", msg);
+}
+
+int
+herald_cmd_badopt(const char *cmd, const struct option *opts, char **argv,
+    int ch)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *names[64];
+	size_t n = 0;
+
+	if (ch == ':') {
+		/* a known option without its value */
+		for (const struct option *o = opts; o->name; o++)
+			if (o->val == optopt && optopt != 0) {
+				fprintf(stderr, "herald: %s: --%s needs a value "
+				    "(see herald %s --help)\n", cmd, o->name, cmd);
+				return EX_USAGE;
+			}
+		fprintf(stderr, "herald: %s: %s needs a value (see herald %s "
+		    "--help)\n", cmd, arg, cmd);
+		return EX_USAGE;
+	}
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0) {
+		fprintf(stderr, "herald: %s: unknown option -%c (see herald %s "
+		    "--help)\n", cmd, optopt, cmd);
+		return EX_USAGE;
+	}
+	for (const struct option *o = opts; o->name && n < 64; o++)
+		names[n++] = o->name;
+	{
+		char word[128];
+		const char *eq = strchr(arg, '='), *best;
+
+		snprintf(word, sizeof(word), "%.*s",
+		    (int)(eq ? (size_t)(eq - arg) : strlen(arg)) - 2, arg + 2);
+		best = strncmp(arg, "--", 2) == 0 ?
+		    herald_suggest(word, names, n) : NULL;
+		if (best)
+			fprintf(stderr, "herald: %s: unknown option --%s; did you "
+			    "mean --%s?\n", cmd, word, best);
+		else
+			fprintf(stderr, "herald: %s: unknown option %s (see herald "
+			    "%s --help)\n", cmd, arg, cmd);
+	}
+	return EX_USAGE;
+}
+
+int
+herald_cmd_missing(const char *cmd, const char *what)
+{
+	fprintf(stderr, "herald: %s: %s is missing (see herald %s --help)\n",
+	    cmd, what, cmd);
+	return EX_USAGE;
+}
+
+void
+herald_cmd_error(void *arg, const char *file, int line, const char *msg)
+{
+	(void)arg;
+	if (file && line > 0)
+		fprintf(stderr, "herald: %s:%d: %s\n", file, line, msg);
+	else if (file)
+		fprintf(stderr, "herald: %s: %s\n", file, msg);
+	else
+		fprintf(stderr, "herald: %s\n", msg);
+}
+
+void
+herald_cmd_unresolved(const struct herald_campaign *c)
+{
+	for (size_t i = 0; i < herald_doc_nunresolved(c->doc); i++) {
+		int line;
+		const char *ref = herald_doc_unresolved(c->doc, i, &line);
+		const char *lab = strrchr(ref, '[');
+		char msg[700];
+
+		/* "[text][]" uses the text as its label */
+		snprintf(msg, sizeof(msg), "link reference %s has no definition "
+		    "(a line \"%.*s: URL\"); readers see it as written", ref,
+		    lab && lab[1] == ']' ? (int)(lab - ref) : (int)strlen(lab ? lab : ref),
+		    lab && lab[1] == ']' ? ref : (lab ? lab : ref));
+		herald_cmd_warn(NULL, c->post.path, line, msg);
+	}
 }

@@ -80,7 +80,8 @@ herald_cmd_preview(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = herald_cmd_warn };
+	struct herald_campaign_opts o = { .warn = herald_cmd_warn,
+	    .bad_row = herald_cmd_error };
 	struct preview p = {0};
 	struct herald_err e = {0};
 	const char *dir = NULL, *mbox = NULL;
@@ -89,7 +90,8 @@ herald_cmd_preview(int argc, char **argv)
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:o:m:d:c:vh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:o:m:d:c:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 'o': dir = optarg; break;
@@ -98,14 +100,19 @@ herald_cmd_preview(int argc, char **argv)
 		case 'c': o.config_path = optarg; break;
 		case 'v': verbose = true; break;
 		case 'h': fputs(preview_usage, stdout); return 0;
-		default: fputs(preview_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("preview", opts, argv, ch);
 		}
 	}
-	if (optind != argc - 1 || (dir && dir[0] == '\0') ||
-	    (mbox && mbox[0] == '\0')) {
-		fputs(preview_usage, stderr);
+	if (optind >= argc)
+		return herald_cmd_missing("preview",
+		    "the post (herald preview POST)");
+	if (optind != argc - 1) {
+		fprintf(stderr, "herald: preview: one post at a time, not "
+		    "\"%s\"\n", argv[optind + 1]);
 		return EX_USAGE;
 	}
+	if ((dir && dir[0] == '\0') || (mbox && mbox[0] == '\0'))
+		return herald_cmd_missing("preview", "the --out or --mbox name");
 	if (dir == NULL && mbox == NULL)
 		dir = "out";
 	if (mbox && strcmp(mbox, "-") == 0)
@@ -126,6 +133,7 @@ herald_cmd_preview(int argc, char **argv)
 		}
 	}
 	herald_cmd_unconverted(p.c, false);
+	herald_cmd_unresolved(p.c);
 	if (dir && (rc = herald_spool_open(dir, p.c, &p.be[p.nbe], &e)) == 0)
 		p.nbe++;
 	if (rc == 0 && mbox &&

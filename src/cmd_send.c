@@ -49,7 +49,7 @@ static const char send_usage[] =
 "herald.yml).  Each recipient's state is journaled in .herald/; rerunning\n"
 "the same command resumes: nobody who has a copy gets another.\n"
 "\n"
-"  -l, --list LIST        subscriber list (CSV)\n"
+"  -l, --list LIST        subscriber list: lists/LIST.csv or a CSV file\n"
 "  -t, --to ADDRESS       send one test copy to ADDRESS (subject \"[TEST] \"),\n"
 "                         personalised as the list's first subscriber;\n"
 "                         not journaled\n"
@@ -85,7 +85,7 @@ static const char status_usage[] =
 "deferred or unknown, with the server's reply.  Recipients no longer in\n"
 "the list are counted as removed.\n"
 "\n"
-"  -l, --list LIST     subscriber list (CSV)\n"
+"  -l, --list LIST     subscriber list: lists/LIST.csv or a CSV file\n"
 "  -s, --shard K/N     count only that share of the list\n"
 "  -j, --json          machine-readable output\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
@@ -271,7 +271,8 @@ herald_cmd_send(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = herald_cmd_warn };
+	struct herald_campaign_opts o = { .warn = herald_cmd_warn,
+	    .bad_row = herald_cmd_error };
 	struct herald_campaign *c = NULL;
 	struct ui u = {0};
 	struct herald_deliver_opts d = { .shard_k = 1, .shard_n = 1,
@@ -291,7 +292,8 @@ herald_cmd_send(int argc, char **argv)
 	long l;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:t:n:r:s:d:c:vh", opts,
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:t:n:r:s:d:c:vh", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
@@ -342,13 +344,19 @@ herald_cmd_send(int argc, char **argv)
 		case 'c': o.config_path = optarg; break;
 		case 'v': u.verbose = true; break;
 		case 'h': fputs(send_usage, stdout); return 0;
-		default: fputs(send_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("send", opts, argv, ch);
 		}
 	}
-	if (optind != argc - 1 || o.list_path == NULL) {
-		fputs(send_usage, stderr);
+	if (optind >= argc)
+		return herald_cmd_missing("send", "the post (herald send POST "
+		    "--list LIST)");
+	if (optind != argc - 1) {
+		fprintf(stderr, "herald: send: one post at a time, not \"%s\"\n",
+		    argv[optind + 1]);
 		return EX_USAGE;
 	}
+	if (o.list_path == NULL)
+		return herald_cmd_missing("send", "--list LIST (who to send to)");
 	if (to && !herald_addr_valid(to)) {
 		fprintf(stderr, "herald: --to: invalid address \"%s\"\n", to);
 		return EX_USAGE;
@@ -386,6 +394,11 @@ herald_cmd_send(int argc, char **argv)
 		    "interrupted run: marked unknown, resending with the same "
 		    "Message-ID\n", herald_deliver_recovered(dl),
 		    herald_deliver_recovered(dl) == 1 ? "" : "s");
+	if (herald_deliver_todo(dl) == 0) {
+		printf("nothing left to send: every recipient of this "
+		    "campaign has been dealt with\n");
+		fflush(stdout);
+	}
 
 	/* 3. Send.  Ctrl-C: start nothing new, finish what is in flight.
 	 * SA_RESETHAND: a second Ctrl-C kills at once (the journal copes). */
@@ -395,8 +408,10 @@ herald_cmd_send(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	herald_progress_start(&u.prog, "send", herald_deliver_todo(dl),
+	/* a resumed run counts the whole campaign, as the summary does */
+	herald_progress_start(&u.prog, "send", herald_deliver_total(dl),
 	    u.verbose);
+	u.prog.base = herald_deliver_total(dl) - herald_deliver_todo(dl);
 	t0 = mono();
 	rc = herald_deliver_run(dl, &st, &e);
 	sigaction(SIGINT, &old_int, NULL);
@@ -539,7 +554,8 @@ herald_cmd_status(int argc, char **argv)
 	    1u << HERALD_J_DEFERRED | 1u << HERALD_J_INFLIGHT;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:s:jd:c:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:s:jd:c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 's':
@@ -553,21 +569,26 @@ herald_cmd_status(int argc, char **argv)
 		case 'd': o.date = optarg; break;
 		case 'c': o.config_path = optarg; break;
 		case 'h': fputs(status_usage, stdout); return 0;
-		default: fputs(status_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("status", opts, argv, ch);
 		}
 	}
-	if (optind != argc - 1 || o.list_path == NULL) {
-		fputs(status_usage, stderr);
+	if (optind >= argc)
+		return herald_cmd_missing("status", "the post (herald status "
+		    "POST --list LIST)");
+	if (optind != argc - 1) {
+		fprintf(stderr, "herald: status: one post at a time, not "
+		    "\"%s\"\n", argv[optind + 1]);
 		return EX_USAGE;
 	}
+	if (o.list_path == NULL)
+		return herald_cmd_missing("status", "--list LIST");
 	o.post_path = argv[optind];
 	if ((rc = herald_campaign_open(&o, &c, &e)) != 0)
 		return herald_cmd_fail(&e);
 	rc = herald_deliver_journal_open(c, k, n, true, false, &j, &e);
 	if (rc == EX_NOINPUT) {
 		started = false;
-		rc = herald_campaign_each(c, status_noop, NULL, &e);
-		cnt[HERALD_J_PENDING] = c->stats.unique - c->nsuppressed;
+		rc = herald_deliver_share(c, k, n, &cnt[HERALD_J_PENDING], &e);
 		cnt[HERALD_J_SUPPRESSED] = c->nsuppressed;
 	} else if (rc == 0) {
 		rc = herald_journal_counts(j, cnt, &e);
@@ -586,6 +607,7 @@ herald_cmd_status(int argc, char **argv)
 		json_str(c->post.path);
 		printf(",\n  \"list\": ");
 		json_str(c->list_name);
+		printf(",\n  \"shard\": \"%u/%u\"", k, n);
 		printf(",\n  \"started\": %s,\n  \"post_changed\": %s,\n"
 		    "  \"counts\": {", started ? "true" : "false",
 		    j && herald_journal_post_changed(j) ? "true" : "false");

@@ -99,6 +99,32 @@ sync_suppressed(void *arg, const struct herald_recipient *r)
 	return 0;
 }
 
+struct share {
+	unsigned k, n;
+	size_t count;
+};
+
+static int
+share_one(void *arg, const struct herald_recipient *r)
+{
+	struct share *sh = arg;
+
+	sh->count += in_shard(r->email, sh->k, sh->n);
+	return 0;
+}
+
+int
+herald_deliver_share(struct herald_campaign *c, unsigned shard_k,
+    unsigned shard_n, size_t *count, struct herald_err *e)
+{
+	struct share sh = { .k = shard_n > 1 ? shard_k : 1,
+	    .n = shard_n > 1 ? shard_n : 1 };
+	int rc = herald_campaign_each(c, share_one, &sh, e);
+
+	*count = sh.count;
+	return rc;
+}
+
 int
 herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
     unsigned shard_n, bool readonly, bool force, struct herald_journal **out,
@@ -153,6 +179,7 @@ struct job {
 	char *mid;
 	struct hbuf eml;
 	int tries;                 /* this run, including this one */
+	bool marked;               /* its inflight mark is committed */
 	/* A result recorded in the open transaction, reported once durable: */
 	const char *word;
 	char *reply;
@@ -182,6 +209,7 @@ struct herald_deliver {
 	size_t sent, deferred, failed, unknown;   /* results this run */
 	size_t retry_pending;      /* deferred rows due another try */
 	size_t todo;
+	size_t total;           /* every journal row of this campaign (shard) */
 	size_t recovered;
 	bool fatal;                /* the relay is unusable */
 	bool stop;                 /* error or fatal: start nothing more */
@@ -340,6 +368,17 @@ pace_wait(const struct herald_deliver *s, int ms)
 	return left * 1000 + 1 < ms ? (int)(left * 1000) + 1 : ms;
 }
 
+/* How many may start now: paced runs start only on an idle connection. */
+static size_t
+start_room(const struct herald_deliver *s, bool paced)
+{
+	size_t room = herald_smtp_room(s->smtp), idle;
+
+	if (paced && room > (idle = herald_smtp_idle(s->smtp)))
+		room = idle;
+	return room;
+}
+
 /*
  * One round of the group commit, on this (the only journal-writing)
  * thread:
@@ -368,12 +407,12 @@ step(struct herald_deliver *s, int wait_ms)
 
 	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
 
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	/* Wait for a result only when nothing can start now. */
 	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
 	    wait_ms, on_done, s);
 	n = s->stop || interrupted(s) ? 0 : s->nq;
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	if (n > room)
 		n = room;
 	now = mono();
@@ -392,8 +431,11 @@ step(struct herald_deliver *s, int wait_ms)
 	if (n > 0)
 		rc = herald_journal_begin(s->j, &s->err);
 	for (k = 0; rc == 0 && k < n; k++)
-		rc = herald_journal_mark_inflight(s->j, s->queue[k]->addr,
-		    s->queue[k]->mid, &s->err);
+		if (!s->queue[k]->marked) {
+			rc = herald_journal_mark_inflight(s->j,
+			    s->queue[k]->addr, s->queue[k]->mid, &s->err);
+			s->queue[k]->marked = rc == 0;
+		}
 	/* Durable before any byte of these transactions is sent, and before
 	 * any of the results is reported. */
 	if (rc == 0)
@@ -408,6 +450,15 @@ step(struct herald_deliver *s, int wait_ms)
 
 		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
 		    &s->err);
+		if (rc == EX_SOFTWARE) {
+			/* The room shrank meanwhile (a connection that just
+			 * failed takes one transaction, not a queue): this one
+			 * and the rest stay queued, inflight already durable,
+			 * for the next round.  Never "failed": nothing was
+			 * wrong with the recipient. */
+			s->err.code = 0;
+			break;
+		}
 		if (rc != 0) {
 			/* Refused before anything was sent. */
 			herald_journal_mark(s->j, jb->addr, HERALD_J_FAILED, 0,
@@ -416,9 +467,9 @@ step(struct herald_deliver *s, int wait_ms)
 			job_free(jb);
 		}
 	}
-	if (n > 0) {
-		memmove(s->queue, s->queue + n, (s->nq - n) * sizeof(*s->queue));
-		s->nq -= n;
+	if (k > 0) {
+		memmove(s->queue, s->queue + k, (s->nq - k) * sizeof(*s->queue));
+		s->nq -= k;
 	}
 }
 
@@ -558,6 +609,8 @@ herald_deliver_open(struct herald_campaign *c,
 		goto fail;
 	s->todo = cnt[HERALD_J_PENDING] + cnt[HERALD_J_DEFERRED] +
 	    cnt[HERALD_J_UNKNOWN];
+	for (int k = 0; k < HERALD_J_NSTATES; k++)
+		s->total += cnt[k];
 	/* An edited post is the same campaign.  With nothing left to send
 	 * there is nothing to decide; otherwise some recipients have the
 	 * earlier text, and sending the new one to the rest is the user's
@@ -589,6 +642,12 @@ herald_deliver_todo(const struct herald_deliver *d)
 	return d->todo;
 }
 
+size_t
+herald_deliver_total(const struct herald_deliver *d)
+{
+	return d->total;
+}
+
 int
 herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
     struct herald_err *e)
@@ -607,9 +666,20 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		if (s->stop || interrupted(s))
 			break;
 	}
-	/* Anything still queued was never started or marked. */
-	while (s->nq > 0)
-		job_free(s->queue[--s->nq]);
+	/* Anything still queued was never started; one marked inflight (the
+	 * room shrank before it could be handed over) goes back to deferred:
+	 * nothing of it was sent. */
+	if (herald_journal_begin(s->j, &s->err) != 0)
+		set_error(s, EX_IOERR);
+	while (s->nq > 0) {
+		struct job *jb = s->queue[--s->nq];
+
+		if (jb->marked && herald_journal_mark(s->j, jb->addr,
+		    HERALD_J_DEFERRED, 0, "not started (run stopped)", 0,
+		    &s->err) != 0)
+			set_error(s, EX_IOERR);
+		job_free(jb);
+	}
 	if (herald_journal_commit(s->j, &s->err) != 0)
 		set_error(s, EX_IOERR);
 	else

@@ -75,6 +75,10 @@ int herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
     unsigned shard_n, bool readonly, bool force, struct herald_journal **out,
     struct herald_err *e);
 
+/* How many distinct addresses of the list are in shard K of N. */
+int herald_deliver_share(struct herald_campaign *c, unsigned shard_k,
+    unsigned shard_n, size_t *count, struct herald_err *e);
+
 /*
  * Check the SMTP settings, open the journal and give every recipient (of
  * this shard) a row.  Returns 0 or a sysexits code with e filled (see
@@ -87,6 +91,9 @@ int herald_deliver_open(struct herald_campaign *c,
 size_t herald_deliver_recovered(const struct herald_deliver *d);
 /* Rows this run will try: pending, deferred or unknown. */
 size_t herald_deliver_todo(const struct herald_deliver *d);
+/* Recipients of the whole campaign (this shard), done or not: a resumed
+ * run's progress counts against this. */
+size_t herald_deliver_total(const struct herald_deliver *d);
 /*
  * Send.  Returns 0 with st filled (whatever the recipients' fates), or a
  * sysexits code with e filled and st filled as far as known: EX_IOERR (the

@@ -10,6 +10,7 @@
  * (dot-atom or quoted-string local part, RFC 5321 4.5.3.1 length limits).
  */
 #include "list.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -363,12 +364,26 @@ validate_row(const char *path, const struct herald_recipient *r,
 	if (!herald_addr_valid(r->email))
 		return herald_errf(e, EX_DATAERR, path, r->line,
 		    "invalid address \"%.200s\"", r->email);
-	if (r->timezone && !memo_check(zones, r->timezone, herald_zone_valid))
+	if (r->timezone && !memo_check(zones, r->timezone, herald_zone_valid)) {
+		char near[128];
+
+		if (herald_suggest_zone(r->timezone, near, sizeof(near)))
+			return herald_errf(e, EX_DATAERR, path, r->line,
+			    "invalid time zone \"%.100s\"; did you mean %s?",
+			    r->timezone, near);
 		return herald_errf(e, EX_DATAERR, path, r->line,
 		    "invalid time zone \"%.100s\"", r->timezone);
-	if (r->locale && !memo_check(locales, r->locale, herald_locale_valid))
+	}
+	if (r->locale && !memo_check(locales, r->locale, herald_locale_valid)) {
+		char near[64];
+
+		if (herald_locale_suggest(r->locale, near))
+			return herald_errf(e, EX_DATAERR, path, r->line,
+			    "invalid locale \"%.100s\"; did you mean %s?",
+			    r->locale, near);
 		return herald_errf(e, EX_DATAERR, path, r->line,
 		    "invalid locale \"%.100s\"", r->locale);
+	}
 	if (fmtcol >= 0) {
 		const char *f = r->values[fmtcol];
 
@@ -383,10 +398,20 @@ int
 herald_list_validate(const char *path, struct herald_list_stats *st,
     herald_list_warn_fn warn, void *arg, struct herald_err *e)
 {
+	return herald_list_validate_all(path, st, warn, NULL, arg, e);
+}
+
+int
+herald_list_validate_all(const char *path, struct herald_list_stats *st,
+    herald_list_warn_fn warn, herald_list_warn_fn bad, void *arg,
+    struct herald_err *e)
+{
+	struct herald_err held = {0};
+	int nbad = 0;
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_list_stats dummy;
-	struct herald_addrset *seen = herald_addrset_new();
+	struct herald_addrset *seen;
 	struct memo zones = { .n = 0 }, locales = { .n = 0 };
 	char key[512];
 	int rc;
@@ -396,14 +421,25 @@ herald_list_validate(const char *path, struct herald_list_stats *st,
 	memset(st, 0, sizeof(*st));
 	if ((rc = herald_list_open(path, &l, e)) != 0)
 		return rc;
+	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 
 		st->rows++;
 		rc = validate_row(path, &r, l->known[COL_FORMAT], &zones,
 		    &locales, e);
-		if (rc != 0)
+		if (rc != 0 && bad == NULL)
 			break;
+		if (rc != 0) {
+			/* every bad row is reported, the last one by the caller */
+			if (nbad > 0)
+				bad(arg, held.file, held.line, held.msg);
+			held = *e;
+			rc = 0;
+			if (++nbad >= HERALD_LIST_MAX_BAD)
+				break;
+			continue;
+		}
 		/* Valid (validate_row), so it has a key. */
 		if (!herald_addr_key(r.email, key, sizeof(key)))
 			snprintf(key, sizeof(key), "%s", r.email);
@@ -421,6 +457,24 @@ herald_list_validate(const char *path, struct herald_list_stats *st,
 		rc = 0;
 		if (st->rows == 0)
 			rc = herald_errf(e, EX_DATAERR, path, 0, "no subscribers");
+	}
+	if (nbad > 0) {
+		struct herald_err parse = *e;
+
+		if (rc != 0) {
+			/* a row that could not even be read ends the list */
+			bad(arg, held.file, held.line, held.msg);
+			held = parse;
+			nbad++;
+		}
+		*e = held;
+		if (nbad >= HERALD_LIST_MAX_BAD)
+			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
+			    strlen(e->msg), " (stopped after %d bad rows)", nbad);
+		else if (nbad > 1)
+			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
+			    strlen(e->msg), " (%d bad rows)", nbad);
+		rc = EX_DATAERR;
 	}
 	herald_list_close(l);
 	herald_addrset_free(seen);

@@ -67,5 +67,15 @@ typedef void (*herald_list_warn_fn)(void *arg, const char *file, int line,
  */
 int herald_list_validate(const char *path, struct herald_list_stats *st,
     herald_list_warn_fn warn, void *arg, struct herald_err *e);
+/*
+ * The same, going on past a bad row: every bad row but the last is handed
+ * to bad (file, line, message) as it is found, and the last is returned in
+ * e, with the count when there were several.  Stops after
+ * HERALD_LIST_MAX_BAD bad rows, or at a row that cannot be read at all.
+ */
+#define HERALD_LIST_MAX_BAD 20
+int herald_list_validate_all(const char *path, struct herald_list_stats *st,
+    herald_list_warn_fn warn, herald_list_warn_fn bad, void *arg,
+    struct herald_err *e);
 
 #endif

@@ -10,6 +10,7 @@
  * offset: it formats a wall time we computed, as if it were UTC.
  */
 #include "localtime.h"
+#include "suggest.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -91,6 +92,38 @@ herald_locale_html(const char *tag, char lang[64], bool *rtl)
 		return;
 	}
 	*rtl = uloc_isRightToLeft(loc);
+}
+
+/* The BCP 47 tag of an ICU locale closest to a mistyped one (issue 12). */
+bool
+herald_locale_suggest(const char *tag, char out[64])
+{
+	static char **names;
+	static size_t n;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	const char *best;
+
+	pthread_mutex_lock(&mu);
+	if (names == NULL) {
+		int32_t cnt = uloc_countAvailable();
+
+		names = xcalloc((size_t)cnt + 1, sizeof(*names));
+		for (int32_t i = 0; i < cnt; i++) {
+			char t[64];
+			UErrorCode st = U_ZERO_ERROR;
+
+			uloc_toLanguageTag(uloc_getAvailable(i), t, sizeof(t),
+			    false, &st);
+			if (U_SUCCESS(st))
+				names[n++] = xstrdup(t);
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	best = tag ? herald_suggest(tag, (const char *const *)names, n) : NULL;
+	if (best == NULL)
+		return false;
+	snprintf(out, 64, "%s", best);
+	return true;
 }
 
 /* Calendar arithmetic (proleptic Gregorian, era-based so it is exact for

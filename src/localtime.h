@@ -57,6 +57,9 @@ bool herald_locale_valid(const char *tag);
 /* The HTML lang attribute for a reader's locale (canonical BCP 47, "en"
  * when tag is NULL or invalid) and whether its script is right-to-left. */
 void herald_locale_html(const char *tag, char lang[64], bool *rtl);
+/* The closest locale ICU has to a mistyped tag ("en_US" -> "en-US"), for
+ * "did you mean"; false when none is close. */
+bool herald_locale_suggest(const char *tag, char out[64]);
 
 /* Proleptic Gregorian calendar arithmetic: days since 1970-01-01. */
 int64_t herald_days_from_civil(int y, int m, int d);

@@ -48,6 +48,9 @@ struct herald_doc {
 	struct herald_session *skipped;   /* clock-like phrases left alone */
 	char **skip_why;
 	size_t nskipped;
+	char **unresolved;   /* "[text][label]" with no "[label]: URL" */
+	int *unresolved_line;
+	size_t nunresolved;
 };
 
 /* ---- shared helpers ---- */
@@ -324,6 +327,16 @@ merge_text_runs(cmark_node *parent)
 }
 
 static size_t
+count_nl_n(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k;
+}
+
+static size_t
 count_nl(const char *s)
 {
 	size_t n = 0;
@@ -371,14 +384,337 @@ inline_base_line(cmark_node *block)
 	return line > 0 ? line : 1;
 }
 
+/*
+ * Session times are found per leaf block (paragraph, heading, table cell)
+ * in the block's text with its inline markup removed, so that "Thursday
+ * at **10am PT**", "Thursday at [10am PT](...)" and a time across a soft
+ * line break are one phrase.  Code spans, raw HTML and images break a
+ * phrase.  A time spanning several text nodes is moved into one of them
+ * (the one inside a link if any, else the last) and its words are removed
+ * from the others; emphasis or a link left empty goes too.
+ */
+struct piece {
+	cmark_node *node;    /* a text node, or a break (brk) */
+	size_t off, len;     /* its bytes in the block's flat text */
+	bool in_link, brk;
+};
+
+struct flat {
+	struct hbuf text;
+	struct piece *p;
+	size_t n, cap;
+};
+
+static void
+flat_add(struct flat *f, cmark_node *node, const char *s, size_t len,
+    bool in_link, bool brk)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 16;
+		f->p = xrealloc(f->p, f->cap * sizeof(*f->p));
+	}
+	f->p[f->n++] = (struct piece){ node, f->text.len, len, in_link, brk };
+	hbuf_put(&f->text, s, len);
+}
+
+static void
+flatten(cmark_node *parent, struct flat *f, bool in_link)
+{
+	for (cmark_node *c = cmark_node_first_child(parent); c != NULL;
+	    c = cmark_node_next(c)) {
+		cmark_node_type t = cmark_node_get_type(c);
+
+		if (t == CMARK_NODE_TEXT)
+			flat_add(f, c, lit(c), strlen(lit(c)), in_link, false);
+		else if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK)
+			flat_add(f, c, "\n", 1, in_link, true);
+		else if (t == CMARK_NODE_CODE || t == CMARK_NODE_HTML_INLINE ||
+		    t == CMARK_NODE_IMAGE || is_block(c))
+			hbuf_putc(&f->text, '\x1f');    /* breaks a phrase */
+		else
+			flatten(c, f, in_link || t == CMARK_NODE_LINK);
+	}
+}
+
+/* A time found: in node at start, len bytes (after any moving). */
+struct rec {
+	cmark_node *node;
+	size_t start, len;
+	size_t match;        /* index into the block's matches */
+};
+
+/* Replace node's literal [x, y) with rep (n bytes); shift the records
+ * on that node after y. */
+static void
+splice(cmark_node *node, size_t x, size_t y, const char *rep, size_t n,
+    struct rec *r, size_t nr)
+{
+	const char *s = lit(node);
+	struct hbuf b = HBUF_INIT;
+
+	hbuf_put(&b, s, x);
+	hbuf_put(&b, rep, n);
+	hbuf_puts(&b, s + y);
+	cmark_node_set_literal(node, hbuf_cstr(&b));
+	hbuf_free(&b);
+	for (size_t i = 0; i < nr; i++)
+		if (r[i].node == node && r[i].start >= y)
+			r[i].start = r[i].start + n - (y - x);
+}
+
+/* Free node, and inline containers (emphasis, links) it leaves empty. */
+static void
+drop_node(cmark_node *node)
+{
+	cmark_node *parent = cmark_node_parent(node);
+
+	cmark_node_free(node);
+	while (parent != NULL && !is_block(parent) &&
+	    cmark_node_first_child(parent) == NULL) {
+		cmark_node *up = cmark_node_parent(parent);
+		cmark_node_free(parent);
+		parent = up;
+	}
+}
+
+/* Move match k (flat bytes [s, e)) into one text node; fill r. */
+static void
+gather(struct flat *f, size_t s, size_t e, struct rec *r, struct rec *all,
+    size_t nall)
+{
+	size_t a = f->n, b = 0, t;
+	cmark_node **dead = NULL;
+	size_t ndead = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->p[i].off < e && f->p[i].off + f->p[i].len > s) {
+			if (a == f->n)
+				a = i;
+			b = i;
+		}
+	if (a == f->n) {
+		r->node = NULL;
+		return;
+	}
+	if (a == b && !f->p[a].brk) {
+		r->node = f->p[a].node;
+		r->start = s - f->p[a].off;
+		r->len = e - s;
+		return;
+	}
+	t = f->n;
+	for (size_t i = a; i <= b && t == f->n; i++)
+		if (f->p[i].in_link && !f->p[i].brk)
+			t = i;
+	for (size_t i = b + 1; t == f->n && i-- > a; )
+		if (!f->p[i].brk)
+			t = i;
+	if (t == f->n) {
+		r->node = NULL;
+		return;
+	}
+	dead = xcalloc(b - a + 1, sizeof(*dead));
+	/* Later pieces first, so that offsets in a node stay valid. */
+	for (size_t i = b + 1; i-- > a; ) {
+		struct piece *p = &f->p[i];
+		size_t x = (s > p->off ? s : p->off) - p->off;
+		size_t y = (e < p->off + p->len ? e : p->off + p->len) - p->off;
+
+		if (i == t) {
+			splice(p->node, x, y, f->text.data + s, e - s, all, nall);
+			r->node = p->node;
+			r->start = x;
+			r->len = e - s;
+		} else if (p->brk)
+			dead[ndead++] = p->node;
+		else {
+			splice(p->node, x, y, "", 0, all, nall);
+			if (lit(p->node)[0] == '\0')
+				dead[ndead++] = p->node;
+		}
+	}
+	for (size_t i = 0; i < ndead; i++)
+		drop_node(dead[i]);
+	free(dead);
+}
+
+static void
+add_skip(struct herald_doc *doc, const struct herald_time_match *m)
+{
+	doc->skipped = xrealloc(doc->skipped,
+	    (doc->nskipped + 1) * sizeof(*doc->skipped));
+	doc->skip_why = xrealloc(doc->skip_why,
+	    (doc->nskipped + 1) * sizeof(*doc->skip_why));
+	herald_session_copy(&doc->skipped[doc->nskipped], &m->s);
+	doc->skip_why[doc->nskipped++] = xstrdup(m->skip);
+}
+
+/* Does n hold inlines (a paragraph, heading or table cell)? */
 static bool
-inside_image(cmark_node *n)
+leaf_block(cmark_node *n)
+{
+	cmark_node *c = cmark_node_first_child(n);
+
+	return is_block(n) && c != NULL && !is_block(c);
+}
+
+static int
+scan_block(struct herald_doc *doc, cmark_node *block,
+    const struct herald_sessions_ctx *ctx, const struct herald_post *post,
+    struct herald_err *e)
+{
+	struct flat f = { HBUF_INIT, NULL, 0, 0 };
+	struct herald_time_match *m = NULL;
+	struct rec *r;
+	size_t nm = 0;
+	int rc;
+
+	flatten(block, &f, false);
+	if (f.n == 0) {
+		hbuf_free(&f.text);
+		return 0;
+	}
+	{
+		/* In a table row, a cell that is only a day lends it to a
+		 * clock in another cell. */
+		struct herald_sessions_ctx c2 = *ctx;
+		struct hbuf hint = HBUF_INIT;
+
+		if (cmark_node_get_type(block) == CMARK_NODE_TABLE_CELL)
+			for (cmark_node *o = cmark_node_first_child(
+			    cmark_node_parent(block)); o != NULL && hint.len == 0;
+			    o = cmark_node_next(o)) {
+				struct flat of = { HBUF_INIT, NULL, 0, 0 };
+				if (o == block)
+					continue;
+				flatten(o, &of, false);
+				if (of.text.len > 0 && of.text.len < 64 &&
+				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
+				    strpbrk(hbuf_cstr(&of.text), "0123456789:") == NULL)
+					hbuf_puts(&hint, hbuf_cstr(&of.text));
+				hbuf_free(&of.text);
+				free(of.p);
+			}
+		c2.day_hint = hint.len ? hbuf_cstr(&hint) : NULL;
+		rc = herald_sessions_scan(&c2, f.text.data, f.text.len,
+		    herald_post_line(post, inline_base_line(block)), &m, &nm, e);
+		hbuf_free(&hint);
+	}
+	if (rc != 0 || nm == 0)
+		goto out;
+	r = xcalloc(nm, sizeof(*r));
+	for (size_t i = nm; i-- > 0; ) {
+		r[i].match = i;
+		if (m[i].skip == NULL)
+			gather(&f, m[i].start, m[i].start + m[i].len, &r[i], r, nm);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		struct herald_time_match one = m[i];
+
+		if (m[i].skip != NULL) {
+			add_skip(doc, &m[i]);
+			continue;
+		}
+		if (r[i].node == NULL)
+			continue;
+		one.start = r[i].start;
+		one.len = r[i].len;
+		if (cmark_node_get_user_data(r[i].node) == NULL)
+			cmark_node_set_user_data(r[i].node,
+			    (void *)(uintptr_t)(doc->ntimes + 1));
+		add_time(doc, r[i].node, &one);
+	}
+	free(r);
+out:
+	herald_time_matches_free(m, nm);
+	hbuf_free(&f.text);
+	free(f.p);
+	return rc;
+}
+
+/*
+ * Reference links cmark could not resolve stay in the text as written:
+ * "[text][z1]" (or "[text][]") where no "[z1]: URL" line exists.  Found
+ * in text nodes, so code spans and code blocks never count.
+ */
+static void
+add_unresolved(struct herald_doc *doc, const char *s, size_t n, int line)
+{
+	doc->unresolved = xrealloc(doc->unresolved,
+	    (doc->nunresolved + 1) * sizeof(*doc->unresolved));
+	doc->unresolved_line = xrealloc(doc->unresolved_line,
+	    (doc->nunresolved + 1) * sizeof(*doc->unresolved_line));
+	doc->unresolved[doc->nunresolved] = xstrndup(s, n);
+	doc->unresolved_line[doc->nunresolved++] = line;
+}
+
+static bool
+in_image(cmark_node *n)
 {
 	for (n = cmark_node_parent(n); n != NULL && !is_block(n);
 	    n = cmark_node_parent(n))
 		if (cmark_node_get_type(n) == CMARK_NODE_IMAGE)
 			return true;
 	return false;
+}
+
+static void
+scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
+{
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+	int base = 1, nl = 0;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		const char *s, *p;
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (is_block(n)) {
+			base = inline_base_line(n);
+			nl = 0;
+			continue;
+		}
+		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || in_image(n)) {
+			nl += (int)inline_newlines(n);
+			continue;
+		}
+		s = lit(n);
+		for (p = s; (p = strstr(p, "][")) != NULL; p += 2) {
+			const char *open = p, *close;
+			size_t k = 0;
+
+			/* "[text" before, no other bracket in between */
+			while (open > s && open[-1] != '[' && open[-1] != ']' &&
+			    k++ < 1000)
+				open--;
+			if (open == s || open[-1] != '[')
+				continue;
+			close = strchr(p + 2, ']');
+			if (close == NULL || memchr(p + 2, '[',
+			    (size_t)(close - p - 2)) != NULL || p[2] == '^')
+				continue;
+			add_unresolved(doc, open - 1, (size_t)(close - open + 2),
+			    herald_post_line(post, base + nl +
+			    (int)count_nl_n(s, (size_t)(open - s))));
+		}
+		nl += (int)count_nl(s);
+	}
+	cmark_iter_free(it);
+}
+
+size_t
+herald_doc_nunresolved(const struct herald_doc *doc)
+{
+	return doc->nunresolved;
+}
+
+const char *
+herald_doc_unresolved(const struct herald_doc *doc, size_t i, int *line)
+{
+	*line = doc->unresolved_line[i];
+	return doc->unresolved[i];
 }
 
 static int
@@ -392,53 +728,84 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 		.aliases = cfg ? cfg->aliases : NULL,
 		.naliases = cfg ? cfg->naliases : 0,
 	};
+	cmark_node **blocks = NULL;
+	size_t nb = 0, cap = 0;
 	cmark_iter *it = cmark_iter_new(doc->root);
 	cmark_event_type ev;
-	int base = 1, nl = 0, rc = 0;
+	int rc = 0;
 
+	/* Collect the blocks first: scanning changes the tree. */
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		cmark_node *n = cmark_iter_get_node(it);
-		struct herald_time_match *m = NULL;
-		size_t nm = 0;
-		const char *s;
 
-		if (ev != CMARK_EVENT_ENTER)
+		if (ev != CMARK_EVENT_ENTER || !leaf_block(n))
 			continue;
-		if (is_block(n)) {
-			base = inline_base_line(n);
-			nl = 0;
-			continue;
+		if (nb == cap) {
+			cap = cap ? 2 * cap : 32;
+			blocks = xrealloc(blocks, cap * sizeof(*blocks));
 		}
-		if (cmark_node_get_type(n) != CMARK_NODE_TEXT || inside_image(n)) {
-			nl += (int)inline_newlines(n);
-			continue;
-		}
-		s = lit(n);
-		rc = herald_sessions_scan(&ctx, s, strlen(s),
-		    herald_post_line(post, base + nl), &m, &nm, e);
-		if (rc != 0)
-			break;
-		for (size_t i = 0; i < nm; i++) {
-			if (m[i].skip != NULL) {
-				doc->skipped = xrealloc(doc->skipped,
-				    (doc->nskipped + 1) * sizeof(*doc->skipped));
-				doc->skip_why = xrealloc(doc->skip_why,
-				    (doc->nskipped + 1) * sizeof(*doc->skip_why));
-				herald_session_copy(&doc->skipped[doc->nskipped],
-				    &m[i].s);
-				doc->skip_why[doc->nskipped++] = xstrdup(m[i].skip);
-				continue;
-			}
-			if (cmark_node_get_user_data(n) == NULL)
-				cmark_node_set_user_data(n,
-				    (void *)(uintptr_t)(doc->ntimes + 1));
-			add_time(doc, n, &m[i]);
-		}
-		herald_time_matches_free(m, nm);
-		nl += (int)count_nl(s);
+		blocks[nb++] = n;
 	}
 	cmark_iter_free(it);
+	for (size_t i = 0; i < nb && rc == 0; i++)
+		rc = scan_block(doc, blocks[i], &ctx, post, e);
+	free(blocks);
 	return rc;
+}
+
+/*
+ * Bounds on what one post may ask the Markdown parser to build.  GitHub
+ * tables pad every row to the header's width, so a 1000-column header over
+ * 5000 one-cell rows makes five million cells (about 5 GB); a hostile post
+ * is refused with an error instead.  Real tables are far below this.
+ */
+#define MAX_TABLE_CELLS 100000
+#define MAX_BODY_BYTES (8u << 20)
+
+/*
+ * An upper bound on the cells cmark-gfm would make for the tables in
+ * body: each run of consecutive lines holding '|' counts as lines x the
+ * widest line's cells.  Returns 0, or EX_DATAERR naming the run's line.
+ */
+static int
+check_table_size(const struct herald_post *post, const char *body, size_t len,
+    struct herald_err *e)
+{
+	size_t i = 0, run = 0, widest = 0, cells;
+	int line = 0, run_line = 0;
+
+	if (len > MAX_BODY_BYTES)
+		return herald_errf(e, EX_DATAERR, post->path, post->body_line,
+		    "the post body is %zu bytes; herald handles at most %u",
+		    len, MAX_BODY_BYTES);
+	while (i <= len) {
+		const char *nl = i < len ? memchr(body + i, '\n', len - i) : NULL;
+		size_t end = nl ? (size_t)(nl - body) : len, pipes = 0;
+
+		for (size_t k = i; k < end; k++)
+			pipes += body[k] == '|';
+		if (pipes > 0) {
+			if (run++ == 0)
+				run_line = line;
+			if (pipes + 1 > widest)
+				widest = pipes + 1;
+		}
+		if (pipes == 0 || end == len) {
+			cells = run * widest;
+			if (run > 0 && cells > MAX_TABLE_CELLS)
+				return herald_errf(e, EX_DATAERR, post->path,
+				    post->body_line + run_line,
+				    "table too large: %zu rows x up to %zu columns "
+				    "(at most %d cells)", run, widest,
+				    MAX_TABLE_CELLS);
+			run = widest = 0;
+		}
+		if (end == len)
+			break;
+		i = end + 1;
+		line++;
+	}
+	return 0;
 }
 
 int
@@ -461,6 +828,10 @@ herald_doc_parse(const struct herald_post *post,
 	int rc;
 
 	*out = NULL;
+	if ((rc = check_table_size(post, body, len, e)) != 0) {
+		free(doc);
+		return rc;
+	}
 	cmark_gfm_core_extensions_ensure_registered();
 	/* No CMARK_OPT_SMART: quotes and dashes stay as the author typed. */
 	parser = cmark_parser_new(CMARK_OPT_DEFAULT);
@@ -514,6 +885,7 @@ herald_doc_parse(const struct herald_post *post,
 		herald_doc_free(doc);
 		return rc;
 	}
+	scan_unresolved(doc, post);
 	*out = doc;
 	return 0;
 }
@@ -534,6 +906,10 @@ herald_doc_free(struct herald_doc *doc)
 	}
 	free(doc->skipped);
 	free(doc->skip_why);
+	for (size_t i = 0; i < doc->nunresolved; i++)
+		free(doc->unresolved[i]);
+	free(doc->unresolved);
+	free(doc->unresolved_line);
 	free(doc->spans);
 	for (size_t i = 0; i < doc->nlinks; i++)
 		free(doc->links[i]);

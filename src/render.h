@@ -50,6 +50,15 @@ const struct herald_session *herald_doc_skipped(const struct herald_doc *doc,
  * for `check` (owned by doc).  Dangerous (javascript:...) and empty URLs
  * are left out; #fragments and mailto: are kept as written.
  */
+/*
+ * Reference links without a definition ("[text][z1]" and no "[z1]: URL"),
+ * which reach readers as written: each as in the post, with its file line
+ * (owned by doc).  For warnings from `check` and `preview`.
+ */
+size_t herald_doc_nunresolved(const struct herald_doc *doc);
+const char *herald_doc_unresolved(const struct herald_doc *doc, size_t i,
+    int *line);
+
 size_t herald_doc_nlinks(const struct herald_doc *doc);
 const char *herald_doc_link(const struct herald_doc *doc, size_t i);
 

@@ -201,6 +201,10 @@ struct zone {
 	bool fixed_set;
 	char zname[64];
 	size_t start, end;   /* the words */
+	int amb;             /* an ambiguous abbreviation (index + 1): zone is
+	                        one reading, alt the other; only another zone
+	                        given for the same time can decide */
+	const char *alt;
 };
 
 /* A clock as written. */
@@ -229,6 +233,9 @@ struct scanner {
 	struct herald_err *e;
 	int rc;              /* set when an error was reported */
 	char why[160];       /* reason when an attempt is left alone */
+	bool prev_set;       /* the day of the last time converted, and */
+	struct day prev_day; /* where it ended ("at 8:00 UTC and 20:00 UTC") */
+	size_t prev_end;
 };
 
 static bool
@@ -280,6 +287,17 @@ space_len(const struct scanner *sc, size_t i)
 }
 
 /* One or more spaces; NONE when there are none. */
+/* "•" or "·" between a day and its clock. */
+static size_t
+bullet_len(const struct scanner *sc, size_t i)
+{
+	if (at(sc, i) == 0xE2 && at(sc, i + 1) == 0x80 && at(sc, i + 2) == 0xA2)
+		return 3;
+	if (at(sc, i) == 0xC2 && at(sc, i + 1) == 0xB7)
+		return 2;
+	return 0;
+}
+
 static size_t
 spaces(const struct scanner *sc, size_t i)
 {
@@ -450,11 +468,18 @@ year_after(const struct scanner *sc, size_t i, int *y)
 	    (at(sc, j) == '.' && is_digit(at(sc, j + 1))) || is_alpha(at(sc, j)))
 		return NONE;
 	{
-		/* "May 6 1500 UTC": a 24-hour clock, not a year. */
-		size_t k = opt_spaces(sc, j);
-		if (k > j && is_alpha(at(sc, k)) && word_len(sc, k) >= 1 &&
-		    *y % 100 < 60 && *y / 100 < 24 && (word_ieq(sc, k, word_len(sc, k), "utc") ||
-		    word_ieq(sc, k, word_len(sc, k), "gmt")))
+		/* "May 6 1500 UTC", "August 27, 2100 CEST": a 24-hour clock
+		 * with its zone, not a year. */
+		size_t k = opt_spaces(sc, j), n = word_len(sc, k);
+		bool caps = n >= 2 && n <= 5;
+
+		for (size_t q = 0; q < n && caps; q++)
+			caps = sc->t[k + q] >= 'A' && sc->t[k + q] <= 'Z';
+		if (k > j && *y % 100 < 60 && *y / 100 < 24 && (caps ||
+		    word_ieq(sc, k, n, "utc") || word_ieq(sc, k, n, "gmt") ||
+		    at(sc, k) == '('))
+			return NONE;
+		if (*y > 2099)
 			return NONE;
 	}
 	return j;
@@ -663,6 +688,18 @@ clock(const struct scanner *sc, size_t i, struct clk *c)
 		c->needs_zone = c->strong = true;
 		return j;
 	}
+	if (at(sc, j) == 'h' && !is_alpha(at(sc, j + 1)) && c->h <= 23) {
+		/* "16h UTC", "16h30 UTC": only with a zone */
+		j++;
+		if (is_digit(at(sc, j))) {
+			if ((k = number(sc, j, 2, &c->mi)) == NONE || k - j != 2 ||
+			    c->mi > 59)
+				return NONE;
+			j = k;
+		}
+		c->needs_zone = c->strong = true;
+		return j;
+	}
 	if (at(sc, j) == ':' || (at(sc, j) == '.' && is_digit(at(sc, j + 1)))) {
 		bool dot = at(sc, j) == '.';
 		if ((k = number(sc, j + 1, 2, &c->mi)) == NONE || k - j != 3)
@@ -801,14 +838,16 @@ offset(const struct scanner *sc, size_t i, struct zone *z)
 		    is_digit(at(sc, k + 2)) && !is_digit(at(sc, k + 3))) {
 			mi = (sc->t[k + 1] - '0') * 10 + sc->t[k + 2] - '0';
 			k += 3;
-		} else if (!named)
-			return NONE;    /* "+2" alone is arithmetic */
+		}
+		if (!named)
+			return NONE;    /* "+2", "-10:41" alone: arithmetic, a range */
 	} else if (k - j == 4) {
 		h = (sc->t[j] - '0') * 10 + sc->t[j + 1] - '0';
 		mi = (sc->t[j + 2] - '0') * 10 + sc->t[j + 3] - '0';
 	} else
 		return NONE;
-	if (h > 14 || mi > 59 || is_alpha(at(sc, k)))
+	if (h > 14 || mi > 59 || is_alpha(at(sc, k)) ||
+	    (!named && mi != 0 && mi != 30 && mi != 45))
 		return NONE;
 	z->fixed = sign * (h * 3600 + mi * 60);
 	z->fixed_set = true;
@@ -931,11 +970,12 @@ zone_at(struct scanner *sc, size_t i, struct zone *z)
 			z->zone = ctx->aliases[q].zone;
 			return z->end = zone_tail(sc, k);
 		}
-	if (w[0] == 'Z' && n == 1 && s > 0 && is_digit(at(sc, s - 1))) {
+	if (w[0] == 'Z' && n == 1 && s > 0 && (is_digit(at(sc, s - 1)) ||
+	    (at(sc, s - 1) == ' ' && is_digit(at(sc, s - 2))))) {
 		z->zone = "Etc/UTC";
 		return z->end = k;
 	}
-	if ((upper_only || lower_only) && n >= 2 && n <= 5) {
+	if (n >= 2 && n <= 5) {
 		for (size_t q = 0; q < sizeof(abbrs) / sizeof(abbrs[0]); q++)
 			if (word_ieq(sc, s, n, abbrs[q].abbr) &&
 			    (upper_only || abbrs[q].lower)) {
@@ -953,12 +993,10 @@ zone_at(struct scanner *sc, size_t i, struct zone *z)
 		for (size_t q = 0; q < sizeof(ambiguous) / sizeof(ambiguous[0]); q++)
 			if (word_ieq(sc, s, n, ambiguous[q].abbr) &&
 			    (upper_only || ambiguous[q].lower)) {
-				fail(sc, "ambiguous time zone \"%s\" in \"%s\": write "
-				    "an IANA name such as %s or %s, or add it to "
-				    "timezone_aliases in herald.yml", w,
-				    words_of(sc, k, ob), ambiguous[q].a,
-				    ambiguous[q].b);
-				return NONE;
+				z->zone = ambiguous[q].a;
+				z->alt = ambiguous[q].b;
+				z->amb = (int)q + 1;
+				return z->end = zone_tail(sc, k);
 			}
 	}
 names:
@@ -1316,6 +1354,91 @@ near_instant(struct scanner *sc, size_t end, int64_t t, const struct clk *c,
 	return found ? 0 : -1;
 }
 
+/* "Mondays and Fridays at 8:00": another weekday right before i. */
+static bool
+more_days_before(const struct scanner *sc, size_t i)
+{
+	size_t k = i, w;
+
+	while (k > 0 && (sc->t[k - 1] == ' ' || sc->t[k - 1] == ',' ||
+	    sc->t[k - 1] == '&' || sc->t[k - 1] == '/'))
+		k--;
+	if (k >= 3 && strncasecmp(sc->t + k - 3, "and", 3) == 0)
+		k -= 3;
+	else if (k >= 2 && strncasecmp(sc->t + k - 2, "or", 2) == 0)
+		k -= 2;
+	while (k > 0 && sc->t[k - 1] == ' ')
+		k--;
+	if (k == i)
+		return false;
+	w = k;
+	while (w > 0 && is_alpha(sc->t[w - 1]))
+		w--;
+	if (w == k)
+		return false;
+	{
+		int wd;
+		bool pl;
+		size_t e = weekday(sc, w, &wd, &pl);
+		return e != NONE && (e == k || e == k + 1);
+	}
+}
+
+/* instant() without leaving an error or a reason behind. */
+static int
+instant_quiet(struct scanner *sc, size_t end, int64_t days,
+    const struct clk *c, const struct zone *z, int64_t *utc)
+{
+	struct herald_err keep = *sc->e;
+	int rc = sc->rc, r;
+	char w[sizeof(sc->why)];
+
+	memcpy(w, sc->why, sizeof(w));
+	r = instant(sc, end, days, c, z, utc);
+	*sc->e = keep;
+	sc->rc = rc;
+	memcpy(sc->why, w, sizeof(w));
+	return r;
+}
+
+/* Does the other zone o give the instant t?  An ambiguous abbreviation
+ * there agrees when either reading does (and is settled to it). */
+static bool
+other_agrees(struct scanner *sc, size_t end, int64_t t, struct span *o)
+{
+	for (int r = 0; r < (o->z.amb ? 2 : 1); r++) {
+		struct zone zr = o->z;
+		int64_t u, od, days = (t >= 0 ? t : t - 86399) / 86400;
+		bool ok = false;
+
+		if (r == 1)
+			zr.zone = o->z.alt;
+		if (zr.zone == o->z.zname)
+			zr.zone = zr.zname;
+		if (o->day.set) {
+			struct herald_err keep = *sc->e;
+			int rc = sc->rc;
+			struct day d = o->day;
+			if (resolve_day(sc, end, &d, &od) == 0)
+				ok = instant_quiet(sc, end, od, &o->a, &zr, &u) == 0 &&
+				    u == t;
+			*sc->e = keep;
+			sc->rc = rc;
+		} else
+			for (int64_t dd = days - 1; dd <= days + 1 && !ok; dd++)
+				ok = instant_quiet(sc, end, dd, &o->a, &zr, &u) == 0 &&
+				    u == t;
+		if (ok) {
+			if (o->z.amb) {
+				o->z.zone = r ? o->z.alt : o->z.zone;
+				o->z.amb = 0;
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A zone's name for messages. */
 static const char *
 zname(const struct scanner *sc, const struct zone *z, char buf[64])
@@ -1375,9 +1498,22 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				k++;
 			else if (spaces(sc, k) != NONE && dash_len(sc, spaces(sc, k)) > 0)
 				k = spaces(sc, k) + dash_len(sc, spaces(sc, k));
+			else if (spaces(sc, k) != NONE && bullet_len(sc, spaces(sc, k)))
+				k = spaces(sc, k) + bullet_len(sc, spaces(sc, k));
 			if ((k = spaces(sc, k)) == NONE)
 				return 0;
 			j = k;
+			/* "Date: Wednesday, 13 December 2023\nTime: 19:00" */
+			if ((k = kw(sc, j, "time")) != NONE && at(sc, k) == ':' &&
+			    (k = spaces(sc, k + 1)) != NONE)
+				j = k;
+			/* "Wednesday night at 8pm" */
+			if (dy.m == 0 && dy.plus < 0 && ((k = kw(sc, j, "night")) != NONE ||
+			    (k = kw(sc, j, "morning")) != NONE ||
+			    (k = kw(sc, j, "evening")) != NONE ||
+			    (k = kw(sc, j, "afternoon")) != NONE) &&
+			    (k = spaces(sc, k)) != NONE)
+				j = k;
 			if ((k = kw(sc, j, "at")) != NONE ||
 			    (k = kw(sc, j, "from")) != NONE ||
 			    (at(sc, j) == '@' && (k = j + 1) > 0))
@@ -1422,6 +1558,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			q = opt_spaces(sc, q + 1);
 		else if ((k = kw(sc, q, "or")) != NONE && spaces(sc, k) != NONE)
 			q = spaces(sc, k);
+		else if (q > end && is_digit(at(sc, q)))
+			;               /* "4pm EDT 1pm PDT" */
 		else
 			break;
 		for (;;) {
@@ -1435,6 +1573,10 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				if ((k = spaces(sc, k)) == NONE)
 					break;
 				q = k;
+				if (((k = kw(sc, q, "at")) != NONE ||
+				    (at(sc, q) == '@' && (k = q + 1) > 0)) &&
+				    (k = spaces(sc, k)) != NONE)
+					q = k;
 			} else
 				memset(&o.day, 0, sizeof(o.day));
 			if (!is_digit(at(sc, q)) && kw(sc, q, "noon") == NONE &&
@@ -1466,6 +1608,7 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				break;
 			}
 			o.comma = !paren && at(sc, opt_spaces(sc, s0)) != '/';
+			/* "4pm EDT 1pm PDT": one time only if they agree */
 			o.before = s0;
 			if (nother < 4) {
 				others[nother] = o;
@@ -1487,6 +1630,11 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		}
 		if (ok && paren) {
 			q = opt_spaces(sc, end);
+			if (at(sc, q) == ',' && (k = kw(sc, opt_spaces(sc, q + 1),
+			    "etc")) != NONE) {
+				q = k + (at(sc, k) == '.');   /* "(5pm PT, etc.)" */
+				q = opt_spaces(sc, q);
+			}
 			if (at(sc, q) != ')') {
 				why(sc, "an unclosed parenthesis after the time");
 				goto skip;
@@ -1541,13 +1689,43 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			if ((k = day(sc, q, &dy)) != NONE) {
 				end = k;
 				day_first = true;
+			} else if (at(sc, q) == '(' && (k = day(sc, q + 1, &dy)) != NONE &&
+			    at(sc, k) == ')') {
+				end = k + 1;   /* "9:00 p.m. PDT (March 11)" */
+				day_first = true;
 			}
 		}
-		if (!day_first) {
-			if (sc->ctx->year == 0 || i == 0 || 1) {
-				why(sc, "no day (a weekday or a date) with the clock");
-				goto skip;
+		/* "tomorrow at 08:00 UTC and 20:00 UTC": the day before it */
+		if (!day_first && sc->prev_set && sc->prev_end <= i) {
+			size_t g = sc->prev_end;
+			bool joined = false;
+
+			g = opt_spaces(sc, g);
+			if (at(sc, g) == ',' || at(sc, g) == '&' || at(sc, g) == ';')
+				g = opt_spaces(sc, g + 1);
+			if ((k = kw(sc, g, "and")) != NONE || (k = kw(sc, g, "or")) != NONE)
+				g = opt_spaces(sc, k), joined = true;
+			else if (g > sc->prev_end)
+				joined = true;
+			if (joined && g == i) {
+				dy = sc->prev_day;
+				day_first = true;
 			}
+		}
+		/* a table row: "| Thursday | 10am PT |" */
+		if (!day_first && sc->ctx->day_hint != NULL) {
+			struct scanner hs = *sc;
+			size_t he;
+
+			hs.t = sc->ctx->day_hint;
+			hs.len = strlen(hs.t);
+			he = day(&hs, 0, &dy);
+			if (he != NONE && he == hs.len)
+				day_first = true;
+		}
+		if (!day_first) {
+			why(sc, "no day (a weekday or a date) with the clock");
+			goto skip;
 		}
 	}
 	if (mail_quote(sc, i)) {
@@ -1556,11 +1734,41 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 	}
 	if (is_alnum(at(sc, end)) || at(sc, end) == '_')
 		return 0;
+	if (dy.wday >= 0 && dy.m == 0 && more_days_before(sc, i)) {
+		why(sc, "several days for one clock");
+		goto skip;
+	}
 	if (!dy.recurring && dy.m == 0 && dy.plus < 0 && dy.rel == 0 &&
 	    recurring_before(sc, i))
 		dy.recurring = true;
 	if (resolve_day(sc, end, &dy, &days) != 0)
 		return -1;
+	/* "9pm BST / 4pm EDT": the other zones decide which BST. */
+	if (sp.z.amb) {
+		int pick = -1;
+
+		for (int r = 0; r < 2 && pick < 0; r++) {
+			struct zone zr = sp.z;
+			int64_t ur;
+
+			zr.zone = r ? sp.z.alt : sp.z.zone;
+			if (instant_quiet(sc, end, days, &sp.a, &zr, &ur) != 0)
+				continue;
+			for (int o = 0; o < nother && pick < 0; o++)
+				if (!others[o].z.amb && other_agrees(sc, end, ur,
+				    &others[o]))
+					pick = r;
+		}
+		if (pick < 0)
+			return fail(sc, "ambiguous time zone \"%s\" in \"%s\": "
+			    "write an IANA name such as %s or %s, or add it to "
+			    "timezone_aliases in herald.yml", zname(sc, &sp.z, zb1),
+			    words_of(sc, end, ob), ambiguous[sp.z.amb - 1].a,
+			    ambiguous[sp.z.amb - 1].b), -1;
+		if (pick)
+			sp.z.zone = sp.z.alt;
+		sp.z.amb = 0;
+	}
 	switch (instant(sc, end, days, &sp.a, &sp.z, &utc)) {
 	case 0: break;
 	case 2: goto skip;
@@ -1583,6 +1791,21 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		int64_t u;
 		int rc;
 
+		if (others[o].z.amb) {
+			if (other_agrees(sc, end, utc, &others[o]))
+				continue;
+			if (others[o].comma) {
+				end = others[o].before;
+				nother = o;
+				break;
+			}
+			return fail(sc, "ambiguous time zone \"%s\" in \"%s\": "
+			    "neither %s nor %s gives the same time as %s",
+			    zname(sc, &others[o].z, zb2), words_of(sc, end, ob),
+			    ambiguous[others[o].z.amb - 1].a,
+			    ambiguous[others[o].z.amb - 1].b,
+			    zname(sc, &sp.z, zb1)), -1;
+		}
 		if (others[o].day.set) {
 			int64_t od;
 			if (resolve_day(sc, end, &others[o].day, &od) != 0)
@@ -1633,6 +1856,9 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 	m->s.recurring = dy.recurring;
 	m->s.zone = xstrdup(sp.z.zone);
 	m->s.orig = xstrndup(sc->t + i, end - i);
+	sc->prev_set = true;
+	sc->prev_day = dy;
+	sc->prev_end = end;
 	return 1;
 skip:
 	if (mail_quote(sc, i) && strcmp(sc->why, "a quoted mail header") != 0) {
@@ -1758,9 +1984,11 @@ shortcode(struct scanner *sc, size_t i, struct herald_time_match *m)
 			return fail(sc, "unknown time zone \"%.*s\" in \"%s\"",
 			    (int)zn, sc->t + zs, words_of(sc, end, ob)), -1;
 		}
-		if (z.zone == z.zname) {
-			/* zname lives in z; keep it there */
-		}
+		if (z.amb)
+			return fail(sc, "ambiguous time zone \"%.*s\" in \"%s\": "
+			    "write an IANA name such as %s or %s", (int)zn,
+			    sc->t + zs, words_of(sc, end, ob),
+			    ambiguous[z.amb - 1].a, ambiguous[z.amb - 1].b), -1;
 	} else if (sc->ctx->post_zone != NULL) {
 		z.zone = sc->ctx->post_zone;
 	} else

@@ -42,6 +42,10 @@ struct herald_sessions_ctx {
 	const char *post_zone;      /* post's timezone: or NULL */
 	const struct herald_alias *aliases;   /* config timezone_aliases */
 	size_t naliases;
+	const char *day_hint;       /* or NULL: the words of a table cell in
+	                               the same row; when they are a day and
+	                               nothing else ("Thursday", "May 6"), a
+	                               clock without a day takes that day */
 };
 
 struct herald_time_match {

@@ -531,7 +531,8 @@ builtin(struct sx *x, const struct call *c, struct out *o)
 		if ((rc = need(x, c, src, "src=\"...\"")) != 0)
 			return rc;
 		if (alt == NULL || *alt == '\0')
-			alt = cap && *cap ? cap : title ? title : "";
+			alt = cap && *cap ? cap : title && *title ? title :
+			    attr ? attr : "";
 		if (link)
 			out_puts(o, "[", line);
 		out_puts(o, "![", line);

@@ -115,7 +115,7 @@ herald_suppress_open(const char *state_dir, bool readonly,
 		*out = s;
 		return 0;
 	}
-	if (!readonly && (rc = mkdir_p(state_dir, e)) != 0)
+	if (!readonly && (rc = mkdir_private(state_dir, e)) != 0)
 		goto fail;
 	if (sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {

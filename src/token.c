@@ -180,11 +180,9 @@ read_key(const char *path, unsigned char key[HERALD_TOKEN_KEYLEN],
 		return herald_errf(e, EX_CONFIG, path, 0,
 		    "unsubscribe secret is not a regular file");
 	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return herald_errf(e, EX_CONFIG, path, 0, "unsubscribe secret "
-		    "is readable by others (chmod 600 it, and rotate it)");
-	}
+	/* owner only, as .herald/ itself (mkdir_private) */
+	if ((st.st_mode & 077) != 0)
+		(void)fchmod(fd, 0600);
 	n = read(fd, key, HERALD_TOKEN_KEYLEN);
 	if (n == HERALD_TOKEN_KEYLEN) {
 		unsigned char extra;
@@ -256,11 +254,16 @@ herald_tokens_open(const char *state_dir, bool create,
 	int rc;
 
 	*out = NULL;
+	/* .herald/ holds the secret and the journals: private to its owner */
+	if (access(state_dir, F_OK) == 0 && (rc = mkdir_private(state_dir, e)) != 0) {
+		free(path);
+		return rc;
+	}
 	rc = read_key(path, key, e);
 	if (rc == -1 && !create)
 		rc = herald_errf(e, EX_NOINPUT, path, 0, "no unsubscribe secret "
 		    "(made by the first check, preview or send)");
-	else if (rc == -1 && (rc = mkdir_p(state_dir, e)) == 0)
+	else if (rc == -1 && (rc = mkdir_private(state_dir, e)) == 0)
 		rc = create_key(path, key, e);
 	free(path);
 	if (rc != 0) {

@@ -38,8 +38,8 @@ struct herald_tokens;             /* the current secret and the kept old ones */
 
 /*
  * Load the secrets from state_dir (creating state_dir/secret when create is
- * true and it does not exist).  Returns 0, or EX_CONFIG (unreadable, wrong
- * size or readable by others), EX_NOINPUT (no secret and !create),
+ * true and it does not exist; state_dir and the secret are made owner-only
+ * if they were not).  Returns 0, or EX_CONFIG (unreadable, wrong size), EX_NOINPUT (no secret and !create),
  * EX_CANTCREAT or EX_OSERR with e filled.  Free with herald_tokens_free().
  */
 int herald_tokens_open(const char *state_dir, bool create,

@@ -4,8 +4,10 @@
  *
  * Only this file includes <yaml.h>.  We keep what herald needs: maps with
  * scalar keys, sequences and scalars as UTF-8 text, each with the line it
- * started on.  Anchors and aliases are refused: nothing herald reads needs
- * them, and aliases are how "billion laughs" documents blow up memory.
+ * started on.  Anchors and aliases are supported (front matter uses them,
+ * e.g. eventUrl: &eventUrl ...): an alias is a copy of its anchor's node,
+ * and the nodes a document builds, copies included, are capped so a
+ * "billion laughs" document fails fast instead of eating memory.
  * Nesting is capped for the same reason (the builder recurses).
  */
 #include "ynode.h"
@@ -16,6 +18,12 @@
 #include <yaml.h>
 
 #define YAML_MAX_DEPTH 64
+#define YAML_MAX_NODES 100000	/* nodes in one document, alias copies too */
+
+struct anchor {
+	char *name;
+	struct ynode *node;     /* owned by the tree; valid once built */
+};
 
 struct ybuild {
 	yaml_parser_t parser;
@@ -23,6 +31,9 @@ struct ybuild {
 	int first_line;
 	size_t len;
 	struct herald_err *e;
+	struct anchor *anchors;
+	size_t nanchors;
+	size_t nodes;           /* built so far, alias copies included */
 };
 
 static int
@@ -91,10 +102,14 @@ ynode_append(struct ynode *n, char *key, int kline, struct ynode *item)
 
 static int build_node(struct ybuild *b, yaml_event_t *ev, int depth,
     struct ynode **out);
+struct keyset;
+static int build_items(struct ybuild *b, struct ynode *n,
+    yaml_event_type_t end, int depth, struct keyset *ks);
+static int build_anchored(struct ybuild *b, yaml_event_t *ev, int depth,
+    struct ynode **out);
 
-/* Anchors are refused on any node, not only where an alias uses them. */
-static int
-check_anchor(struct ybuild *b, const yaml_event_t *ev)
+static const char *
+anchor_of(const yaml_event_t *ev)
 {
 	const yaml_char_t *anchor = NULL;
 
@@ -104,17 +119,120 @@ check_anchor(struct ybuild *b, const yaml_event_t *ev)
 		anchor = ev->data.sequence_start.anchor;
 	else if (ev->type == YAML_MAPPING_START_EVENT)
 		anchor = ev->data.mapping_start.anchor;
-	if (anchor != NULL)
-		return herald_errf(b->e, EX_DATAERR, b->file,
-		    ynode_line(b, &ev->start_mark),
-		    "invalid YAML: anchors (&%s) are not supported",
-		    (const char *)anchor);
+	return (const char *)anchor;
+}
+
+static int
+count_node(struct ybuild *b, int line, size_t n)
+{
+	b->nodes += n;
+	if (b->nodes > YAML_MAX_NODES && b->nanchors == 0)
+		/* no alias involved: just a very large document */
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: more than %d values", YAML_MAX_NODES);
+	if (b->nodes > YAML_MAX_NODES)
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: aliases expand to more than %d values",
+		    YAML_MAX_NODES);
 	return 0;
+}
+
+/*
+ * The keys of one map being built, as a set of hashes (open addressing,
+ * grown at half load), so finding duplicates stays linear: 200,000 keys
+ * once took minutes with a scan per key.  A hash match is confirmed by
+ * comparing the keys themselves.
+ */
+struct keyset {
+	size_t *slot;	/* index + 1 into the map's keys; 0 is empty */
+	uint64_t *hash;
+	size_t cap;
+};
+
+static bool
+keyset_add(struct keyset *ks, const struct ynode *n, const char *key)
+{
+	uint64_t h = hash64(key, strlen(key));
+	size_t i;
+
+	if ((n->n + 1) * 2 > ks->cap) {
+		size_t ncap = ks->cap ? ks->cap * 2 : 64;
+		size_t *ns = xcalloc(ncap, sizeof(*ns));
+		uint64_t *nh = xcalloc(ncap, sizeof(*nh));
+
+		for (size_t k = 0; k < ks->cap; k++) {
+			if (ks->slot[k] == 0)
+				continue;
+			for (i = ks->hash[k] & (ncap - 1); ns[i];
+			    i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = ks->slot[k];
+			nh[i] = ks->hash[k];
+		}
+		free(ks->slot);
+		free(ks->hash);
+		ks->slot = ns;
+		ks->hash = nh;
+		ks->cap = ncap;
+	}
+	for (i = h & (ks->cap - 1); ks->slot[i]; i = (i + 1) & (ks->cap - 1))
+		if (ks->hash[i] == h &&
+		    strcmp(n->keys[ks->slot[i] - 1], key) == 0)
+			return false;
+	ks->slot[i] = n->n + 1;	/* the key is appended at index n->n */
+	ks->hash[i] = h;
+	return true;
+}
+
+static size_t
+tree_size(const struct ynode *n)
+{
+	size_t k = 1;
+
+	for (size_t i = 0; i < n->n; i++)
+		k += tree_size(n->items[i]);
+	return k;
+}
+
+static struct ynode *
+ynode_copy(const struct ynode *n, int line)
+{
+	struct ynode *c = ynode_new(n->type, line);
+
+	c->scalar = xstrdup(n->scalar);
+	c->n = n->n;
+	if (n->n > 0) {
+		c->items = xcalloc(n->n, sizeof(*c->items));
+		if (n->keys != NULL) {
+			c->keys = xcalloc(n->n, sizeof(*c->keys));
+			c->key_lines = xcalloc(n->n, sizeof(*c->key_lines));
+		}
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		c->items[i] = ynode_copy(n->items[i], line);
+		if (n->keys != NULL) {
+			c->keys[i] = xstrdup(n->keys[i]);
+			c->key_lines[i] = line;
+		}
+	}
+	return c;
 }
 
 static int
 build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
     int depth)
+{
+	struct keyset ks = {0};
+	int rc = build_items(b, n, end, depth, &ks);
+
+	free(ks.slot);
+	free(ks.hash);
+	return rc;
+}
+
+static int
+build_items(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
+    int depth, struct keyset *ks)
 {
 	yaml_event_t ev;
 	int rc;
@@ -134,20 +252,11 @@ build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
 			size_t klen;
 
 			kline = ynode_line(b, &ev.start_mark);
-			if (ev.type == YAML_ALIAS_EVENT) {
-				rc = build_node(b, &ev, depth + 1, &item);
-				yaml_event_delete(&ev);
-				return rc;
-			}
 			if (ev.type != YAML_SCALAR_EVENT) {
 				yaml_event_delete(&ev);
 				return herald_errf(b->e, EX_DATAERR, b->file,
 				    kline, "invalid YAML: a key must be "
 				    "plain text");
-			}
-			if ((rc = check_anchor(b, &ev)) != 0) {
-				yaml_event_delete(&ev);
-				return rc;
 			}
 			klen = ev.data.scalar.length;
 			key = xstrndup((const char *)ev.data.scalar.value, klen);
@@ -155,7 +264,7 @@ build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
 			if (strlen(key) != klen)
 				rc = herald_errf(b->e, EX_DATAERR, b->file,
 				    kline, "invalid YAML: NUL character in a key");
-			else if (ynode_get(n, key) != NULL)
+			else if (!keyset_add(ks, n, key))
 				rc = herald_errf(b->e, EX_DATAERR, b->file,
 				    kline, "invalid YAML: duplicate key '%s'", key);
 			if (rc != 0) {
@@ -167,7 +276,7 @@ build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
 				return rc;
 			}
 		}
-		rc = build_node(b, &ev, depth + 1, &item);
+		rc = build_anchored(b, &ev, depth + 1, &item);
 		yaml_event_delete(&ev);
 		if (rc != 0) {
 			free(key);
@@ -186,16 +295,31 @@ build_node(struct ybuild *b, yaml_event_t *ev, int depth, struct ynode **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_anchor(b, ev)) != 0)
-		return rc;
 	if (depth > YAML_MAX_DEPTH)
 		return herald_errf(b->e, EX_DATAERR, b->file, line,
 		    "invalid YAML: nested more than %d deep", YAML_MAX_DEPTH);
+	if (ev->type != YAML_ALIAS_EVENT && (rc = count_node(b, line, 1)))
+		return rc;
 	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		return herald_errf(b->e, EX_DATAERR, b->file, line,
-		    "invalid YAML: aliases (*%s) are not supported",
-		    (const char *)ev->data.alias.anchor);
+	case YAML_ALIAS_EVENT: {
+		const char *name = (const char *)ev->data.alias.anchor;
+		const struct ynode *target = NULL;
+
+		/* the latest definition of a name wins, as in YAML */
+		for (size_t i = b->nanchors; i > 0; i--)
+			if (strcmp(b->anchors[i - 1].name, name) == 0) {
+				target = b->anchors[i - 1].node;
+				break;
+			}
+		if (target == NULL)
+			return herald_errf(b->e, EX_DATAERR, b->file, line,
+			    "invalid YAML: alias *%s has no anchor &%s before "
+			    "it", name, name);
+		if ((rc = count_node(b, line, tree_size(target))) != 0)
+			return rc;
+		*out = ynode_copy(target, line);
+		return 0;
+	}
 	case YAML_SCALAR_EVENT:
 		n = ynode_new(YNODE_SCALAR, line);
 		n->scalar = xstrndup((const char *)ev->data.scalar.value,
@@ -224,6 +348,26 @@ build_node(struct ybuild *b, yaml_event_t *ev, int depth, struct ynode **out)
 		return rc;
 	}
 	*out = n;
+	return 0;
+}
+
+/* Build, and remember the node under its &anchor for later aliases. */
+static int
+build_anchored(struct ybuild *b, yaml_event_t *ev, int depth,
+    struct ynode **out)
+{
+	const char *anchor = anchor_of(ev);
+	char *name = anchor ? xstrdup(anchor) : NULL;
+	int rc = build_node(b, ev, depth, out);
+
+	if (rc != 0 || name == NULL) {
+		free(name);
+		return rc;
+	}
+	b->anchors = xrealloc(b->anchors, (b->nanchors + 1) *
+	    sizeof(*b->anchors));
+	b->anchors[b->nanchors].name = name;
+	b->anchors[b->nanchors++].node = *out;
 	return 0;
 }
 
@@ -259,7 +403,7 @@ herald_yaml_parse(const char *data, size_t len, const char *file,
 		yaml_event_delete(&ev);
 		if ((rc = next_event(&b, &ev)) != 0)
 			goto out;
-		rc = build_node(&b, &ev, 0, &root);
+		rc = build_anchored(&b, &ev, 0, &root);
 		yaml_event_delete(&ev);
 		if (rc != 0)
 			goto out;
@@ -290,6 +434,9 @@ herald_yaml_parse(const char *data, size_t len, const char *file,
 	rc = 0;
 out:
 	ynode_free(root);
+	for (size_t i = 0; i < b.nanchors; i++)
+		free(b.anchors[i].name);
+	free(b.anchors);
 	yaml_parser_delete(&b.parser);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * ynode.h - a small read-only tree over libyaml, shared by the post's front
  * matter and herald.yml.  This module is the only one that includes
- * <yaml.h>.  Anchors/aliases are rejected; scalars are kept as UTF-8 text.
+ * <yaml.h>.  Aliases are copies of their anchor's node, with a bound on
+ * expansion; scalars are kept as UTF-8 text.
  * (Not named yaml.h: with src/ on the include path it would shadow
  * libyaml's own <yaml.h>.)
  */

@@ -3,7 +3,9 @@ line naming the file (and line), exit with the expected code, and leave no
 output behind.
 
 Case file format: header lines `args:`, `exit:`, `stderr:` (a regex the one
-stderr line must match), then sections `=== PATH` whose body is written to
+stderr line must match; with `lines: N`, N lines are expected and the last
+must match, `each:` a regex every line must match), `warning:` (a regex
+one warning line must match), then sections `=== PATH` whose body is written to
 PATH inside a fresh site directory (`=== PATH (escapes)` decodes \\r \\n
 \\xNN first; `=== -PATH` deletes PATH).  Unnamed files default to a valid
 post.md and lists/l.csv.
@@ -71,10 +73,18 @@ def run_case(path):
         if r.returncode != int(meta.get("exit", "65")):
             problems.append(f"exit {r.returncode}, want {meta.get('exit', '65')}")
         lines = [l for l in err.splitlines() if "warning:" not in l]
-        if len(lines) != 1:
-            problems.append(f"want one line on stderr, got {lines!r}")
-        elif not re.search(meta["stderr"], lines[0]):
-            problems.append(f"stderr {lines[0]!r} !~ /{meta['stderr']}/")
+        want = int(meta.get("lines", "1"))
+        if len(lines) != want:
+            problems.append(f"want {want} line(s) on stderr, got {lines!r}")
+        elif want and not re.search(meta["stderr"], lines[-1]):
+            problems.append(f"stderr {lines[-1]!r} !~ /{meta['stderr']}/")
+        for l in lines:
+            if "each" in meta and not re.search(meta["each"], l):
+                problems.append(f"stderr line {l!r} !~ /{meta['each']}/")
+        if "warning" in meta:
+            warns = [l for l in err.splitlines() if "warning:" in l]
+            if not any(re.search(meta["warning"], w) for w in warns):
+                problems.append(f"no warning matching /{meta['warning']}/ in {warns!r}")
         out = os.path.join(d, "out")
         if os.path.exists(out) and os.listdir(out):
             problems.append(f"output left behind: {os.listdir(out)}")

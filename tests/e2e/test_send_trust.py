@@ -6,7 +6,8 @@ Each fails on the code before the fix:
    everyone, with different Message-IDs; `campaign:` in front matter names
    a campaign outright (a renamed file keeps it);
 2. changing --shard never resends: --shard 1/2, then all, then --shard 1/3
-   leave everybody with exactly one copy;
+   leave everybody with exactly one copy; two machines' `status --json`
+   combined with the jq program of doc/shards.md add up;
 3. rows removed from the list after a deferred run are reported removed,
    not pending, and do not keep the exit code at 75;
 4. a connection dropped after the final dot is `unknown` (not deferred
@@ -24,6 +25,7 @@ import email.policy
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -90,6 +92,14 @@ def test_bundles():
                  "bundles: %s got two different Message-IDs" % a)
         st = status_json(s, post=posts["two"])
         C.eq(st["counts"].get("sent"), 5, "bundles: status of two")
+        # Editing a post keeps its campaign; complete, it needs no --force.
+        with open(posts["two"], "a") as f:
+            f.write("\nA late correction.\n")
+        p = herald(s, "send", post=posts["two"])
+        C.eq(p.returncode, 0, "edited bundle, complete: exit (%s)" % out(p))
+        C.ok("nothing left to send" in out(p), "edited bundle: says so: %s"
+             % out(p))
+        C.eq(len(srv.envelopes()), 10, "edited bundle: nothing resent")
 
         # campaign: names the campaign outright: the same post under
         # another file name is the same campaign, nobody gets it twice.
@@ -116,6 +126,57 @@ def test_shards():
         twice = [a for a in s.addrs if len(d.get(a, [])) != 1]
         C.eq(twice, [], "shards: everyone exactly one copy")
         C.eq(len(s.journals()), 1, "shards: one journal")
+
+
+def merged_status(reports):
+    """Run the jq program doc/shards.md gives for combining reports."""
+    with open(os.path.join(fixture.SRC, "doc", "shards.md")) as f:
+        doc = f.read()
+    prog = doc.split("jq -s '", 1)[1].split("'", 1)[0]
+    files = []
+    for i, r in enumerate(reports):
+        fn = os.path.join(TMP, "shard%d.json" % i)
+        with open(fn, "w") as f:
+            json.dump(r, f)
+        files.append(fn)
+    p = subprocess.run(["jq", "-s", prog] + files, capture_output=True,
+                       timeout=60)
+    C.eq(p.returncode, 0, "jq from doc/shards.md: %s" % p.stderr)
+    return json.loads(p.stdout or b"{}")
+
+
+def test_two_machines():
+    if shutil.which("jq") is None:
+        print("jq missing: two-machine merge not checked")
+        return
+    with server(TMP, "machines") as srv:
+        a = site(srv, n=40)
+        b = site(srv, n=40)
+        # Machine B: the same post, list and secret as A.
+        shutil.copy(a.post, b.post)
+        shutil.copy(a.list, b.list)
+        shutil.copy(os.path.join(a.dir, ".herald", "secret"),
+                    os.path.join(b.dir, ".herald", "secret"))
+        p = a.send("--shard", "1/2")
+        C.eq(p.returncode, 0, "machine A: exit (%s)" % out(p))
+        ra = status_json(a, "--shard", "1/2")
+        rb = status_json(b, "--shard", "2/2")
+        m = merged_status([ra, rb])
+        C.eq(m.get("counts", {}).get("sent", 0) +
+             m.get("counts", {}).get("pending", 0), 40,
+             "merged before B: sent + pending is the list")
+        C.eq(m.get("counts", {}).get("sent"), len(srv.envelopes()),
+             "merged before B: sent is what the server has")
+        p = b.send("--shard", "2/2")
+        C.eq(p.returncode, 0, "machine B: exit (%s)" % out(p))
+        m = merged_status([status_json(a, "--shard", "1/2"),
+                           status_json(b, "--shard", "2/2")])
+        C.eq(m.get("counts", {}).get("sent"), 40, "merged: all sent")
+        C.eq(m.get("counts", {}).get("pending"), 0, "merged: none pending")
+        C.eq(m.get("shards"), ["1/2", "2/2"], "merged: shards")
+        d = delivered(srv)
+        C.eq(sorted(d), sorted(a.addrs), "machines: everyone reached")
+        C.ok(all(len(v) == 1 for v in d.values()), "machines: one copy each")
 
 
 def test_removed():
@@ -207,7 +268,7 @@ def test_quoted_local_part():
 
 def main():
     try:
-        for t in (test_bundles, test_shards, test_removed,
+        for t in (test_bundles, test_shards, test_two_machines, test_removed,
                   test_drop_after_dot, test_to_message_id,
                   test_quoted_local_part):
             print("--", t.__name__, flush=True)

@@ -7,7 +7,7 @@
  *
  * tzprobe --scan: for each stdin line "DATE<TAB>ZONE<TAB>TEXT" (DATE
  * YYYY-MM-DD or "-", ZONE the post's timezone: or "-", TEXT with "\n" for
- * a newline) scan TEXT as one text node and print one line: "ERROR msg",
+ * a newline) render it (render.c finds the times) and print one line: "ERROR msg",
  * or the results separated by " ; ": "T utc[..utc_end][ R][ H] <orig>"
  * for a converted time (R recurring, H history), "S <reason> <orig>" for
  * a phrase left alone, or nothing.  For tests/e2e/test_session_corpus.py.
@@ -65,6 +65,23 @@ unescape(char *s)
 	*o = '\0';
 }
 
+static void
+print_time(const struct herald_session *s, bool skip, const char *why)
+{
+	if (skip) {
+		printf("S <%s> ", why);
+	} else {
+		printf("T %lld", (long long)s->utc);
+		if (s->has_end)
+			printf("..%lld", (long long)s->utc_end);
+		printf("%s%s ", s->recurring ? " R" : "", s->history ? " H" : "");
+	}
+	for (const char *p = s->orig; *p; p++)
+		putchar(*p == '\n' ? ' ' : *p);
+}
+
+/* The TEXT is a post's Markdown body: rendered by render.c, which finds
+ * the times (across emphasis, links and line breaks) with session.c. */
 static int
 scan_mode(void)
 {
@@ -72,10 +89,10 @@ scan_mode(void)
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		char *date = line, *zone, *text;
-		struct herald_sessions_ctx ctx;
-		struct herald_time_match *m = NULL;
+		struct herald_post post;
+		struct herald_doc *doc = NULL;
 		struct herald_err e = {0};
-		size_t n = 0;
+		size_t n, k = 0;
 
 		line[strcspn(line, "\r\n")] = '\0';
 		if ((zone = strchr(date, '\t')) == NULL ||
@@ -86,31 +103,35 @@ scan_mode(void)
 		*zone++ = '\0';
 		*text++ = '\0';
 		unescape(text);
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.file = "post.md";
+		memset(&post, 0, sizeof(post));
+		post.path = "post.md";
 		if (strcmp(date, "-") != 0)
-			sscanf(date, "%d-%d-%d", &ctx.year, &ctx.month, &ctx.day);
-		ctx.post_zone = strcmp(zone, "-") != 0 ? zone : NULL;
-		if (herald_sessions_scan(&ctx, text, strlen(text), 1, &m, &n,
-		    &e) != 0) {
+			sscanf(date, "%d-%d-%d", &post.year, &post.month, &post.day);
+		post.timezone = strcmp(zone, "-") != 0 ? zone : NULL;
+		post.body = text;
+		post.body_len = strlen(text);
+		post.body_line = 1;
+		if (herald_doc_parse(&post, NULL, &doc, &e) != 0) {
 			printf("ERROR %s\n", e.msg);
 			continue;
 		}
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0)
+		n = herald_doc_ntimes(doc);
+		for (size_t i = 0; i < n; i++, k++) {
+			if (k > 0)
 				fputs(" ; ", stdout);
-			if (m[i].skip != NULL)
-				printf("S <%s> %s", m[i].skip, m[i].s.orig);
-			else {
-				printf("T %lld", (long long)m[i].s.utc);
-				if (m[i].s.has_end)
-					printf("..%lld", (long long)m[i].s.utc_end);
-				printf("%s%s %s", m[i].s.recurring ? " R" : "",
-				    m[i].s.history ? " H" : "", m[i].s.orig);
-			}
+			print_time(herald_doc_time(doc, i), false, NULL);
+		}
+		n = herald_doc_nskipped(doc);
+		for (size_t i = 0; i < n; i++, k++) {
+			const char *why;
+			const struct herald_session *s = herald_doc_skipped(doc, i,
+			    &why);
+			if (k > 0)
+				fputs(" ; ", stdout);
+			print_time(s, true, why);
 		}
 		putchar('\n');
-		herald_time_matches_free(m, n);
+		herald_doc_free(doc);
 	}
 	return 0;
 }

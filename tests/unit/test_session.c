@@ -227,7 +227,11 @@ test_data_cases(void)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		size_t nl = strlen(de->d_name);
+
+		/* cases are NAME.txt; corpus/ is test_session_corpus.py's */
+		if (de->d_name[0] == '.' || nl < 5 ||
+		    strcmp(de->d_name + nl - 4, ".txt") != 0)
 			continue;
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = xstrdup(de->d_name);
