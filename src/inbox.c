@@ -178,7 +178,8 @@ read_maildir(struct ctx *c, const char *path)
 			names[n++] = xasprintf("%s/%s", dpath, de->d_name);
 		}
 		closedir(d);
-		qsort(names, n, sizeof(*names), cmp_str);
+		if (n > 1)
+			qsort(names, n, sizeof(*names), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			struct hbuf b = HBUF_INIT;
 			if (rc == 0 && read_file(names[i], &b, c->e) == 0)
