@@ -134,7 +134,7 @@ static const struct {
 	const char *abbr, *a, *b;
 	bool lower;
 } ambiguous[] = {
-	{"IST", "Asia/Kolkata", "Europe/Dublin", true},
+	{"IST", "Asia/Kolkata", "Europe/Dublin", false},   /* German "ist" */
 	{"CST", "America/Chicago", "Asia/Shanghai", true},
 	{"BST", "Europe/London", "Asia/Dhaka", true},
 	{"AST", "America/Halifax", "Asia/Riyadh", false},
