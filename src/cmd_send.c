@@ -394,6 +394,11 @@ herald_cmd_send(int argc, char **argv)
 		    "interrupted run: marked unknown, resending with the same "
 		    "Message-ID\n", herald_deliver_recovered(dl),
 		    herald_deliver_recovered(dl) == 1 ? "" : "s");
+	if (herald_deliver_todo(dl) == 0) {
+		printf("nothing left to send: every recipient of this "
+		    "campaign has been dealt with\n");
+		fflush(stdout);
+	}
 
 	/* 3. Send.  Ctrl-C: start nothing new, finish what is in flight.
 	 * SA_RESETHAND: a second Ctrl-C kills at once (the journal copes). */

@@ -411,7 +411,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_list_stats dummy;
-	struct herald_addrset *seen = herald_addrset_new();
+	struct herald_addrset *seen;
 	struct memo zones = { .n = 0 }, locales = { .n = 0 };
 	char key[512];
 	int rc;
@@ -421,6 +421,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	memset(st, 0, sizeof(*st));
 	if ((rc = herald_list_open(path, &l, e)) != 0)
 		return rc;
+	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 

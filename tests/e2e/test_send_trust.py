@@ -92,6 +92,14 @@ def test_bundles():
                  "bundles: %s got two different Message-IDs" % a)
         st = status_json(s, post=posts["two"])
         C.eq(st["counts"].get("sent"), 5, "bundles: status of two")
+        # Editing a post keeps its campaign; complete, it needs no --force.
+        with open(posts["two"], "a") as f:
+            f.write("\nA late correction.\n")
+        p = herald(s, "send", post=posts["two"])
+        C.eq(p.returncode, 0, "edited bundle, complete: exit (%s)" % out(p))
+        C.ok("nothing left to send" in out(p), "edited bundle: says so: %s"
+             % out(p))
+        C.eq(len(srv.envelopes()), 10, "edited bundle: nothing resent")
 
         # campaign: names the campaign outright: the same post under
         # another file name is the same campaign, nobody gets it twice.
