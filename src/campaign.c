@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dkim.h"
 #include "localtime.h"
 #include "mime.h"
 #include "suggest.h"
@@ -104,9 +105,19 @@ load_secret(const struct herald_config *cfg, unsigned char secret[32],
 	char *path = xasprintf("%s/secret", cfg->state_dir);
 	int fd, rc = 0;
 
+	/* .herald/ holds the secret and the journals: private to its owner */
+	if (access(cfg->state_dir, F_OK) == 0 &&
+	    (rc = mkdir_private(cfg->state_dir, e)) != 0) {
+		free(path);
+		return rc;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, secret, 32);
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+			(void)fchmod(fd, 0600);
 		close(fd);
 		if (n != 32)
 			rc = herald_errf(e, EX_CONFIG, path, 0,
@@ -119,7 +130,7 @@ load_secret(const struct herald_config *cfg, unsigned char secret[32],
 		free(path);
 		return rc;
 	}
-	if ((rc = mkdir_p(cfg->state_dir, e)) != 0) {
+	if ((rc = mkdir_private(cfg->state_dir, e)) != 0) {
 		free(path);
 		return rc;
 	}
@@ -153,13 +164,23 @@ load_template(const struct herald_campaign *c, const char *name,
 {
 	char *path = xasprintf("%s/%s", c->cfg.templates_dir, name);
 	struct hbuf b = HBUF_INIT;
+	struct stat st;
 	size_t bad;
 	int rc;
 
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = herald_errf(e, EX_DATAERR, path, 0,
+		    "template is a directory, not a file");
+		goto out;
+	}
 	if ((rc = read_file(path, &b, e)) != 0) {
-		/* A missing template is a problem with the input, not the OS. */
-		herald_errf(e, EX_DATAERR, path, 0, "missing template: %s",
-		    e->msg);
+		/* A missing template is a problem with the input, not the OS.
+		 * (Copy the reason first: e->msg is the buffer written.) */
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		herald_errf(e, EX_DATAERR, path, 0, "missing template (%s)",
+		    why);
 		goto out;
 	}
 	if (!utf8_valid(b.data, b.len, &bad)) {
@@ -330,12 +351,8 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	*out = NULL;
 	if ((rc = herald_config_load(o->config_path, &c->cfg, e)) != 0)
 		goto fail;
-	if (c->cfg.dkim.selector != NULL) {
-		/* Better no mail than mail that claims a signature it lacks. */
-		rc = herald_errf(e, EX_CONFIG, c->cfg.path, 0,
-		    "dkim: signing is not implemented yet; remove the dkim section");
+	if ((rc = herald_dkim_open(&c->cfg, &c->dkim, e)) != 0)
 		goto fail;
-	}
 	if ((rc = herald_post_load(o->post_path, &c->cfg, o->date, &c->post, e)) != 0)
 		goto fail;
 	if ((rc = herald_doc_parse(&c->post, &c->cfg, &c->doc, e)) != 0)
@@ -381,7 +398,8 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 		struct hbuf lid = HBUF_INIT;
 
 		if (c->cfg.site_title) {
-			herald_rfc2047_phrase(&lid, c->cfg.site_title);
+			/* raw: mime.c encodes the phrase (once) */
+			hbuf_puts(&lid, c->cfg.site_title);
 			hbuf_putc(&lid, ' ');
 		}
 		hbuf_printf(&lid, "<%s>", c->cfg.list_id);
@@ -425,6 +443,7 @@ herald_campaign_free(struct herald_campaign *c)
 		free(c->tctx);
 	}
 	free(c->list_id_hdr);
+	herald_dkim_free(c->dkim);
 	herald_tpl_free(c->tpl_html);
 	herald_tpl_free(c->tpl_text);
 	herald_doc_free(c->doc);
@@ -869,6 +888,8 @@ herald_campaign_message(struct herald_campaign *c,
 		m.html_len = hsp.len;
 	}
 	rc = herald_mime_build(&m, &out->eml, e);
+	if (rc == 0 && c->dkim != NULL && !c->sign_later)
+		rc = herald_dkim_sign(c->dkim, &out->eml, e);
 	if (rc != 0 && e->file[0] == '\0' && c->list_path)
 		/* name the row, not the field */
 		herald_errf(e, rc, c->list_path, r->line, "%s", e->msg);

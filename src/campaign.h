@@ -32,6 +32,7 @@ struct herald_campaign_opts {
 	void *warn_arg;
 };
 
+struct herald_dkim;
 struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
 
@@ -52,6 +53,10 @@ struct herald_campaign {
 	size_t variants_cap;
 	char *list_id_hdr;        /* the List-Id value, built once */
 	struct tplctx *tctx;      /* templates' value tree, reused per row */
+	struct herald_dkim *dkim; /* NULL without dkim: keys (see dkim.h) */
+	bool sign_later;          /* true: herald_campaign_message leaves the
+	                             DKIM signing to the caller (a signer pool
+	                             calls herald_dkim_sign on other threads) */
 };
 
 /* Load and validate.  Returns 0 or a sysexits code with e filled. */

@@ -11,6 +11,7 @@
 
 #include "campaign.h"
 #include "cmd.h"
+#include "dkim.h"
 #include "localtime.h"
 
 static const char check_usage[] =
@@ -37,6 +38,50 @@ one_line(const char *s, char buf[256])
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	return buf;
+}
+
+/*
+ * Each DKIM key: what it signs as, the TXT record to publish (derived from
+ * the private key; split into strings of at most 255 octets, RFC 7208 3.3
+ * style, as zone files need), and a warning when d= does not align with
+ * the From domain (DMARC would not count the signature).
+ */
+static void
+print_dkim(const struct herald_campaign *c)
+{
+	size_t n = herald_dkim_nkeys(c->dkim);
+
+	if (n == 0) {
+		printf("dkim:     none (messages are not signed)\n");
+		return;
+	}
+	printf("dkim:     %zu key%s\n", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		struct herald_dkim_info in;
+		size_t len;
+
+		herald_dkim_info(c->dkim, i, &in);
+		printf("  d=%s s=%s %s %d bits\n", in.domain, in.selector,
+		    in.alg, in.bits);
+		printf("    publish: %s. IN TXT (", in.dns_name);
+		len = strlen(in.record);
+		for (size_t k = 0; k < len; k += 255)
+			printf(" \"%.*s\"", (int)(len - k > 255 ? 255 : len - k),
+			    in.record + k);
+		printf(" )\n");
+		if (!herald_dkim_aligned(in.domain, c->cfg.from_domain)) {
+			char msg[700];
+
+			snprintf(msg, sizeof(msg), "dkim domain %s does not "
+			    "align with the From domain %s: DMARC will not "
+			    "count this signature", in.domain,
+			    c->cfg.from_domain);
+			herald_cmd_warn(NULL, c->cfg.path, c->cfg.dkim[i].line,
+			    msg);
+		}
+		free(in.record);
+		free(in.dns_name);
+	}
 }
 
 int
@@ -134,6 +179,7 @@ herald_cmd_check(int argc, char **argv)
 		printf("list:     %s: %zu rows, %zu subscribers, %zu duplicates\n",
 		    c->list_path, c->stats.rows, c->stats.unique,
 		    c->stats.duplicates);
+	print_dkim(c);
 	if (strict && ns > 0) {
 		fprintf(stderr, "herald: %s: %zu clock-like phrase%s left as "
 		    "written (--strict)\n", c->post.path, ns, ns == 1 ? "" : "s");

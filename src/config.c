@@ -13,8 +13,12 @@
 #include "localtime.h"
 #include "ynode.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define UNSUB_URL_MAX 500
 
 struct ck {
 	const char *file;
@@ -358,6 +362,13 @@ load_unsubscribe(struct ck *c, const struct ynode *root,
 	    !url_chars_ok(u))
 		return bad(c, key_line(un, "url"), "unsubscribe.url must be "
 		    "an https:// URL, not \"%s\"", u);
+	/* it goes into List-Unsubscribe unfolded, with ?list=&token= after
+	 * it (up to ~400 more), and that line must stay <= 998 octets */
+	if (strlen(u) > UNSUB_URL_MAX)
+		return herald_errf(c->e, EX_CONFIG, c->file, key_line(un, "url"),
+		    "unsubscribe.url is %zu characters long; at most %d fit "
+		    "in a header line with the token", strlen(u),
+		    UNSUB_URL_MAX);
 	return 0;
 }
 
@@ -406,10 +417,19 @@ read_password(struct ck *c, struct herald_config *cfg, const char *rel,
 	struct hbuf b = HBUF_INIT;
 	struct herald_err e2;
 	char *path = herald_config_path(cfg, rel);
+	struct stat st;
 	size_t n;
 	int rc;
 
 	memset(&e2, 0, sizeof(e2));
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		/* as ssh does with a private key: refuse, do not just warn */
+		rc = herald_errf(c->e, EX_CONFIG, c->file, line,
+		    "smtp.password_file %s is readable by group or others (mode %03o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+		free(path);
+		return rc;
+	}
 	if (read_file(path, &b, &e2) != 0) {
 		rc = herald_errf(c->e, EX_CONFIG, c->file, line,
 		    "smtp.password_file %s: %s", path, e2.msg);
@@ -430,6 +450,40 @@ read_password(struct ck *c, struct herald_config *cfg, const char *rel,
 	return 0;
 }
 
+/*
+ * u for an error message: the userinfo's password ("user:PW@") becomes
+ * "***", and anything unprintable is shown as '?'.  Caller frees.
+ */
+static char *
+redact_url(const char *u)
+{
+	const char *hs = strstr(u, "://"), *at, *end;
+	struct hbuf b = HBUF_INIT;
+
+	hs = hs ? hs + 3 : u;
+	end = hs + strcspn(hs, "/?#");
+	at = NULL;
+	for (const char *p = hs; p < end; p++)
+		if (*p == '@')
+			at = p;	/* the last '@' ends the userinfo */
+	for (const char *p = u; *p; p++) {
+		if (at != NULL && p >= hs && p < at) {
+			const char *colon = memchr(hs, ':', (size_t)(at - hs));
+
+			if (colon != NULL) {
+				hbuf_put(&b, hs, (size_t)(colon - hs));
+				hbuf_puts(&b, ":***");
+			} else
+				hbuf_put(&b, hs, (size_t)(at - hs));
+			p = at - 1;
+			continue;
+		}
+		hbuf_putc(&b, (unsigned char)*p < 0x20 ||
+		    (unsigned char)*p == 0x7f ? '?' : *p);
+	}
+	return hbuf_detach(&b);
+}
+
 static int
 load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 {
@@ -438,6 +492,7 @@ load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 	const struct ynode *smtp;
 	const char *env, *t;
 	char *pwfile = NULL, *ca = NULL;
+	bool url_from_env = false;
 	int rc;
 
 	cfg->smtp.timeout = 60;
@@ -493,6 +548,7 @@ load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 	if ((env = getenv("HERALD_SMTP_URL")) != NULL && env[0] != '\0') {
 		free(cfg->smtp.url);
 		cfg->smtp.url = xstrdup(env);
+		url_from_env = true;
 	}
 	if ((env = getenv("HERALD_SMTP_USER")) != NULL && env[0] != '\0') {
 		free(cfg->smtp.user);
@@ -517,10 +573,22 @@ load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 		const char *u = cfg->smtp.url;
 		if (!url_chars_ok(u) ||
 		    !((strncmp(u, "smtp://", 7) == 0 && url_has_host(u, 7)) ||
-		    (strncmp(u, "smtps://", 8) == 0 && url_has_host(u, 8))))
-			return bad(c, key_line(smtp, "url"), "smtp.url must "
-			    "be smtp://host[:port] or smtps://host[:port], "
-			    "not \"%s\"", u);
+		    (strncmp(u, "smtps://", 8) == 0 && url_has_host(u, 8)))) {
+			/* never echo a password given in the URL, and blame
+			 * the environment when the value came from there */
+			char *shown = redact_url(u);
+
+			if (url_from_env)
+				rc = herald_errf(c->e, EX_CONFIG, NULL, 0,
+				    "HERALD_SMTP_URL must be smtp://host[:port] "
+				    "or smtps://host[:port], not \"%s\"", shown);
+			else
+				rc = bad(c, key_line(smtp, "url"), "smtp.url "
+				    "must be smtp://host[:port] or "
+				    "smtps://host[:port], not \"%s\"", shown);
+			free(shown);
+			return rc;
+		}
 	}
 	if ((cfg->smtp.user != NULL && has_crlf_nul(cfg->smtp.user,
 	    strlen(cfg->smtp.user))) || (cfg->smtp.password != NULL &&
@@ -537,38 +605,82 @@ selector_valid(const char *s)
 	return domain_valid(s);
 }
 
+/* One entry of dkim: (a mapping) into *k. */
 static int
-load_dkim(struct ck *c, const struct ynode *root, struct herald_config *cfg)
+load_dkim_key(struct ck *c, const struct ynode *dk, int line,
+    struct herald_config *cfg, struct herald_dkim_cfg *k)
 {
 	static const char *const keys[] = {"domain", "selector", "key_file",
 	    NULL};
-	const struct ynode *dk;
 	char *key = NULL;
+	struct stat st;
 	int rc;
 
-	if ((rc = get_map(c, root, "dkim", &dk)) != 0 || dk == NULL)
-		return rc;
+	k->line = line;
+	if (dk->type != YNODE_MAP)
+		return bad(c, line, "%s", "each dkim entry must be a "
+		    "mapping: { domain, selector, key_file }");
 	if ((rc = check_keys(c, dk, "dkim", keys)) != 0 ||
-	    (rc = get_str(c, dk, "domain", "dkim.domain", &cfg->dkim.domain)) ||
-	    (rc = get_str(c, dk, "selector", "dkim.selector",
-	    &cfg->dkim.selector)) ||
+	    (rc = get_str(c, dk, "domain", "dkim.domain", &k->domain)) ||
+	    (rc = get_str(c, dk, "selector", "dkim.selector", &k->selector)) ||
 	    (rc = get_str(c, dk, "key_file", "dkim.key_file", &key)))
 		return rc;
 	if (key != NULL) {
-		cfg->dkim.key_file = herald_config_path(cfg, key);
+		k->key_file = herald_config_path(cfg, key);
 		free(key);
 	}
-	if (cfg->dkim.selector == NULL || cfg->dkim.key_file == NULL)
-		return bad(c, key_line(root, "dkim"), "%s",
+	if (k->selector == NULL || k->key_file == NULL)
+		return bad(c, line, "%s",
 		    "dkim needs both selector and key_file");
-	if (!selector_valid(cfg->dkim.selector))
+	if (!selector_valid(k->selector))
 		return bad(c, key_line(dk, "selector"), "dkim.selector \"%s\" "
-		    "is not a DNS label", cfg->dkim.selector);
-	if (cfg->dkim.domain == NULL)
-		cfg->dkim.domain = xstrdup(cfg->from_domain);
-	else if (!domain_valid(cfg->dkim.domain))
+		    "is not a DNS label", k->selector);
+	if (k->domain == NULL)
+		k->domain = xstrdup(cfg->from_domain);
+	else if (!domain_valid(k->domain))
 		return bad(c, key_line(dk, "domain"), "dkim.domain \"%s\" "
-		    "is not a domain", cfg->dkim.domain);
+		    "is not a domain", k->domain);
+	if (stat(k->key_file, &st) != 0)
+		return herald_errf(c->e, EX_CONFIG, c->file,
+		    key_line(dk, "key_file"), "dkim.key_file %s: %s",
+		    k->key_file, strerror(errno));
+	/* a private key: refuse it when others can read it, as ssh does */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return herald_errf(c->e, EX_CONFIG, c->file,
+		    key_line(dk, "key_file"), "dkim.key_file %s is readable "
+		    "by group or others (mode %03o); chmod 600 it",
+		    k->key_file, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+static int
+load_dkim(struct ck *c, const struct ynode *root, struct herald_config *cfg)
+{
+	const struct ynode *dk = ynode_get(root, "dkim");
+	size_t n;
+	int rc;
+
+	if (dk == NULL || (dk->type == YNODE_SCALAR && dk->scalar[0] == '\0'))
+		return 0;
+	if (dk->type == YNODE_SCALAR)
+		return bad(c, dk->line, "%s", "dkim must be a list of "
+		    "{ domain, selector, key_file }");
+	n = dk->type == YNODE_SEQ ? dk->n : 1;
+	if (n == 0)
+		return 0;
+	if (n > 8)
+		return bad(c, dk->line, "%s", "dkim: at most 8 keys");
+	cfg->dkim = xcalloc(n, sizeof(*cfg->dkim));
+	for (size_t i = 0; i < n; i++) {
+		cfg->ndkim = i + 1;
+		const struct ynode *it = dk->type == YNODE_SEQ ?
+		    dk->items[i] : dk;
+
+		if ((rc = load_dkim_key(c, it, dk->type == YNODE_SEQ ?
+		    it->line : key_line(root, "dkim"), cfg,
+		    &cfg->dkim[i])) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -756,8 +868,11 @@ herald_config_free(struct herald_config *cfg)
 	}
 	free(cfg->smtp.ca_file);
 	free(cfg->smtp.helo);
-	free(cfg->dkim.domain);
-	free(cfg->dkim.selector);
-	free(cfg->dkim.key_file);
+	for (size_t i = 0; i < cfg->ndkim; i++) {
+		free(cfg->dkim[i].domain);
+		free(cfg->dkim[i].selector);
+		free(cfg->dkim[i].key_file);
+	}
+	free(cfg->dkim);
 	memset(cfg, 0, sizeof(*cfg));
 }

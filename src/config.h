@@ -10,6 +10,9 @@
  *   timezone_aliases: { IST: Asia/Kolkata, ... }
  *   smtp:      { url, user, password_file, ca_file, timeout, helo,
  *                tls: auto|required }   (auto: TLS except to loopback)
+ *   dkim:      - { domain, selector, key_file }   (one signature each;
+ *                domain defaults to the From domain; a single mapping
+ *                is taken as a list of one)
  *   dkim:      { domain, selector, key_file }
  *   shortcodes: { NAME: inner|drop, ... }   (site shortcodes without a
  *                templates/shortcodes/NAME.html|.txt pair)
@@ -27,6 +30,14 @@
 struct herald_alias {
 	char *abbr;   /* e.g. "IST" */
 	char *zone;   /* e.g. "Asia/Kolkata" */
+};
+
+/* One DKIM key (dkim.h signs with it). */
+struct herald_dkim_cfg {
+	char *domain;           /* d=, lower-case as written */
+	char *selector;         /* s= */
+	char *key_file;         /* resolved path of a PEM private key */
+	int line;               /* herald.yml line of this entry */
 };
 
 enum herald_sc_policy { HERALD_SC_INNER = 1, HERALD_SC_DROP };
@@ -75,11 +86,8 @@ struct herald_config {
 		char *helo;            /* EHLO name, or NULL for libcurl's */
 	} smtp;
 
-	struct {
-		char *domain;
-		char *selector;
-		char *key_file;
-	} dkim;
+	struct herald_dkim_cfg *dkim;   /* NULL when no dkim: section */
+	size_t ndkim;
 };
 
 /*

@@ -287,6 +287,19 @@ campaign_row(struct herald_journal *j, const struct herald_journal_opts *o,
 	return ret;
 }
 
+/* Create path 0600 (or make it so): it lists recipients' addresses.
+ * SQLite gives its -wal and -shm files the database file's mode. */
+static void
+private_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		(void)fchmod(fd, 0600);
+		close(fd);
+	}
+}
+
 int
 herald_journal_open(const struct herald_journal_opts *o,
     struct herald_journal **out, struct herald_err *e)
@@ -310,7 +323,7 @@ herald_journal_open(const struct herald_journal_opts *o,
 		 */
 		char *lp = xasprintf("%s.lock", o->path);
 
-		j->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		j->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		free(lp);
 		if (j->lock_fd < 0) {
 			rc = herald_errf(e, EX_CANTCREAT, o->path, 0,
@@ -328,6 +341,11 @@ herald_journal_open(const struct herald_journal_opts *o,
 	}
 	j->list = xstrdup(o->list_name ? o->list_name : "");
 	j->readonly = o->readonly;
+	if (!o->readonly) {
+		private_file(o->path);
+		if (o->suppress_path)
+			private_file(o->suppress_path);
+	}
 	flags = o->readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(o->path, &j->db, flags, NULL) != SQLITE_OK) {

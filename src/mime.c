@@ -45,6 +45,8 @@
 #define EW_TEXT_MAX 48
 /* Quoted-printable line length without the CRLF (RFC 2045 6.7 rule 5). */
 #define QP_LINE_MAX 76
+/* Stands in for the List-Unsubscribe value until lu_splice() */
+#define LU_MARK "herald-list-unsubscribe-placeholder"
 
 static const char hexdig[] = "0123456789ABCDEF";
 
@@ -407,24 +409,46 @@ imf_custom(struct mailimf_fields *fl, const char *name, const char *value)
 	    xstrdup(name), xstrdup(value)))));
 }
 
+/*
+ * A copy of s with ASCII control characters (C0 and DEL) turned into
+ * spaces.  They have no business in a display name or a subject, and even
+ * inside an encoded-word a strict reader (Python's email package) reports
+ * them as a NonPrintableDefect.  Caller frees; NULL stays NULL.
+ */
+static char *
+printable_copy(const char *s)
+{
+	char *c = xstrdup(s);
+
+	for (char *p = c; p != NULL && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = ' ';
+	return c;
+}
+
 /* A display name as libetpan should write it: encoded-words (atext and
  * spaces only) when needed, else the name itself, which libetpan quotes if
  * it is not all atext.  NULL for no name. */
 static char *
-display_name(const char *name)
+display_name(const char *raw)
 {
 	struct hbuf b = HBUF_INIT;
 	const char *p;
+	char *name;
 
-	if (name == NULL)
+	if (raw == NULL)
 		return NULL;
+	name = printable_copy(raw);
 	for (p = name; is_ws(*p); p++)
 		;
-	if (*p == '\0')
+	if (*p == '\0') {
+		free(name);
 		return NULL;
+	}
 	if (!needs_ew(name, strlen(name)))
-		return xstrdup(name);
+		return name;
 	ew_put(&b, name, strlen(name));
+	free(name);
 	return hbuf_detach(&b);
 }
 
@@ -553,7 +577,12 @@ build_fields(const struct herald_mail *m)
 	if (m->reply_to && *m->reply_to)
 		imf_field(fl, MAILIMF_FIELD_REPLY_TO)->fld_data.fld_reply_to =
 		    need(mailimf_reply_to_new(address_list(NULL, m->reply_to)));
-	unstructured_put(&b, m->subject ? m->subject : "");
+	{
+		char *subj = printable_copy(m->subject ? m->subject : "");
+
+		unstructured_put(&b, subj);
+		free(subj);
+	}
 	imf_field(fl, MAILIMF_FIELD_SUBJECT)->fld_data.fld_subject =
 	    need(mailimf_subject_new(xstrdup(hbuf_cstr(&b))));
 	imf_field(fl, MAILIMF_FIELD_MESSAGE_ID)->fld_data.fld_message_id =
@@ -562,9 +591,11 @@ build_fields(const struct herald_mail *m)
 	imf_custom(fl, "MIME-Version", "1.0");
 	if (m->list_id && *m->list_id) {
 		const char *lt = strrchr(m->list_id, '<');
-		char *title = xstrndup(m->list_id, (size_t)(lt - m->list_id));
+		char *raw = xstrndup(m->list_id, (size_t)(lt - m->list_id));
+		char *title = printable_copy(raw);
 		size_t tl = strlen(title);
 
+		free(raw);
 		while (tl > 0 && is_ws(title[tl - 1]))
 			title[--tl] = '\0';
 		hbuf_reset(&b);
@@ -577,13 +608,76 @@ build_fields(const struct herald_mail *m)
 		free(title);
 	}
 	if (m->list_unsubscribe && *m->list_unsubscribe) {
-		imf_custom(fl, "List-Unsubscribe", m->list_unsubscribe);
+		/* a placeholder: libetpan would fold inside a long URI (see
+		 * lu_splice), so the real value is put in after writing */
+		imf_custom(fl, "List-Unsubscribe", LU_MARK);
 		if (has_https(m->list_unsubscribe))
 			imf_custom(fl, "List-Unsubscribe-Post",
 			    "List-Unsubscribe=One-Click");
 	}
 	hbuf_free(&b);
 	return fl;
+}
+
+/*
+ * Replace the List-Unsubscribe placeholder with the real field, folded only
+ * between its <URI>s, one per line: a URI is never cut (RFC 2369 lets a
+ * reader drop white space inside one, but not every reader does).  A line
+ * that would pass 998 octets (RFC 5322 2.1.1) is an error, not a fold.
+ */
+static int
+lu_splice(struct hbuf *out, size_t start, const char *value,
+    struct herald_err *e)
+{
+	static const char mark[] = "\r\nList-Unsubscribe: " LU_MARK "\r\n";
+	struct hbuf f = HBUF_INIT;
+	const char *hdr = out->data + start, *at, *p;
+	size_t off, mlen = sizeof(mark) - 1, line = 0;
+
+	at = strstr(hdr, mark);
+	if (at == NULL)
+		return herald_errf(e, EX_SOFTWARE, NULL, 0,
+		    "List-Unsubscribe placeholder lost");
+	hbuf_puts(&f, "\r\nList-Unsubscribe: ");
+	line = strlen("List-Unsubscribe: ");
+	for (p = value; *p; ) {
+		const char *gt = strchr(p, '>');
+		size_t n = gt ? (size_t)(gt - p) + 1 : strlen(p);
+
+		if (line + n + 1 > 998) {
+			hbuf_free(&f);
+			return herald_errf(e, EX_DATAERR, NULL, 0,
+			    "List-Unsubscribe URI too long for one header line "
+			    "(%zu characters; shorten unsubscribe.url)", n);
+		}
+		hbuf_put(&f, p, n);
+		line += n;
+		p += n;
+		if (*p == ',') {
+			hbuf_puts(&f, ",\r\n");
+			p++;
+			line = 0;
+			while (*p == ' ')
+				p++;
+			hbuf_putc(&f, ' ');
+			line = 1;
+		}
+	}
+	hbuf_puts(&f, "\r\n");
+	/* splice f in place of the mark */
+	off = (size_t)(at - out->data);
+	{
+		size_t tail = out->len - off - mlen;
+		char *t = xmalloc(tail + 1);
+
+		memcpy(t, out->data + off + mlen, tail);
+		out->len = off;
+		hbuf_put(out, f.data, f.len);
+		hbuf_put(out, t, tail);
+		free(t);
+	}
+	hbuf_free(&f);
+	return 0;
 }
 
 /* The body of one part: spans that are already quoted-printable are
@@ -645,6 +739,13 @@ herald_mime_build(const struct herald_mail *m, struct hbuf *out,
 			out->data[start] = '\0';
 		return herald_errf(e, EX_SOFTWARE, NULL, 0,
 		    "libetpan could not write the header (error %d)", rc);
+	}
+	if (m->list_unsubscribe && *m->list_unsubscribe &&
+	    (rc = lu_splice(out, start, m->list_unsubscribe, e)) != 0) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+		return rc;
 	}
 	if (m->html) {
 		char boundary[32];

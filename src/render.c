@@ -753,6 +753,61 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	return rc;
 }
 
+/*
+ * Bounds on what one post may ask the Markdown parser to build.  GitHub
+ * tables pad every row to the header's width, so a 1000-column header over
+ * 5000 one-cell rows makes five million cells (about 5 GB); a hostile post
+ * is refused with an error instead.  Real tables are far below this.
+ */
+#define MAX_TABLE_CELLS 100000
+#define MAX_BODY_BYTES (8u << 20)
+
+/*
+ * An upper bound on the cells cmark-gfm would make for the tables in
+ * body: each run of consecutive lines holding '|' counts as lines x the
+ * widest line's cells.  Returns 0, or EX_DATAERR naming the run's line.
+ */
+static int
+check_table_size(const struct herald_post *post, const char *body, size_t len,
+    struct herald_err *e)
+{
+	size_t i = 0, run = 0, widest = 0, cells;
+	int line = 0, run_line = 0;
+
+	if (len > MAX_BODY_BYTES)
+		return herald_errf(e, EX_DATAERR, post->path, post->body_line,
+		    "the post body is %zu bytes; herald handles at most %u",
+		    len, MAX_BODY_BYTES);
+	while (i <= len) {
+		const char *nl = i < len ? memchr(body + i, '\n', len - i) : NULL;
+		size_t end = nl ? (size_t)(nl - body) : len, pipes = 0;
+
+		for (size_t k = i; k < end; k++)
+			pipes += body[k] == '|';
+		if (pipes > 0) {
+			if (run++ == 0)
+				run_line = line;
+			if (pipes + 1 > widest)
+				widest = pipes + 1;
+		}
+		if (pipes == 0 || end == len) {
+			cells = run * widest;
+			if (run > 0 && cells > MAX_TABLE_CELLS)
+				return herald_errf(e, EX_DATAERR, post->path,
+				    post->body_line + run_line,
+				    "table too large: %zu rows x up to %zu columns "
+				    "(at most %d cells)", run, widest,
+				    MAX_TABLE_CELLS);
+			run = widest = 0;
+		}
+		if (end == len)
+			break;
+		i = end + 1;
+		line++;
+	}
+	return 0;
+}
+
 int
 herald_doc_parse(const struct herald_post *post,
     const struct herald_config *cfg, struct herald_doc **out,
@@ -773,6 +828,10 @@ herald_doc_parse(const struct herald_post *post,
 	int rc;
 
 	*out = NULL;
+	if ((rc = check_table_size(post, body, len, e)) != 0) {
+		free(doc);
+		return rc;
+	}
 	cmark_gfm_core_extensions_ensure_registered();
 	/* No CMARK_OPT_SMART: quotes and dashes stay as the author typed. */
 	parser = cmark_parser_new(CMARK_OPT_DEFAULT);

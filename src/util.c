@@ -20,15 +20,20 @@ herald_errf(struct herald_err *e, int code, const char *file, int line,
     const char *fmt, ...)
 {
 	va_list ap;
+	char msg[sizeof(e->msg)], fb[sizeof(e->file)];
 
 	if (e == NULL)
 		return code;
-	e->code = code;
-	snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
-	e->line = line;
+	/* Format into locals first: callers may pass e->msg or e->file
+	 * themselves as arguments (re-wrapping an error). */
+	snprintf(fb, sizeof(fb), "%s", file ? file : "");
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	e->code = code;
+	e->line = line;
+	memcpy(e->file, fb, sizeof(fb));
+	memcpy(e->msg, msg, sizeof(msg));
 	/* one line, always */
 	for (char *p = e->msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
@@ -394,6 +399,24 @@ mkdir_p(const char *path, struct herald_err *e)
 		}
 	}
 	free(p);
+	return 0;
+}
+
+int
+mkdir_private(const char *path, struct herald_err *e)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = mkdir_p(path, e)) != 0)
+		return rc;
+	if (stat(path, &st) != 0)
+		return herald_errf(e, EX_CANTCREAT, path, 0, "%s",
+		    strerror(errno));
+	if ((st.st_mode & 0777) != 0700 && st.st_uid == geteuid() &&
+	    chmod(path, 0700) != 0)
+		return herald_errf(e, EX_CANTCREAT, path, 0,
+		    "cannot make it private (chmod 700): %s", strerror(errno));
 	return 0;
 }
 

@@ -78,6 +78,9 @@ int write_file_replace(const char *path, const void *data, size_t len,
     bool sync, struct herald_err *e);
 /* mkdir -p; returns 0 or EX_CANTCREAT. */
 int mkdir_p(const char *path, struct herald_err *e);
+/* mkdir_p, then make path itself 0700 (also when it already existed):
+ * for .herald/, which holds the unsubscribe secret and the journals. */
+int mkdir_private(const char *path, struct herald_err *e);
 
 /* Case-insensitive ASCII compare helpers. */
 bool ascii_ieq(const char *a, const char *b);

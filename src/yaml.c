@@ -102,6 +102,9 @@ ynode_append(struct ynode *n, char *key, int kline, struct ynode *item)
 
 static int build_node(struct ybuild *b, yaml_event_t *ev, int depth,
     struct ynode **out);
+struct keyset;
+static int build_items(struct ybuild *b, struct ynode *n,
+    yaml_event_type_t end, int depth, struct keyset *ks);
 static int build_anchored(struct ybuild *b, yaml_event_t *ev, int depth,
     struct ynode **out);
 
@@ -123,11 +126,62 @@ static int
 count_node(struct ybuild *b, int line, size_t n)
 {
 	b->nodes += n;
+	if (b->nodes > YAML_MAX_NODES && b->nanchors == 0)
+		/* no alias involved: just a very large document */
+		return herald_errf(b->e, EX_DATAERR, b->file, line,
+		    "invalid YAML: more than %d values", YAML_MAX_NODES);
 	if (b->nodes > YAML_MAX_NODES)
 		return herald_errf(b->e, EX_DATAERR, b->file, line,
 		    "invalid YAML: aliases expand to more than %d values",
 		    YAML_MAX_NODES);
 	return 0;
+}
+
+/*
+ * The keys of one map being built, as a set of hashes (open addressing,
+ * grown at half load), so finding duplicates stays linear: 200,000 keys
+ * once took minutes with a scan per key.  A hash match is confirmed by
+ * comparing the keys themselves.
+ */
+struct keyset {
+	size_t *slot;	/* index + 1 into the map's keys; 0 is empty */
+	uint64_t *hash;
+	size_t cap;
+};
+
+static bool
+keyset_add(struct keyset *ks, const struct ynode *n, const char *key)
+{
+	uint64_t h = hash64(key, strlen(key));
+	size_t i;
+
+	if ((n->n + 1) * 2 > ks->cap) {
+		size_t ncap = ks->cap ? ks->cap * 2 : 64;
+		size_t *ns = xcalloc(ncap, sizeof(*ns));
+		uint64_t *nh = xcalloc(ncap, sizeof(*nh));
+
+		for (size_t k = 0; k < ks->cap; k++) {
+			if (ks->slot[k] == 0)
+				continue;
+			for (i = ks->hash[k] & (ncap - 1); ns[i];
+			    i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = ks->slot[k];
+			nh[i] = ks->hash[k];
+		}
+		free(ks->slot);
+		free(ks->hash);
+		ks->slot = ns;
+		ks->hash = nh;
+		ks->cap = ncap;
+	}
+	for (i = h & (ks->cap - 1); ks->slot[i]; i = (i + 1) & (ks->cap - 1))
+		if (ks->hash[i] == h &&
+		    strcmp(n->keys[ks->slot[i] - 1], key) == 0)
+			return false;
+	ks->slot[i] = n->n + 1;	/* the key is appended at index n->n */
+	ks->hash[i] = h;
+	return true;
 }
 
 static size_t
@@ -168,6 +222,18 @@ static int
 build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
     int depth)
 {
+	struct keyset ks = {0};
+	int rc = build_items(b, n, end, depth, &ks);
+
+	free(ks.slot);
+	free(ks.hash);
+	return rc;
+}
+
+static int
+build_items(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
+    int depth, struct keyset *ks)
+{
 	yaml_event_t ev;
 	int rc;
 
@@ -198,7 +264,7 @@ build_collection(struct ybuild *b, struct ynode *n, yaml_event_type_t end,
 			if (strlen(key) != klen)
 				rc = herald_errf(b->e, EX_DATAERR, b->file,
 				    kline, "invalid YAML: NUL character in a key");
-			else if (ynode_get(n, key) != NULL)
+			else if (!keyset_add(ks, n, key))
 				rc = herald_errf(b->e, EX_DATAERR, b->file,
 				    kline, "invalid YAML: duplicate key '%s'", key);
 			if (rc != 0) {

@@ -91,6 +91,7 @@ def test_starttls(ca):
         pwf = os.path.join(s.dir, "smtp-password")
         with open(pwf, "w") as f:
             f.write(PW + "\n")
+        os.chmod(pwf, 0o600)  # herald refuses a secret others can read
         s.set_url(srv.url, extra="  user: %s\n  ca_file: %s\n"
                   "  password_file: smtp-password\n" %
                   (USER, os.path.join(ca, "ca.pem")))

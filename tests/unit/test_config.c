@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/herald-test-config.XXXXXX";
@@ -62,6 +63,7 @@ test_defaults_and_env(void)
 	struct herald_config cfg;
 	struct herald_err e = {0};
 	char *pw = write_tmp("secret", "hunter2\r\n");
+	char *dk = write_tmp("dkim.key", "not read by config\n");
 	char *path = write_tmp("herald.yml",
 	    "site:\n"
 	    "  base_url: http://example.com/blog//\n"
@@ -83,6 +85,9 @@ test_defaults_and_env(void)
 	    "  key_file: dkim.key\n");
 	int rc;
 
+	/* secrets must not be readable by others (issue 11) */
+	chmod(pw, 0600);
+	chmod(dk, 0600);
 	unsetenv("HERALD_SMTP_URL");
 	unsetenv("HERALD_SMTP_USER");
 	unsetenv("HERALD_SMTP_PASSWORD");
@@ -106,9 +111,12 @@ test_defaults_and_env(void)
 		STR_EQ(cfg.smtp.password, "hunter2", "password trimmed");
 		STR_EQ(cfg.smtp.ca_file, "/etc/ssl/ca.pem", "absolute");
 		INT_EQ(cfg.smtp.timeout, 15, "timeout");
-		STR_EQ(cfg.dkim.domain, "Example.COM", "dkim domain");
-		STR_EQ(cfg.dkim.selector, "s1", "selector");
-		STR_EQ(cfg.dkim.key_file, key, "key file");
+		INT_EQ(cfg.ndkim, 1, "one dkim key (a mapping is a list of one)");
+		if (cfg.ndkim == 1) {
+			STR_EQ(cfg.dkim[0].domain, "Example.COM", "dkim domain");
+			STR_EQ(cfg.dkim[0].selector, "s1", "selector");
+			STR_EQ(cfg.dkim[0].key_file, key, "key file");
+		}
 		OK(cfg.time_skeleton != NULL, "skeleton");
 		free(tpl);
 		free(st);
@@ -135,8 +143,10 @@ test_defaults_and_env(void)
 	unsetenv("HERALD_SMTP_PASSWORD");
 	unlink(path);
 	unlink(pw);
+	unlink(dk);
 	free(path);
 	free(pw);
+	free(dk);
 }
 
 static void
@@ -158,7 +168,7 @@ test_minimal(void)
 		OK(cfg.smtp.url == NULL || getenv("HERALD_SMTP_URL"), "no smtp");
 		OK(cfg.time_skeleton == NULL, "no skeleton");
 		INT_EQ(cfg.smtp.timeout, 60, "default timeout");
-		OK(cfg.dkim.key_file == NULL, "no dkim");
+		OK(cfg.ndkim == 0 && cfg.dkim == NULL, "no dkim");
 		char *p = herald_config_path(&cfg, "x/y");
 		char *want = xasprintf("%s/x/y", tmpdir);
 		STR_EQ(p, want, "config path");
