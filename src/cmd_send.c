@@ -42,7 +42,7 @@
 static const char send_usage[] =
 "usage: herald send POST --list LIST [--to ADDRESS] [--concurrency N]\n"
 "                   [--rate N/s] [--shard K/N] [--allow-past] [--force]\n"
-"                   [--strict]"
+"                   [--strict]\n"
 "                   [--date YYYY-MM-DD] [--config FILE] [--verbose]\n"
 "\n"
 "Deliver the post to every subscriber of LIST over SMTP (smtp.url in\n"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "signpool.h"
 
 #define STOP_WALK 200     /* returned by a walk callback to stop the walk */
 
@@ -154,6 +155,8 @@ struct job {
 	struct hbuf eml;
 	int tries;                 /* this run, including this one */
 	bool marked;               /* its inflight mark is committed */
+	bool signing;              /* eml is with the DKIM signer pool */
+	struct herald_signjob sj;
 	/* A result recorded in the open transaction, reported once durable: */
 	const char *word;
 	char *reply;
@@ -176,6 +179,7 @@ struct herald_deliver {
 	double next_start;         /* monotonic: not before */
 
 	int pass;
+	struct herald_signpool *pool;  /* DKIM signers (NULL: no dkim) */
 	struct job **queue;        /* built, not yet started */
 	size_t nq, qcap;
 	struct job *done, **done_tail;   /* results not yet durable */
@@ -342,6 +346,17 @@ pace_wait(const struct herald_deliver *s, int ms)
 	return left * 1000 + 1 < ms ? (int)(left * 1000) + 1 : ms;
 }
 
+/* How many may start now: paced runs start only on an idle connection. */
+static size_t
+start_room(const struct herald_deliver *s, bool paced)
+{
+	size_t room = herald_smtp_room(s->smtp), idle;
+
+	if (paced && room > (idle = herald_smtp_idle(s->smtp)))
+		room = idle;
+	return room;
+}
+
 /*
  * One round of the group commit, on this (the only journal-writing)
  * thread:
@@ -370,12 +385,12 @@ step(struct herald_deliver *s, int wait_ms)
 
 	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
 
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	/* Wait for a result only when nothing can start now. */
 	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
 	    wait_ms, on_done, s);
 	n = s->stop || interrupted(s) ? 0 : s->nq;
-	room = paced ? herald_smtp_idle(s->smtp) : herald_smtp_room(s->smtp);
+	room = start_room(s, paced);
 	if (n > room)
 		n = room;
 	now = mono();
@@ -410,6 +425,16 @@ step(struct herald_deliver *s, int wait_ms)
 	report(s);
 	for (k = 0; k < n; k++) {
 		struct job *jb = s->queue[k];
+
+		/* signed by now, or signed here (signpool.h) */
+		if (jb->signing) {
+			jb->signing = false;
+			if ((rc = herald_signpool_finish(s->pool, &jb->sj,
+			    &s->err)) != 0) {
+				set_error(s, rc);
+				break;
+			}
+		}
 
 		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
 		    &s->err);
@@ -505,6 +530,12 @@ send_one(void *arg, const struct herald_recipient *r)
 	jb->eml = s->msg.eml;
 	memset(&s->msg.eml, 0, sizeof(s->msg.eml));
 	s->queue[s->nq++] = jb;
+	if (s->pool != NULL) {
+		/* signed on another core while the next ones are built */
+		jb->sj.msg = &jb->eml;
+		herald_signpool_submit(s->pool, &jb->sj);
+		jb->signing = true;
+	}
 	/* Build ahead until the connections' free places can all be filled
 	 * (one commit marks them all), or the queue is full. */
 	if (s->nq >= s->qcap || s->nq >= herald_smtp_room(s->smtp) ||
@@ -612,6 +643,18 @@ herald_deliver_total(const struct herald_deliver *d)
 	return d->total;
 }
 
+/* Take back every queued message still with the signers. */
+static void
+sign_settle(struct herald_deliver *s)
+{
+	for (size_t k = 0; k < s->nq; k++)
+		if (s->queue[k]->signing) {
+			s->queue[k]->signing = false;
+			(void)herald_signpool_finish(s->pool, &s->queue[k]->sj,
+			    NULL);
+		}
+}
+
 int
 herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
     struct herald_err *e)
@@ -619,6 +662,12 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	if (s->c->dkim != NULL && s->pool == NULL) {
+		/* DKIM is a stage of its own: built here, signed by the pool,
+		 * handed to a connection in step() */
+		s->pool = herald_signpool_new(s->c->dkim, 0);
+		s->c->sign_later = true;
+	}
 	for (s->pass = 1; s->todo > 0 && s->pass <= s->max_tries; s->pass++) {
 		if (s->pass > 1 && s->retry_pending == 0)
 			break;
@@ -630,6 +679,7 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		if (s->stop || interrupted(s))
 			break;
 	}
+	sign_settle(s);
 	/* Anything still queued was never started; one marked inflight (the
 	 * room shrank before it could be handed over) goes back to deferred:
 	 * nothing of it was sent. */
@@ -650,6 +700,9 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		report(s);
 	if (herald_journal_counts(s->j, st->counts, &s->err) != 0)
 		set_error(s, EX_IOERR);
+	s->c->sign_later = false;
+	herald_signpool_free(s->pool);
+	s->pool = NULL;
 	st->sent = s->sent;
 	st->failed = s->failed;
 	st->interrupted = interrupted(s);
@@ -671,6 +724,10 @@ herald_deliver_free(struct herald_deliver *s)
 {
 	if (s == NULL)
 		return;
+	sign_settle(s);
+	herald_signpool_free(s->pool);
+	if (s->pool != NULL)
+		s->c->sign_later = false;
 	while (s->nq > 0)
 		job_free(s->queue[--s->nq]);
 	while (s->done) {

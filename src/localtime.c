@@ -8,6 +8,11 @@
  * Debian 12's ICU carries zone data from 2022 (no America/Ciudad_Juarez,
  * Mexico's abolished daylight saving time), so ICU is never asked for an
  * offset: it formats a wall time we computed, as if it were UTC.
+ *
+ * Words: localized times and ranges (ICU's pattern generator and interval
+ * formatter), and the English zone words a post may use ("Pacific Time",
+ * "Berlin time") from ICU's CLDR data.  No HTML here: the <time> element
+ * is render.c's.
  */
 #include "localtime.h"
 #include "suggest.h"
@@ -767,16 +772,6 @@ strip_date(const UChar *in, int32_t n, UChar *out, int32_t cap)
 	out[o] = 0;
 }
 
-/* Does the skeleton have a zone field? */
-static bool
-has_zone_field(const UChar *sk)
-{
-	for (; *sk; sk++)
-		if (*sk < 0x80 && strchr("zZOvVXx", (char)*sk) != NULL)
-			return true;
-	return false;
-}
-
 /* A range from ICU's interval formatter, handed wall times as UTC, with
  * each zone field replaced by tzdata's label. */
 static int
@@ -905,9 +900,6 @@ herald_localize(const struct herald_when *s, size_t n, const char *zone,
 				    locale);
 				goto out;
 			}
-			/* a skeleton without a zone field still says which zone
-			 * the words are in only when it asked for it */
-			(void)has_zone_field;
 		} else {
 			if (s[i].recurring)
 				plen = replace_zone_fields(rpat, rpatlen, label, pat2,

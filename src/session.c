@@ -134,7 +134,7 @@ static const struct {
 	const char *abbr, *a, *b;
 	bool lower;
 } ambiguous[] = {
-	{"IST", "Asia/Kolkata", "Europe/Dublin", true},
+	{"IST", "Asia/Kolkata", "Europe/Dublin", false},   /* German "ist" */
 	{"CST", "America/Chicago", "Asia/Shanghai", true},
 	{"BST", "Europe/London", "Asia/Dhaka", true},
 	{"AST", "America/Halifax", "Asia/Riyadh", false},
@@ -220,6 +220,8 @@ struct span {
 	bool has_end;
 	struct zone z;
 	struct day day;      /* a day written inside (other zones only) */
+	int year;            /* "Mon Sep 20 17:59:53 2021 UTC": the year
+	                        between clock and zone (ctime), or 0 */
 	bool comma;          /* another zone after a comma: may be a new time */
 	size_t before;       /* where its separator began */
 };
@@ -1136,10 +1138,27 @@ span(struct scanner *sc, size_t i, struct span *sp)
 	sp->z.dst = -1;
 	if ((j = clock(sc, i, &sp->a)) == NONE)
 		return NONE;
+	if ((k = spaces(sc, j)) != NONE && at(sc, k) == '+' &&
+	    (at(sc, k + 1) == '1' || at(sc, k + 1) == '2') &&
+	    spaces(sc, k + 2) != NONE && is_alpha(at(sc, spaces(sc, k + 2))) &&
+	    zone_after(sc, k + 2, &sp->z) != NONE)
+		j = k + 2;  /* "6am +1 AEST": the next day there */
+	memset(&sp->z, 0, sizeof(sp->z));
+	sp->z.dst = -1;
 	if ((e = zone_after(sc, j, &sp->z)) != NONE)
 		j = e;
 	else if (sc->rc)
 		return NONE;
+	else if (sp->a.colon && (k = spaces(sc, j)) != NONE &&
+	    (e = number(sc, k, 4, &sp->year)) != NONE && e - k == 4 &&
+	    sp->year >= 1970 && sp->year <= 2099 &&
+	    (e = zone_after(sc, e, &sp->z)) != NONE)
+		j = e;      /* ctime's "17:59:53 2021 UTC" */
+	else {
+		sp->year = 0;
+		if (sc->rc)
+			return NONE;
+	}
 	if ((k = range_sep(sc, j)) != NONE && clock(sc, k, &sp->b) != NONE &&
 	    !sp->b.bare) {
 		size_t kb = clock(sc, k, &sp->b);
@@ -1592,8 +1611,12 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				if (sc->rc)
 					return -1;
 				ce = clock(sc, q, &c);
-				if (ce != NONE && !c.bare && sc->why[0] != '\0' &&
-				    (paren || at(sc, s0) != ',')) {
+				if (ce != NONE && !c.bare && (sc->why[0] != '\0' ||
+				    paren || at(sc, opt_spaces(sc, s0)) == '/') &&
+				    (paren || at(sc, opt_spaces(sc, s0)) != ',')) {
+					if (sc->why[0] == '\0')
+						why(sc, "another clock in the phrase has "
+						    "no zone herald can read");
 					/* a clock in a zone we cannot read:
 					 * the phrase is not whole */
 					end = k != NONE ? k : ce;
@@ -1741,6 +1764,13 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 	if (!dy.recurring && dy.m == 0 && dy.plus < 0 && dy.rel == 0 &&
 	    recurring_before(sc, i))
 		dy.recurring = true;
+	if (sp.year != 0) {
+		if (dy.m <= 0 || dy.y != 0) {
+			why(sc, "a year between the clock and its zone");
+			goto skip;
+		}
+		dy.y = sp.year;
+	}
 	if (resolve_day(sc, end, &dy, &days) != 0)
 		return -1;
 	/* "9pm BST / 4pm EDT": the other zones decide which BST. */

@@ -92,6 +92,7 @@ struct herald_smtp {
 	struct slot *slots;
 	size_t nslots;
 	size_t active;             /* submitted and not yet reported (caller's) */
+	bool ever_ok;              /* some transaction got its 250 (s->mu) */
 	pthread_mutex_t mu;
 	pthread_cond_t result_cv;  /* a slot finished */
 	atomic_bool quit;
@@ -420,6 +421,8 @@ slot_main(void *arg)
 		sl->done[sl->ndone++] = jb;
 		sl->nbusy--;
 		sl->proven = jb->rc == CURLE_OK;
+		if (sl->proven)
+			s->ever_ok = true;
 		pthread_cond_signal(&s->result_cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -615,6 +618,26 @@ herald_smtp_free(struct herald_smtp *s)
 	free(s);
 }
 
+/*
+ * How many transactions a slot takes (under s->mu): HERALD_SMTP_DEPTH once
+ * its connection has delivered a message; one while it has not; and until
+ * any connection has delivered one, one transaction at a time in all, so
+ * messages meet a relay that cannot be reached or refuses them in list
+ * order, one attempt at a time.
+ */
+static size_t
+slot_cap(const struct herald_smtp *s, const struct slot *sl)
+{
+	if (sl->proven)
+		return HERALD_SMTP_DEPTH;
+	if (!s->ever_ok) {
+		for (size_t i = 0; i < s->nslots; i++)
+			if (s->slots[i].nbusy > 0)
+				return 0;
+	}
+	return 1;
+}
+
 size_t
 herald_smtp_idle(const struct herald_smtp *s)
 {
@@ -622,18 +645,9 @@ herald_smtp_idle(const struct herald_smtp *s)
 
 	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
 	for (size_t i = 0; i < s->nslots; i++)
-		n += s->slots[i].nbusy == 0;
+		n += s->slots[i].nbusy == 0 && slot_cap(s, &s->slots[i]) > 0;
 	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	return n;
-}
-
-/* How many transactions a slot takes (under s->mu): one until its
- * connection has delivered a message, so a relay that cannot be reached
- * or refuses everything costs one attempt per connection, not a queue. */
-static size_t
-slot_cap(const struct slot *sl)
-{
-	return sl->proven ? HERALD_SMTP_DEPTH : 1;
 }
 
 size_t
@@ -643,8 +657,10 @@ herald_smtp_room(const struct herald_smtp *s)
 
 	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
 	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].nbusy < slot_cap(&s->slots[i]))
-			n += slot_cap(&s->slots[i]) - s->slots[i].nbusy;
+		if (s->slots[i].nbusy < slot_cap(s, &s->slots[i]))
+			n += slot_cap(s, &s->slots[i]) - s->slots[i].nbusy;
+	if (!s->ever_ok && n > 1)
+		n = 1;
 	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	return n;
 }
@@ -706,7 +722,7 @@ herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
 	/* The least loaded connection (an idle one first). */
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].nbusy < slot_cap(&s->slots[i]) &&
+		if (s->slots[i].nbusy < slot_cap(s, &s->slots[i]) &&
 		    (sl == NULL || s->slots[i].nbusy < sl->nbusy))
 			sl = &s->slots[i];
 	if (sl == NULL) {
