@@ -1126,7 +1126,7 @@ range_sep(const struct scanner *sc, size_t j)
 
 /*
  * clock [zone] [RANGE clock [zone]] at i.  Returns the end, or NONE (sc->rc
- * set on an error).  require_zone: for other zones of a phrase.
+ * set on an error).  The zone is in sp->z (zone NULL: none written).
  */
 static size_t
 span(struct scanner *sc, size_t i, struct span *sp)
@@ -1624,7 +1624,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		} else if (at(sc, q) == '/' || at(sc, q) == '|' ||
 		    at(sc, q) == ',')
 			q = opt_spaces(sc, q + 1);
-		else if ((k = kw(sc, q, "or")) != NONE && spaces(sc, k) != NONE)
+		else if (((k = kw(sc, q, "or")) != NONE ||
+		    (k = kw(sc, q, "and")) != NONE) && spaces(sc, k) != NONE)
 			q = spaces(sc, k);
 		else if (q > end && is_digit(at(sc, q)))
 			;               /* "4pm EDT 1pm PDT" */
