@@ -8,7 +8,9 @@
  *
  * A file is written as DIR/.NAME.herald-tmp.PID and renamed over NAME at
  * commit; temp files of killed runs are removed on the next run.  "-"
- * streams to standard output.
+ * streams to standard output, and so does a path that exists and is not a
+ * regular file (/dev/null, a FIFO, a terminal): renaming over it would
+ * replace the device.
  */
 #include "backend.h"
 
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +29,7 @@ struct mbox {
 	struct herald_backend b;
 	FILE *f;
 	char *path;        /* NULL for standard output */
-	char *tmp;
+	char *tmp;         /* NULL when written in place (stdout, a device) */
 	bool committed;
 	char from_line[512];
 };
@@ -103,9 +106,9 @@ mbox_commit(struct herald_backend *b, struct herald_err *e)
 {
 	struct mbox *x = (struct mbox *)b;
 
-	if (x->path == NULL) {
+	if (x->tmp == NULL) {
 		if (fflush(x->f) != 0 || ferror(x->f))
-			return cant_write(e, NULL);
+			return cant_write(e, x->path);
 		x->committed = true;
 		return 0;
 	}
@@ -130,7 +133,7 @@ mbox_close(struct herald_backend *b)
 
 	if (x->path != NULL) {
 		if (x->f)
-			fclose(x->f);
+			fclose(x->f);	/* never stdout: path is NULL for "-" */
 		if (!x->committed && x->tmp)
 			unlink(x->tmp);
 	}
@@ -169,10 +172,23 @@ herald_mbox_open(const char *path, const struct herald_campaign *c,
 		char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) :
 		    xstrdup(".");
 		const char *base = slash ? slash + 1 : path;
+		struct stat st;
 		int fd;
 
 		x->path = xstrdup(path);
 		x->b.where = x->path;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+		    !S_ISDIR(st.st_mode)) {
+			free(dir);
+			if ((x->f = fopen(path, "w")) == NULL) {
+				int rc = cant_write(e, path);
+
+				mbox_close(&x->b);
+				return rc;
+			}
+			*out = &x->b;
+			return 0;
+		}
 		if (*base == '\0') {
 			free(dir);
 			herald_errf(e, EX_USAGE, path, 0, "--mbox needs a file name, not a directory");
