@@ -6,11 +6,10 @@
  * /^>*From / gets one more '>', and lines end in LF on disk (the messages
  * themselves are built with CRLF for SMTP).
  *
- * A file is written as DIR/.NAME.herald-tmp.PID and renamed over NAME at
- * commit; temp files of killed runs are removed on the next run.  "-"
- * streams to standard output, and so does a path that exists and is not a
- * regular file (/dev/null, a FIFO, a terminal): renaming over it would
- * replace the device.
+ * A regular file is written as DIR/.NAME.herald-tmp.PID and renamed over
+ * NAME at commit; temp files of killed runs are removed on the next run.
+ * Anything else that exists (/dev/null, a FIFO, a symlink) is written in
+ * place, never renamed over.  "-" streams to standard output.
  */
 #include "backend.h"
 
@@ -29,8 +28,9 @@ struct mbox {
 	struct herald_backend b;
 	FILE *f;
 	char *path;        /* NULL for standard output */
-	char *tmp;         /* NULL when written in place (stdout, a device) */
+	char *tmp;
 	bool committed;
+	bool inplace;      /* not a regular file: written directly */
 	char from_line[512];
 };
 
@@ -106,9 +106,9 @@ mbox_commit(struct herald_backend *b, struct herald_err *e)
 {
 	struct mbox *x = (struct mbox *)b;
 
-	if (x->tmp == NULL) {
+	if (x->path == NULL) {
 		if (fflush(x->f) != 0 || ferror(x->f))
-			return cant_write(e, x->path);
+			return cant_write(e, x->inplace ? x->b.where : NULL);
 		x->committed = true;
 		return 0;
 	}
@@ -133,10 +133,11 @@ mbox_close(struct herald_backend *b)
 
 	if (x->path != NULL) {
 		if (x->f)
-			fclose(x->f);	/* never stdout: path is NULL for "-" */
+			fclose(x->f);
 		if (!x->committed && x->tmp)
 			unlink(x->tmp);
-	}
+	} else if (x->inplace && x->f)
+		fclose(x->f);
 	free(x->path);
 	free(x->tmp);
 	free(x);
@@ -153,6 +154,7 @@ herald_mbox_open(const char *path, const struct herald_campaign *c,
 	struct mbox *x = xcalloc(1, sizeof(*x));
 	time_t now = time(NULL);
 	struct tm tm;
+	struct stat st;
 	char date[64];
 
 	*out = NULL;
@@ -167,28 +169,27 @@ herald_mbox_open(const char *path, const struct herald_campaign *c,
 	if (strcmp(path, "-") == 0) {
 		x->f = stdout;
 		x->b.where = "standard output";
+	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO, a symlink: written in place, never
+		 * replaced by a rename */
+		x->path = NULL;
+		x->b.where = path;
+		if ((x->f = fopen(path, "w")) == NULL) {
+			int rc = cant_write(e, path);
+
+			mbox_close(&x->b);
+			return rc;
+		}
+		x->inplace = true;
 	} else {
 		const char *slash = strrchr(path, '/');
 		char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) :
 		    xstrdup(".");
 		const char *base = slash ? slash + 1 : path;
-		struct stat st;
 		int fd;
 
 		x->path = xstrdup(path);
 		x->b.where = x->path;
-		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
-		    !S_ISDIR(st.st_mode)) {
-			free(dir);
-			if ((x->f = fopen(path, "w")) == NULL) {
-				int rc = cant_write(e, path);
-
-				mbox_close(&x->b);
-				return rc;
-			}
-			*out = &x->b;
-			return 0;
-		}
 		if (*base == '\0') {
 			free(dir);
 			herald_errf(e, EX_USAGE, path, 0, "--mbox needs a file name, not a directory");
