@@ -40,9 +40,9 @@
 #include "progress.h"
 
 static const char send_usage[] =
-"usage: herald send POST --list LIST [--to ADDRESS] [--concurrency N]\n"
-"                   [--rate N/s] [--shard K/N] [--allow-past] [--force]\n"
-"                   [--strict]\n"
+"usage: herald send POST --list LIST [--to ADDRESS [--as ROW-ADDRESS]]\n"
+"                   [--concurrency N] [--rate N/s] [--shard K/N]\n"
+"                   [--allow-past] [--force] [--strict]\n"
 "                   [--date YYYY-MM-DD] [--config FILE] [--verbose]\n"
 "\n"
 "Deliver the post to every subscriber of LIST over SMTP (smtp.url in\n"
@@ -51,8 +51,8 @@ static const char send_usage[] =
 "\n"
 "  -l, --list LIST        subscriber list: lists/LIST.csv or a CSV file\n"
 "  -t, --to ADDRESS       send one test copy to ADDRESS (subject \"[TEST] \"),\n"
-"                         personalised as the list's first subscriber;\n"
-"                         not journaled\n"
+"                         personalised as the list's first subscriber\n"
+"                         (or as the row --as ROW-ADDRESS); not journaled\n"
 "  -n, --concurrency N    SMTP connections (default 4)\n"
 "  -r, --rate N/s         at most N messages a second\n"
 "  -s, --shard K/N        send only the K-th of N deterministic shares of\n"
@@ -253,7 +253,7 @@ int
 herald_cmd_send(int argc, char **argv)
 {
 	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE,
-	    OPT_STRICT };
+	    OPT_STRICT, OPT_AS };
 	static const struct option opts[] = {
 		{ "list", required_argument, NULL, 'l' },
 		{ "to", required_argument, NULL, 't' },
@@ -262,6 +262,7 @@ herald_cmd_send(int argc, char **argv)
 		{ "shard", required_argument, NULL, 's' },
 		{ "allow-past", no_argument, NULL, OPT_ALLOW_PAST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "as", required_argument, NULL, OPT_AS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "max-tries", required_argument, NULL, OPT_MAX_TRIES },
 		{ "retry-base", required_argument, NULL, OPT_RETRY_BASE },
@@ -324,6 +325,7 @@ herald_cmd_send(int argc, char **argv)
 		case OPT_ALLOW_PAST: allow_past = true; break;
 		case OPT_STRICT: strict = true; break;
 		case OPT_FORCE: d.force = true; break;
+		case OPT_AS: d.test_as = optarg; break;
 		case OPT_MAX_TRIES:
 			l = strtol(optarg, &end, 10);
 			if (end == optarg || *end || l < 1 || l > 100) {
@@ -357,6 +359,11 @@ herald_cmd_send(int argc, char **argv)
 	}
 	if (o.list_path == NULL)
 		return herald_cmd_missing("send", "--list LIST (who to send to)");
+	if (d.test_as && !to) {
+		fprintf(stderr, "herald: send: --as picks whose copy --to "
+		    "ADDRESS gets; --to is missing\n");
+		return EX_USAGE;
+	}
 	if (to && !herald_addr_valid(to)) {
 		fprintf(stderr, "herald: --to: invalid address \"%s\"\n", to);
 		return EX_USAGE;
