@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "signpool.h"
+#include "suppress.h"
 
 #define STOP_WALK 200     /* returned by a walk callback to stop the walk */
 
@@ -79,6 +81,27 @@ sync_one(void *arg, const struct herald_recipient *r)
 	return herald_journal_listed(y->j, r->email, mine, y->e);
 }
 
+/* A suppressed reader (suppress.h): listed like any other, and its row, if
+ * still to be sent, marked suppressed so no run ends with it pending. */
+static int
+sync_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct sync *y = arg;
+	struct herald_jrow row;
+	int rc;
+
+	if ((rc = sync_one(arg, r)) != 0 || !y->add ||
+	    !in_shard(r->email, y->k, y->n))
+		return rc;
+	if ((rc = herald_journal_get(y->j, r->email, &row, y->e)) > 0)
+		return rc;
+	if (rc == 0 && (row.state == HERALD_J_PENDING ||
+	    row.state == HERALD_J_DEFERRED || row.state == HERALD_J_UNKNOWN))
+		return herald_journal_mark(y->j, r->email, HERALD_J_SUPPRESSED,
+		    0, "suppressed", 0, y->e);
+	return 0;
+}
+
 struct share {
 	unsigned k, n;
 	size_t count;
@@ -122,7 +145,10 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	/* One journal per campaign: a shard selects rows, not a journal, so
 	 * a different --shard never sends anyone a second copy. */
 	jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
-	spath = xasprintf("%s/suppressions.sqlite", c->cfg.state_dir);
+	/* Suppressions are suppress.c's (c->sup, applied by the walk below):
+	 * attached here, the journal's transactions would lock them against
+	 * `herald serve` and the 5.1.1 hook. */
+	spath = NULL;
 	jo.path = jpath;
 	jo.suppress_path = spath;
 	jo.campaign_id = c->id;
@@ -138,7 +164,8 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 		return rc;
 	y.j = *out;
 	if ((rc = herald_journal_begin(y.j, e)) == 0)
-		rc = herald_campaign_each(c, sync_one, &y, e);
+		rc = herald_campaign_each_sup(c, sync_one, sync_suppressed,
+		    &y, e);
 	if (rc == 0)
 		rc = herald_journal_commit(y.j, e);
 	if (rc != 0) {
@@ -157,6 +184,8 @@ struct job {
 	int tries;                 /* this run, including this one */
 	bool marked;               /* its inflight mark is in the journal */
 	bool durable;              /* ... and committed */
+	bool signing;              /* eml is with the DKIM signer pool */
+	struct herald_signjob sj;
 	/* A result recorded in the open transaction, reported once durable: */
 	const char *word;
 	char *reply;
@@ -179,6 +208,7 @@ struct herald_deliver {
 	double next_start;         /* monotonic: not before */
 
 	int pass;
+	struct herald_signpool *pool;  /* DKIM signers (NULL: no dkim) */
 	struct job **queue;        /* built, not yet started */
 	size_t nq, qcap;
 	struct job *done, **done_tail;   /* results not yet durable */
@@ -288,8 +318,8 @@ on_done(void *arg, const struct herald_smtp_result *r)
 		word = "failed";
 		/* RFC 3463 5.1.1: bad destination mailbox address. */
 		if (strstr(r->reply, "5.1.1") != NULL &&
-		    herald_journal_suppress(s->j, jb->addr, r->reply,
-		    &s->err) != 0)
+		    herald_suppress_add(s->c->sup, s->c->list_name, jb->addr,
+		    "send-5.1.1", jb->mid, r->reply, 0, &s->err) > 1)
 			set_error(s, EX_IOERR);
 		break;
 	case HERALD_SMTP_UNKNOWN:
@@ -490,6 +520,16 @@ commit_finish(struct herald_deliver *s)
 	for (k = 0; k < s->nq && s->queue[k]->durable; k++) {
 		struct job *jb = s->queue[k];
 
+		/* signed by now, or signed here (signpool.h) */
+		if (jb->signing) {
+			jb->signing = false;
+			if ((rc = herald_signpool_finish(s->pool, &jb->sj,
+			    &s->err)) != 0) {
+				set_error(s, rc);
+				break;
+			}
+		}
+
 		rc = herald_smtp_submit_buf(s->smtp, jb->addr, &jb->eml, jb,
 		    &s->err);
 		if (rc == EX_SOFTWARE) {
@@ -649,6 +689,12 @@ send_one(void *arg, const struct herald_recipient *r)
 	jb->eml = s->msg.eml;
 	memset(&s->msg.eml, 0, sizeof(s->msg.eml));
 	s->queue[s->nq++] = jb;
+	if (s->pool != NULL) {
+		/* signed on another core while the next ones are built */
+		jb->sj.msg = &jb->eml;
+		herald_signpool_submit(s->pool, &jb->sj);
+		jb->signing = true;
+	}
 	/* Build ahead until the connections' free places can all be filled
 	 * (one commit marks them all), or the queue is full. */
 	if (s->nq >= s->qcap || s->nq >= herald_smtp_room(s->smtp) ||
@@ -668,6 +714,7 @@ smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
 		.password = c->cfg.smtp.password,
 		.ca_file = c->cfg.smtp.ca_file,
 		.tls_required = c->cfg.smtp.tls_required,
+		.helo = c->cfg.smtp.helo,
 		.from = c->cfg.from_addr,
 		.timeout = c->cfg.smtp.timeout,
 		.concurrency = concurrency,
@@ -678,6 +725,28 @@ smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
 
 	if (rc != 0 && e->file[0] == '\0')
 		snprintf(e->file, sizeof(e->file), "%s", c->cfg.path);
+	return rc;
+}
+
+/* A second, read-only connection to the journal just opened (no list
+ * walk: the rows are there). */
+static int
+read_journal_open(struct herald_campaign *c, struct herald_journal **out,
+    struct herald_err *e)
+{
+	struct herald_journal_opts jo = {0};
+	char *jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir,
+	    c->id);
+	int rc;
+
+	jo.path = jpath;
+	jo.campaign_id = c->id;
+	jo.list_name = c->list_name;
+	jo.post_path = c->post.path;
+	jo.post_hash = c->post.hash;
+	jo.readonly = true;
+	rc = herald_journal_open(&jo, out, e);
+	free(jpath);
 	return rc;
 }
 
@@ -718,8 +787,7 @@ herald_deliver_open(struct herald_campaign *c,
 	s->recovered = herald_journal_recovered(s->j);
 	/* The writer thread and the read-only connection (see struct
 	 * herald_deliver); without them commits happen on this thread. */
-	if (herald_deliver_journal_open(c, s->shard_k, s->shard_n, true,
-	    o->force, &s->rj, &s->werr) != 0)
+	if (read_journal_open(c, &s->rj, &s->werr) != 0)
 		s->rj = NULL;
 	else {
 		sigset_t all, old;
@@ -773,6 +841,18 @@ herald_deliver_total(const struct herald_deliver *d)
 	return d->total;
 }
 
+/* Take back every queued message still with the signers. */
+static void
+sign_settle(struct herald_deliver *s)
+{
+	for (size_t k = 0; k < s->nq; k++)
+		if (s->queue[k]->signing) {
+			s->queue[k]->signing = false;
+			(void)herald_signpool_finish(s->pool, &s->queue[k]->sj,
+			    NULL);
+		}
+}
+
 int
 herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
     struct herald_err *e)
@@ -780,6 +860,12 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	if (s->c->dkim != NULL && s->pool == NULL) {
+		/* DKIM is a stage of its own: built here, signed by the pool,
+		 * handed to a connection in step() */
+		s->pool = herald_signpool_new(s->c->dkim, 0);
+		s->c->sign_later = true;
+	}
 	for (s->pass = 1; s->todo > 0 && s->pass <= s->max_tries; s->pass++) {
 		if (s->pass > 1 && s->retry_pending == 0)
 			break;
@@ -792,6 +878,7 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 			break;
 	}
 	commit_finish(s);
+	sign_settle(s);
 	/* Anything still queued was never started; one marked inflight (the
 	 * room shrank before it could be handed over) goes back to deferred:
 	 * nothing of it was sent. */
@@ -812,6 +899,9 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		report(s);
 	if (herald_journal_counts(s->j, st->counts, &s->err) != 0)
 		set_error(s, EX_IOERR);
+	s->c->sign_later = false;
+	herald_signpool_free(s->pool);
+	s->pool = NULL;
 	st->sent = s->sent;
 	st->failed = s->failed;
 	st->interrupted = interrupted(s);
@@ -857,6 +947,10 @@ herald_deliver_free(struct herald_deliver *s)
 		job_free(s->cdone);
 		s->cdone = next;
 	}
+	sign_settle(s);
+	herald_signpool_free(s->pool);
+	if (s->pool != NULL)
+		s->c->sign_later = false;
 	while (s->nq > 0)
 		job_free(s->queue[--s->nq]);
 	while (s->done) {

@@ -23,6 +23,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -235,6 +237,77 @@ static const char sup_schema[] =
 	"  list TEXT NOT NULL, addr TEXT NOT NULL, reply TEXT, at INTEGER,"
 	"  PRIMARY KEY (list, addr)) WITHOUT ROWID;";
 
+/*
+ * Journals of an earlier herald that kept one per shard spec
+ * (PATH-without-.sqlite-shardKofN.sqlite) are taken into this one, so
+ * upgrading never resends what they recorded.  For an address in both,
+ * the row that says more about whether the reader has a copy wins:
+ * sent, then inflight (a possible copy: recovery makes it unknown), then
+ * unknown, failed or suppressed, deferred, pending.  Each absorbed file is
+ * renamed to FILE.absorbed, so it is read once and kept for the record.
+ */
+#define RANK(x) "(CASE " x " WHEN 2 THEN 6 WHEN 1 THEN 5 WHEN 5 THEN 4 " \
+	"WHEN 4 THEN 3 WHEN 6 THEN 3 WHEN 3 THEN 2 ELSE 0 END)"
+
+static int
+absorb_one(struct herald_journal *j, const char *file, struct herald_err *e)
+{
+	char *sql = sqlite3_mprintf("ATTACH %Q AS old", file);
+	char *to;
+	int rc = exec(j, sql, e);
+
+	sqlite3_free(sql);
+	if (rc != 0)
+		return rc;
+	if ((rc = exec(j, "BEGIN IMMEDIATE", e)) == 0 &&
+	    (rc = exec(j, "UPDATE rcpt SET (state, attempts, next_try, "
+	    "  unknowns, code, reply, message_id, updated) = "
+	    "  (SELECT o.state, max(o.attempts, rcpt.attempts), o.next_try, "
+	    "   max(o.unknowns, rcpt.unknowns), o.code, o.reply, "
+	    "   o.message_id, o.updated FROM old.rcpt o "
+	    "   WHERE o.addr = rcpt.addr) "
+	    "WHERE EXISTS (SELECT 1 FROM old.rcpt o WHERE o.addr = rcpt.addr "
+	    "  AND " RANK("o.state") " > " RANK("rcpt.state") ")", e)) == 0 &&
+	    (rc = exec(j, "INSERT OR IGNORE INTO rcpt(addr, state, attempts, "
+	    "  tries, next_try, unknowns, code, reply, message_id, updated) "
+	    "  SELECT addr, state, attempts, 0, next_try, unknowns, code, "
+	    "  reply, message_id, updated FROM old.rcpt", e)) == 0)
+		rc = exec(j, "COMMIT", e);
+	if (rc != 0)
+		exec(j, "ROLLBACK", NULL);
+	if (exec(j, "DETACH old", rc ? NULL : e) != 0 && rc == 0)
+		rc = EX_IOERR;
+	if (rc != 0)
+		return rc;
+	to = xasprintf("%s.absorbed", file);
+	if (rename(file, to) != 0)
+		rc = herald_errf(e, EX_CANTCREAT, file, 0, "cannot rename to "
+		    "%s: %s", to, strerror(errno));
+	free(to);
+	return rc;
+}
+
+static int
+absorb_shards(struct herald_journal *j, const char *path,
+    struct herald_err *e)
+{
+	size_t n = strlen(path);
+	char *pat;
+	glob_t g;
+	int rc = 0;
+
+	if (n < 7 || strcmp(path + n - 7, ".sqlite") != 0)
+		return 0;
+	pat = xasprintf("%.*s-shard*of*.sqlite", (int)(n - 7), path);
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
+			rc = absorb_one(j, g.gl_pathv[i], e);
+		globfree(&g);
+	}
+	free(pat);
+	return rc;
+}
+
 /* Check (or record) the campaign row and its post hash. */
 static int
 campaign_row(struct herald_journal *j, const struct herald_journal_opts *o,
@@ -397,6 +470,8 @@ no_sup:
 			goto fail;
 		}
 	}
+	if (!o->readonly && (rc = absorb_shards(j, o->path, e)) != 0)
+		goto fail;
 	if (!o->readonly) {
 		/*
 		 * Recovery: an inflight row belongs to a run that died.  Its

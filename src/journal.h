@@ -55,7 +55,9 @@ struct herald_journal_opts {
 struct herald_journal;
 
 /*
- * Open (creating unless readonly) the journal.  A writable open recovers
+ * Open (creating unless readonly) the journal.  A writable open first takes
+ * in the per-shard journals an earlier herald kept beside it
+ * (PATH-shardKofN.sqlite, renamed *.absorbed afterwards), then recovers
  * from a killed run: rows left inflight become unknown (their final dot may
  * have been sent) and per-run retry counters are reset.
  * A writable journal is locked (PATH.lock, flock) until closed.

@@ -171,11 +171,16 @@ load_front_matter(struct herald_post *post, const struct ynode *fm,
 			    n->type == YNODE_SCALAR ? n->scalar : "");
 	} else if ((n = ynode_get(fm, "path")) != NULL &&
 	    n->type == YNODE_SCALAR) {
-		/* Zola's blog.rust-lang.org: path = "2026/05/28/Rust-1.96.0" */
+		/* Zola's blog.rust-lang.org: path = "2026/05/28/Rust-1.96.0"
+		 * or "inside-rust/2020/05/18/traits-sprint-2" */
 		char ymd[11];
-		const char *rest, *v = n->scalar + (n->scalar[0] == '/');
+		const char *rest;
 
-		if (strlen(v) >= 10 && v[4] == '/' && v[7] == '/') {
+		for (const char *v = n->scalar; *v && post->year == 0; v++) {
+			if (v != n->scalar && v[-1] != '/')
+				continue;
+			if (strlen(v) < 10 || v[4] != '/' || v[7] != '/')
+				continue;
 			memcpy(ymd, v, 10);
 			ymd[4] = ymd[7] = '-';
 			ymd[10] = '\0';
@@ -267,6 +272,8 @@ slug_of(const char *path)
 	}
 	if (n > 3 && strcmp(base + n - 3, ".md") == 0)
 		n -= 3;
+	else if (n > 9 && strcmp(base + n - 9, ".markdown") == 0)
+		n -= 9;
 	return xstrndup(base, n);
 }
 

@@ -559,7 +559,7 @@ leaf_block(cmark_node *n)
 }
 
 static int
-scan_block(struct herald_doc *doc, cmark_node *block,
+scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
     const struct herald_sessions_ctx *ctx, const struct herald_post *post,
     struct herald_err *e)
 {
@@ -580,7 +580,22 @@ scan_block(struct herald_doc *doc, cmark_node *block,
 		struct herald_sessions_ctx c2 = *ctx;
 		struct hbuf hint = HBUF_INIT;
 
-		if (cmark_node_get_type(block) == CMARK_NODE_TABLE_CELL)
+		if (cmark_node_get_type(block) != CMARK_NODE_TABLE_CELL) {
+			/* a block that is only a day ("Tuesday, May 9th", a
+			 * heading) lends it to the block right after it */
+			cmark_node *o = prev_leaf;
+			struct flat of = { HBUF_INIT, NULL, 0, 0 };
+
+			if (o != NULL) {
+				flatten(o, &of, false);
+				if (of.text.len > 0 && of.text.len < 64 &&
+				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
+				    memchr(of.text.data, ':', of.text.len) == NULL)
+					hbuf_puts(&hint, hbuf_cstr(&of.text));
+				hbuf_free(&of.text);
+				free(of.p);
+			}
+		} else
 			for (cmark_node *o = cmark_node_first_child(
 			    cmark_node_parent(block)); o != NULL && hint.len == 0;
 			    o = cmark_node_next(o)) {
@@ -590,7 +605,7 @@ scan_block(struct herald_doc *doc, cmark_node *block,
 				flatten(o, &of, false);
 				if (of.text.len > 0 && of.text.len < 64 &&
 				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
-				    strpbrk(hbuf_cstr(&of.text), "0123456789:") == NULL)
+				    memchr(of.text.data, ':', of.text.len) == NULL)
 					hbuf_puts(&hint, hbuf_cstr(&of.text));
 				hbuf_free(&of.text);
 				free(of.p);
@@ -748,7 +763,9 @@ scan_times(struct herald_doc *doc, const struct herald_post *post,
 	}
 	cmark_iter_free(it);
 	for (size_t i = 0; i < nb && rc == 0; i++)
-		rc = scan_block(doc, blocks[i], &ctx, post, e);
+		rc = scan_block(doc, blocks[i], i > 0 &&
+		    cmark_node_next(blocks[i - 1]) == blocks[i] ? blocks[i - 1] :
+		    NULL, &ctx, post, e);
 	free(blocks);
 	return rc;
 }

@@ -51,6 +51,15 @@
  *    time in a spring-forward gap or a fall-back overlap are errors.
  *  - Times before the post's date are history (s.history): converted, but
  *    never a reason for `send` to refuse.
+ *  - A clock without a day may take one from the phrase just before it
+ *    ("tomorrow at 08:00 UTC and 20:00 UTC"), from a table cell in the
+ *    same row or a block right before that is only a day (ctx->day_hint,
+ *    render.c); otherwise it is left alone.
+ *  - Ambiguous abbreviations may be settled by another zone of the same
+ *    phrase ("9pm BST / 4pm EDT"): the reading that agrees wins.
+ *  - A weekday in another week ("the following Thursday", "Thursday next
+ *    week") and one clock for several days ("Mondays and Fridays at 8")
+ *    are left alone.
  */
 #include "session.h"
 #include "localtime.h"
@@ -134,7 +143,7 @@ static const struct {
 	const char *abbr, *a, *b;
 	bool lower;
 } ambiguous[] = {
-	{"IST", "Asia/Kolkata", "Europe/Dublin", true},
+	{"IST", "Asia/Kolkata", "Europe/Dublin", false},   /* German "ist" */
 	{"CST", "America/Chicago", "Asia/Shanghai", true},
 	{"BST", "Europe/London", "Asia/Dhaka", true},
 	{"AST", "America/Halifax", "Asia/Riyadh", false},
@@ -220,6 +229,8 @@ struct span {
 	bool has_end;
 	struct zone z;
 	struct day day;      /* a day written inside (other zones only) */
+	int year;            /* "Mon Sep 20 17:59:53 2021 UTC": the year
+	                        between clock and zone (ctime), or 0 */
 	bool comma;          /* another zone after a comma: may be a new time */
 	size_t before;       /* where its separator began */
 };
@@ -1124,7 +1135,7 @@ range_sep(const struct scanner *sc, size_t j)
 
 /*
  * clock [zone] [RANGE clock [zone]] at i.  Returns the end, or NONE (sc->rc
- * set on an error).  require_zone: for other zones of a phrase.
+ * set on an error).  The zone is in sp->z (zone NULL: none written).
  */
 static size_t
 span(struct scanner *sc, size_t i, struct span *sp)
@@ -1136,10 +1147,27 @@ span(struct scanner *sc, size_t i, struct span *sp)
 	sp->z.dst = -1;
 	if ((j = clock(sc, i, &sp->a)) == NONE)
 		return NONE;
+	if ((k = spaces(sc, j)) != NONE && at(sc, k) == '+' &&
+	    (at(sc, k + 1) == '1' || at(sc, k + 1) == '2') &&
+	    spaces(sc, k + 2) != NONE && is_alpha(at(sc, spaces(sc, k + 2))) &&
+	    zone_after(sc, k + 2, &sp->z) != NONE)
+		j = k + 2;  /* "6am +1 AEST": the next day there */
+	memset(&sp->z, 0, sizeof(sp->z));
+	sp->z.dst = -1;
 	if ((e = zone_after(sc, j, &sp->z)) != NONE)
 		j = e;
 	else if (sc->rc)
 		return NONE;
+	else if (sp->a.colon && (k = spaces(sc, j)) != NONE &&
+	    (e = number(sc, k, 4, &sp->year)) != NONE && e - k == 4 &&
+	    sp->year >= 1970 && sp->year <= 2099 &&
+	    (e = zone_after(sc, e, &sp->z)) != NONE)
+		j = e;      /* ctime's "17:59:53 2021 UTC" */
+	else {
+		sp->year = 0;
+		if (sc->rc)
+			return NONE;
+	}
 	if ((k = range_sep(sc, j)) != NONE && clock(sc, k, &sp->b) != NONE &&
 	    !sp->b.bare) {
 		size_t kb = clock(sc, k, &sp->b);
@@ -1384,6 +1412,55 @@ more_days_before(const struct scanner *sc, size_t i)
 	}
 }
 
+/* "the following Thursday", "a week from Thursday", "in two weeks:
+ * Thursday", "Thursday next week", "Thursday after next": a weekday that
+ * is not the first one after the post date. */
+static bool
+relative_week(const struct scanner *sc, size_t i, size_t end)
+{
+	static const char *const before[] = {"following", "after", "from",
+	    "subsequent", NULL};
+	size_t lo = i > 40 ? i - 40 : 0, k = i, w, q;
+
+	/* the word right before the day (or before "the") */
+	while (k > lo && !is_alpha(sc->t[k - 1]) && sc->t[k - 1] != '\n')
+		k--;
+	w = k;
+	while (w > lo && is_alpha(sc->t[w - 1]))
+		w--;
+	for (int b = 0; before[b]; b++)
+		if (word_ieq(sc, w, k - w, before[b]))
+			return true;
+	/* "in two weeks", "in 2 weeks" before it on the line */
+	for (q = lo; q + 5 <= i; q++)
+		if (sc->t[q] == '\n')
+			lo = q + 1;
+	for (q = lo; q + 5 <= i; q++)
+		if ((q == 0 || !is_alpha(sc->t[q - 1])) &&
+		    strncasecmp(sc->t + q, "in ", 3) == 0) {
+			size_t r = q + 3;
+			while (r < i && (is_alnum(sc->t[r]) || sc->t[r] == ' ') &&
+			    r - q < 16)
+				r++;
+			if (r - q >= 8 && strncasecmp(sc->t + r - 6, "weeks", 5) == 0)
+				return true;
+			if (r - q >= 7 && strncasecmp(sc->t + r - 5, "week", 4) == 0)
+				return true;
+		}
+	/* "Thursday next week", "Thursday after next", "Thursday week" */
+	q = opt_spaces(sc, end);
+	if ((k = kw(sc, q, "next")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    kw(sc, k, "week") != NONE)
+		return true;
+	if ((k = kw(sc, q, "after")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    kw(sc, k, "next") != NONE)
+		return true;
+	if ((k = kw(sc, q, "of")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    (k = kw(sc, k, "next")) != NONE)
+		return true;
+	return false;
+}
+
 /* instant() without leaving an error or a reason behind. */
 static int
 instant_quiet(struct scanner *sc, size_t end, int64_t days,
@@ -1556,7 +1633,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		} else if (at(sc, q) == '/' || at(sc, q) == '|' ||
 		    at(sc, q) == ',')
 			q = opt_spaces(sc, q + 1);
-		else if ((k = kw(sc, q, "or")) != NONE && spaces(sc, k) != NONE)
+		else if (((k = kw(sc, q, "or")) != NONE ||
+		    (k = kw(sc, q, "and")) != NONE) && spaces(sc, k) != NONE)
 			q = spaces(sc, k);
 		else if (q > end && is_digit(at(sc, q)))
 			;               /* "4pm EDT 1pm PDT" */
@@ -1592,8 +1670,12 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				if (sc->rc)
 					return -1;
 				ce = clock(sc, q, &c);
-				if (ce != NONE && !c.bare && sc->why[0] != '\0' &&
-				    (paren || at(sc, s0) != ',')) {
+				if (ce != NONE && !c.bare && (sc->why[0] != '\0' ||
+				    paren || at(sc, opt_spaces(sc, s0)) == '/') &&
+				    (paren || at(sc, opt_spaces(sc, s0)) != ',')) {
+					if (sc->why[0] == '\0')
+						why(sc, "another clock in the phrase has "
+						    "no zone herald can read");
 					/* a clock in a zone we cannot read:
 					 * the phrase is not whole */
 					end = k != NONE ? k : ce;
@@ -1738,9 +1820,21 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		why(sc, "several days for one clock");
 		goto skip;
 	}
+	if (dy.wday >= 0 && dy.m == 0 && !dy.recurring && relative_week(sc, i, end)) {
+		why(sc, "a weekday in another week (\"the following\", \"next "
+		    "week\"): write the date");
+		goto skip;
+	}
 	if (!dy.recurring && dy.m == 0 && dy.plus < 0 && dy.rel == 0 &&
 	    recurring_before(sc, i))
 		dy.recurring = true;
+	if (sp.year != 0) {
+		if (dy.m <= 0 || dy.y != 0) {
+			why(sc, "a year between the clock and its zone");
+			goto skip;
+		}
+		dy.y = sp.year;
+	}
 	if (resolve_day(sc, end, &dy, &days) != 0)
 		return -1;
 	/* "9pm BST / 4pm EDT": the other zones decide which BST. */

@@ -25,6 +25,7 @@ import email.policy
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,48 @@ def test_two_machines():
         C.ok(all(len(v) == 1 for v in d.values()), "machines: one copy each")
 
 
+# The schema an earlier herald wrote its per-shard journals with.
+OLD_SCHEMA = """
+CREATE TABLE campaign (id TEXT PRIMARY KEY, list TEXT, post_path TEXT,
+  post_hash TEXT, created INTEGER, updated INTEGER);
+CREATE TABLE rcpt (addr TEXT PRIMARY KEY, state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0,
+  next_try REAL NOT NULL DEFAULT 0, unknowns INTEGER NOT NULL DEFAULT 0,
+  code INTEGER NOT NULL DEFAULT 0, reply TEXT NOT NULL DEFAULT '',
+  message_id TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL DEFAULT 0)
+  WITHOUT ROWID;
+"""
+
+
+def test_legacy_shard_journal():
+    """An upgrade finds the per-shard journal of an earlier herald and
+    sends nobody it recorded as sent (or possibly sent) a new copy."""
+    with server(TMP, "legacy") as srv:
+        s = site(srv, n=10)
+        cid = status_json(s).get("campaign")
+        old = os.path.join(s.dir, ".herald",
+                           "journal-%s-shard1of2.sqlite" % cid)
+        db = sqlite3.connect(old)
+        db.executescript(OLD_SCHEMA)
+        for a in s.addrs[:5]:
+            db.execute("INSERT INTO rcpt(addr, state, attempts) "
+                       "VALUES (?, 2, 1)", (a,))
+        # killed while in flight: a possible copy
+        db.execute("INSERT INTO rcpt(addr, state, attempts) VALUES (?, 1, 1)",
+                   (s.addrs[5],))
+        db.commit()
+        db.close()
+        p = s.send()
+        C.eq(p.returncode, 0, "legacy: exit (%s)" % out(p))
+        got = sorted(delivered(srv))
+        C.eq(got, sorted(s.addrs[5:]), "legacy: only the unrecorded (and "
+             "the one in flight, as unknown) were sent")
+        C.ok(os.path.exists(old + ".absorbed") and not os.path.exists(old),
+             "legacy: the old journal is kept as .absorbed")
+        C.eq(s.rows()[s.addrs[5]]["unknowns"] > 0, True,
+             "legacy: the in-flight row was treated as unknown")
+
+
 def test_removed():
     rules = [{"at": "rcpt", "rcpt": "gone*@*",
               "reply": "451 4.3.0 try later"}]
@@ -268,7 +311,8 @@ def test_quoted_local_part():
 
 def main():
     try:
-        for t in (test_bundles, test_shards, test_two_machines, test_removed,
+        for t in (test_bundles, test_shards, test_two_machines,
+                  test_legacy_shard_journal, test_removed,
                   test_drop_after_dot, test_to_message_id,
                   test_quoted_local_part):
             print("--", t.__name__, flush=True)

@@ -46,11 +46,12 @@ test_example(void)
 	STR_EQ(cfg.dir, ".", "dir");
 	STR_EQ(cfg.state_dir, ".herald", "state dir");
 	STR_EQ(cfg.templates_dir, "templates", "templates");
-	OK(cfg.naliases >= 1, "aliases");
-	if (cfg.naliases >= 1) {
-		STR_EQ(cfg.aliases[0].abbr, "IST", "alias abbr");
-		STR_EQ(cfg.aliases[0].zone, "Asia/Kolkata", "alias zone");
-	}
+	/* an example must not teach a guess: CST is US Central, China and
+	 * Cuba Standard Time alike (issue 8), IST India, Israel and Ireland */
+	for (size_t i = 0; i < cfg.naliases; i++)
+		OK(strcmp(cfg.aliases[i].abbr, "CST") != 0 &&
+		    strcmp(cfg.aliases[i].abbr, "IST") != 0,
+		    "the example maps %s", cfg.aliases[i].abbr);
 	if (getenv("HERALD_SMTP_URL") == NULL)
 		STR_EQ(cfg.smtp.url, "smtp://127.0.0.1:2525", "smtp url");
 	INT_EQ(cfg.smtp.timeout, 60, "timeout");
@@ -179,6 +180,59 @@ test_minimal(void)
 	herald_config_free(&cfg);	/* twice is safe: it zeroes */
 	unlink(path);
 	free(path);
+}
+
+/* Issue 8's keys: shortcodes: policies and site.params; aliases too. */
+static void
+test_shortcode_keys(void)
+{
+	struct herald_config cfg;
+	struct herald_err e = {0};
+	char *path = write_tmp("sc.yml",
+	    "site:\n"
+	    "  base_url: https://b.example.net\n"
+	    "  params: {repository: 'https://git.example.net/x', n: {k: v}}\n"
+	    "from: z@b.example.net\n"
+	    "unsubscribe: {url: 'https://b.example.net/u'}\n"
+	    "timezone_aliases: {CST: Asia/Shanghai}\n"
+	    "shortcodes:\n"
+	    "  alert: inner\n"
+	    "  gallery: drop\n");
+	char *bad = write_tmp("scbad.yml",
+	    "site: {base_url: 'https://b.example.net'}\n"
+	    "from: z@b.example.net\n"
+	    "unsubscribe: {url: 'https://b.example.net/u'}\n"
+	    "shortcodes:\n"
+	    "  alert: keep\n");
+	int rc = herald_config_load(path, &cfg, &e);
+
+	INT_EQ(rc, 0, "%s:%d: %s", e.file, e.line, e.msg);
+	if (rc == 0) {
+		INT_EQ(cfg.nshortcodes, 2, "two policies");
+		if (cfg.nshortcodes == 2) {
+			STR_EQ(cfg.shortcodes[0].name, "alert", "name");
+			INT_EQ(cfg.shortcodes[0].policy, HERALD_SC_INNER, "inner");
+			STR_EQ(cfg.shortcodes[1].name, "gallery", "name");
+			INT_EQ(cfg.shortcodes[1].policy, HERALD_SC_DROP, "drop");
+		}
+		STR_EQ(ynode_str(cfg.site_params, "repository"),
+		    "https://git.example.net/x", "site.params");
+		STR_EQ(ynode_str(ynode_get(cfg.site_params, "n"), "k"), "v",
+		    "nested site.params");
+		INT_EQ(cfg.naliases, 1, "alias");
+		if (cfg.naliases == 1)
+			STR_EQ(cfg.aliases[0].zone, "Asia/Shanghai", "CST as said");
+		herald_config_free(&cfg);
+	}
+	INT_EQ(herald_config_load(bad, &cfg, &e), EX_CONFIG, "bad policy");
+	INT_EQ(e.line, 5, "bad policy line");
+	OK(strstr(e.msg, "shortcodes.alert must be 'inner'") != NULL, "%s",
+	    e.msg);
+	herald_config_free(&cfg);
+	unlink(path);
+	unlink(bad);
+	free(path);
+	free(bad);
 }
 
 static void
@@ -325,6 +379,7 @@ main(void)
 	test_example();
 	test_defaults_and_env();
 	test_minimal();
+	test_shortcode_keys();
 	test_missing();
 	test_data_cases();
 	rmdir(tmpdir);
