@@ -1199,6 +1199,12 @@ liquid_value(struct sx *x, const char *expr, size_t n, int line,
 	if (v != NULL && node_text(v, out))
 		return 0;
 unknown:
+	if (strncmp(expr, "page.", 5) != 0 && strncmp(expr, "site.", 5) != 0)
+		return herald_errf(x->e, EX_DATAERR, x->file, line,
+		    "unknown Liquid value '{{ %.*s }}': herald fills page.* "
+		    "(front matter) and site.* (herald.yml); if it is meant "
+		    "as text, put it in `code` or write \\{{",
+		    (int)(n > 60 ? 60 : n), expr);
 	return herald_errf(x->e, EX_DATAERR, x->file, line,
 	    "unknown Liquid value '{{ %.*s }}' (page.* reads the front "
 	    "matter, site.* site.params in herald.yml)", (int)(n > 60 ? 60 : n),
