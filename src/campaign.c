@@ -21,7 +21,9 @@
 #include "localtime.h"
 #include "mime.h"
 #include "suggest.h"
+#include "suppress.h"
 #include "template.h"
+#include "token.h"
 
 struct herald_variant {
 	char *zone;          /* NULL: the post's zone */
@@ -95,67 +97,6 @@ find_list(const char *arg, char **out, struct herald_err *e)
 	free(name);
 	free(want);
 	return EX_NOINPUT;
-}
-
-/* Load .herald/secret, creating it (0600, 32 random bytes) on first use. */
-static int
-load_secret(const struct herald_config *cfg, unsigned char secret[32],
-    struct herald_err *e)
-{
-	char *path = xasprintf("%s/secret", cfg->state_dir);
-	int fd, rc = 0;
-
-	/* .herald/ holds the secret and the journals: private to its owner */
-	if (access(cfg->state_dir, F_OK) == 0 &&
-	    (rc = mkdir_private(cfg->state_dir, e)) != 0) {
-		free(path);
-		return rc;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, secret, 32);
-		struct stat st;
-
-		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-			(void)fchmod(fd, 0600);
-		close(fd);
-		if (n != 32)
-			rc = herald_errf(e, EX_CONFIG, path, 0,
-			    "unsubscribe secret is not 32 bytes");
-		free(path);
-		return rc;
-	}
-	if (errno != ENOENT) {
-		rc = herald_errf(e, EX_CONFIG, path, 0, "%s", strerror(errno));
-		free(path);
-		return rc;
-	}
-	if ((rc = mkdir_private(cfg->state_dir, e)) != 0) {
-		free(path);
-		return rc;
-	}
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, secret, 32) != 32) {
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		return herald_errf(e, EX_OSERR, "/dev/urandom", 0,
-		    "cannot read random bytes");
-	}
-	close(fd);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, secret, 32) != 32 || fsync(fd) != 0) {
-		rc = herald_errf(e, EX_CANTCREAT, path, 0, "cannot write: %s",
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(path);
-		free(path);
-		return rc;
-	}
-	close(fd);
-	free(path);
-	return 0;
 }
 
 static int
@@ -392,7 +333,10 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	hbuf_free(&idb);
 	hex_encode(h, 8, c->id);
 
-	if ((rc = load_secret(&c->cfg, c->secret, e)) != 0)
+	if ((rc = herald_tokens_open(c->cfg.state_dir, true, &c->tokens, e)) != 0)
+		goto fail;
+	if (c->list_path != NULL && (rc = herald_suppress_open(c->cfg.state_dir,
+	    o->readonly, &c->sup, e)) != 0)
 		goto fail;
 	{
 		struct hbuf lid = HBUF_INIT;
@@ -449,6 +393,8 @@ herald_campaign_free(struct herald_campaign *c)
 	herald_doc_free(c->doc);
 	herald_post_free(&c->post);
 	herald_config_free(&c->cfg);
+	herald_tokens_free(c->tokens);
+	herald_suppress_close(c->sup);
 	free(c->list_path);
 	free(c->list_name);
 	free(c);
@@ -596,80 +542,6 @@ herald_campaign_message_id(const struct herald_campaign *c, const char *addr)
 	return hbuf_detach(&b);
 }
 
-static void
-unsub_mac(const unsigned char secret[32], const char *list, const char *lower,
-    unsigned char mac[32])
-{
-	struct hbuf b = HBUF_INIT;
-
-	hbuf_puts(&b, list ? list : "");
-	hbuf_putc(&b, '\0');
-	hbuf_puts(&b, lower);
-	hmac_sha256(secret, 32, b.data, b.len, mac);
-	hbuf_free(&b);
-}
-
-char *
-herald_unsub_token(const unsigned char secret[32], const char *list,
-    const char *addr)
-{
-	struct hbuf b = HBUF_INIT;
-	unsigned char mac[32];
-	char *lower = xstrdup(addr);
-
-	ascii_lower(lower);
-	unsub_mac(secret, list, lower, mac);
-	base64url_put(&b, (const unsigned char *)lower, strlen(lower));
-	hbuf_putc(&b, '.');
-	base64url_put(&b, mac, 16);   /* 128 bits is plenty for a link */
-	free(lower);
-	return hbuf_detach(&b);
-}
-
-char *
-herald_unsub_token_verify(const unsigned char secret[32], const char *list,
-    const char *token)
-{
-	const char *dot = strchr(token, '.');
-	unsigned char addr[512], mac[32], got[32];
-	long n, m;
-
-	if (dot == NULL)
-		return NULL;
-	n = base64url_decode(token, (size_t)(dot - token), addr, sizeof(addr) - 1);
-	m = base64url_decode(dot + 1, strlen(dot + 1), got, sizeof(got));
-	if (n <= 0 || m != 16)
-		return NULL;
-	addr[n] = '\0';
-	if (memchr(addr, '\0', (size_t)n) != NULL)
-		return NULL;
-	unsub_mac(secret, list, (const char *)addr, mac);
-	/* constant time compare */
-	unsigned diff = 0;
-	for (int i = 0; i < 16; i++)
-		diff |= (unsigned)(mac[i] ^ got[i]);
-	return diff ? NULL : xstrdup((const char *)addr);
-}
-
-/* "%xx"-escape what a query value must not hold. */
-static void
-put_urlenc(struct hbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch))
-			hbuf_putc(b, (char)ch);
-		else {
-			hbuf_putc(b, '%');
-			hbuf_putc(b, hex[ch >> 4]);
-			hbuf_putc(b, hex[ch & 15]);
-		}
-	}
-}
-
 /*
  * A part's body as spans for herald_mime_build: the template's output
  * around {{{content}}} (raw, encoded per reader) and the variant's content
@@ -808,21 +680,19 @@ herald_campaign_message(struct herald_campaign *c,
 	if ((rc = get_variant(c, r->timezone, r->locale, &v, e)) != 0)
 		return rc;
 
-	token = herald_unsub_token(c->secret, c->list_name, r->email);
-	hbuf_puts(&url, c->cfg.unsubscribe_url);
-	hbuf_puts(&url, strchr(c->cfg.unsubscribe_url, '?') ? "&" : "?");
-	if (c->list_name) {
-		hbuf_puts(&url, "list=");
-		put_urlenc(&url, c->list_name);
-		hbuf_putc(&url, '&');
+	/* One URL for the header and both parts' footers. */
+	token = herald_token_make(c->tokens, c->list_name, r->email);
+	{
+		char *u = herald_token_url(c->cfg.unsubscribe_url, token);
+		hbuf_puts(&url, u);
+		free(u);
 	}
-	hbuf_puts(&url, "token=");
-	hbuf_puts(&url, token);
-
 	hbuf_printf(&lu, "<%s>", hbuf_cstr(&url));
-	if (c->cfg.unsubscribe_mailto)
-		hbuf_printf(&lu, ", <mailto:%s?subject=unsubscribe%%20%s>",
-		    c->cfg.unsubscribe_mailto, token);
+	if (c->cfg.unsubscribe_mailto) {
+		char *mt = herald_token_mailto(c->cfg.unsubscribe_mailto, token);
+		hbuf_printf(&lu, ", <%s>", mt);
+		free(mt);
+	}
 	free(token);
 
 	/* The value tree's shape depends only on the list's columns: build it
@@ -940,6 +810,13 @@ int
 herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
     struct herald_err *e)
 {
+	return herald_campaign_each_sup(c, fn, NULL, arg, e);
+}
+
+int
+herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
+    herald_rcpt_fn suppressed_fn, void *arg, struct herald_err *e)
+{
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_addrset *seen;
@@ -950,6 +827,7 @@ herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
 		return herald_errf(e, EX_USAGE, NULL, 0, "no list given (--list)");
 	if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 		return rc;
+	c->nsuppressed = 0;
 	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		/* Duplicates are decided on the address, never on a hash
@@ -960,6 +838,12 @@ herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn, void *arg,
 		}
 		if (herald_addrset_add(seen, key, r.line > 0 ? r.line : 1))
 			continue;
+		if (herald_suppress_has(c->sup, c->list_name, r.email)) {
+			c->nsuppressed++;
+			if (suppressed_fn && (rc = suppressed_fn(arg, &r)) != 0)
+				break;
+			continue;
+		}
 		if ((rc = fn(arg, &r)) != 0)
 			break;
 	}

@@ -30,11 +30,14 @@ struct herald_campaign_opts {
 	herald_list_warn_fn bad_row; /* each bad list row but the last (which
 	                          * is the error); NULL: stop at the first */
 	void *warn_arg;
+	bool readonly;            /* do not create the suppression store */
 };
 
 struct herald_dkim;
 struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
+struct herald_tokens;
+struct herald_suppress;
 
 struct herald_campaign {
 	struct herald_config cfg;
@@ -47,7 +50,9 @@ struct herald_campaign {
 	char id[17];              /* campaign id: hex of hash(post name or its
 	                             campaign:, list name) */
 	struct herald_list_stats stats;
-	unsigned char secret[32]; /* unsubscribe HMAC key (.herald/secret) */
+	struct herald_tokens *tokens; /* unsubscribe secrets (token.h) */
+	struct herald_suppress *sup;  /* the list's suppressions, or NULL */
+	size_t nsuppressed;       /* suppressed rows skipped by the last walk */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
 	size_t nvariants;
 	size_t variants_cap;
@@ -92,19 +97,16 @@ char *herald_campaign_message_id(const struct herald_campaign *c,
     const char *addr);
 
 /*
- * Stream the list, skipping duplicate addresses (case-insensitive), calling
- * fn for each recipient in file order.  fn returns 0 to go on, anything
- * else stops the walk and is returned.
+ * Stream the list, skipping duplicate addresses (case-insensitive) and
+ * suppressed ones (suppress.h; counted in c->nsuppressed), calling fn for
+ * each recipient in file order.  fn returns 0 to go on, anything else
+ * stops the walk and is returned.  The _sup form calls suppressed_fn (if
+ * not NULL) for each suppressed recipient instead of skipping it silently.
  */
 typedef int (*herald_rcpt_fn)(void *arg, const struct herald_recipient *r);
 int herald_campaign_each(struct herald_campaign *c, herald_rcpt_fn fn,
     void *arg, struct herald_err *e);
-
-/* Unsubscribe token for addr: base64url(addr) "." base64url(HMAC) (caller
- * frees), and its check: returns the address (caller frees) or NULL. */
-char *herald_unsub_token(const unsigned char secret[32], const char *list,
-    const char *addr);
-char *herald_unsub_token_verify(const unsigned char secret[32],
-    const char *list, const char *token);
+int herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
+    herald_rcpt_fn suppressed_fn, void *arg, struct herald_err *e);
 
 #endif

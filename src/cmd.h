@@ -12,6 +12,9 @@ int herald_cmd_check(int argc, char **argv);
 int herald_cmd_preview(int argc, char **argv);
 int herald_cmd_send(int argc, char **argv);
 int herald_cmd_status(int argc, char **argv);
+int herald_cmd_unsubscribe(int argc, char **argv);
+int herald_cmd_serve(int argc, char **argv);
+int herald_cmd_inbox(int argc, char **argv);
 
 /* Shared by the commands (cmd_common.c). */
 struct herald_err;

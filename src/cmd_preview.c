@@ -167,6 +167,10 @@ herald_cmd_preview(int argc, char **argv)
 		    p.written, p.written == 1 ? "" : "s",
 		    strcmp(mbox, "-") == 0 ? "standard output" : mbox,
 		    strcmp(mbox, "-") == 0 ? "FILE" : mbox);
+	if (p.c->nsuppressed)
+		fprintf(report, "skipped %zu suppressed reader%s (herald "
+		    "unsubscribe --list-suppressed)\n", p.c->nsuppressed,
+		    p.c->nsuppressed == 1 ? "" : "s");
 fail:
 	if (rc != 0)
 		herald_cmd_fail(&e);

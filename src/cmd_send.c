@@ -470,7 +470,36 @@ iso_time(int64_t t, char *out, size_t n)
 struct status_walk {
 	bool json;
 	size_t n;
+	struct herald_journal *j;
+	size_t *cnt;
 };
+
+/* A suppressed reader the journal still has as to-be-sent: count it as
+ * suppressed, as the next send will. */
+static int
+status_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct status_walk *w = arg;
+	struct herald_jrow row;
+	struct herald_err e = {0};
+
+	if (w->j == NULL || herald_journal_get(w->j, r->email, &row, &e) != 0)
+		return 0;
+	if (row.state == HERALD_J_PENDING || row.state == HERALD_J_DEFERRED ||
+	    row.state == HERALD_J_UNKNOWN) {
+		w->cnt[row.state]--;
+		w->cnt[HERALD_J_SUPPRESSED]++;
+	}
+	return 0;
+}
+
+static int
+status_noop(void *arg, const struct herald_recipient *r)
+{
+	(void)arg;
+	(void)r;
+	return 0;
+}
 
 static int
 status_row(void *arg, const struct herald_jrow *row)
@@ -512,7 +541,7 @@ herald_cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct herald_campaign_opts o = { .warn = NULL };
+	struct herald_campaign_opts o = { .warn = NULL, .readonly = true };
 	struct herald_campaign *c = NULL;
 	struct herald_journal *j = NULL;
 	struct herald_err e = {0};
@@ -560,8 +589,15 @@ herald_cmd_status(int argc, char **argv)
 	if (rc == EX_NOINPUT) {
 		started = false;
 		rc = herald_deliver_share(c, k, n, &cnt[HERALD_J_PENDING], &e);
-	} else if (rc == 0)
+		cnt[HERALD_J_SUPPRESSED] = c->nsuppressed;
+	} else if (rc == 0) {
 		rc = herald_journal_counts(j, cnt, &e);
+		w.j = j;
+		w.cnt = cnt;
+		if (rc == 0)
+			rc = herald_campaign_each_sup(c, status_noop,
+			    status_suppressed, &w, &e);
+	}
 	if (rc != 0) {
 		rc = herald_cmd_fail(&e);
 		goto out;

@@ -12,6 +12,7 @@
 
 #include "deliver.h"
 #include "signpool.h"
+#include "suppress.h"
 
 #define STOP_WALK 200     /* returned by a walk callback to stop the walk */
 
@@ -78,6 +79,27 @@ sync_one(void *arg, const struct herald_recipient *r)
 	return herald_journal_listed(y->j, r->email, mine, y->e);
 }
 
+/* A suppressed reader (suppress.h): listed like any other, and its row, if
+ * still to be sent, marked suppressed so no run ends with it pending. */
+static int
+sync_suppressed(void *arg, const struct herald_recipient *r)
+{
+	struct sync *y = arg;
+	struct herald_jrow row;
+	int rc;
+
+	if ((rc = sync_one(arg, r)) != 0 || !y->add ||
+	    !in_shard(r->email, y->k, y->n))
+		return rc;
+	if ((rc = herald_journal_get(y->j, r->email, &row, y->e)) > 0)
+		return rc;
+	if (rc == 0 && (row.state == HERALD_J_PENDING ||
+	    row.state == HERALD_J_DEFERRED || row.state == HERALD_J_UNKNOWN))
+		return herald_journal_mark(y->j, r->email, HERALD_J_SUPPRESSED,
+		    0, "suppressed", 0, y->e);
+	return 0;
+}
+
 struct share {
 	unsigned k, n;
 	size_t count;
@@ -121,7 +143,10 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	/* One journal per campaign: a shard selects rows, not a journal, so
 	 * a different --shard never sends anyone a second copy. */
 	jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
-	spath = xasprintf("%s/suppressions.sqlite", c->cfg.state_dir);
+	/* Suppressions are suppress.c's (c->sup, applied by the walk below):
+	 * attached here, the journal's transactions would lock them against
+	 * `herald serve` and the 5.1.1 hook. */
+	spath = NULL;
 	jo.path = jpath;
 	jo.suppress_path = spath;
 	jo.campaign_id = c->id;
@@ -137,7 +162,8 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 		return rc;
 	y.j = *out;
 	if ((rc = herald_journal_begin(y.j, e)) == 0)
-		rc = herald_campaign_each(c, sync_one, &y, e);
+		rc = herald_campaign_each_sup(c, sync_one, sync_suppressed,
+		    &y, e);
 	if (rc == 0)
 		rc = herald_journal_commit(y.j, e);
 	if (rc != 0) {
@@ -272,8 +298,8 @@ on_done(void *arg, const struct herald_smtp_result *r)
 		word = "failed";
 		/* RFC 3463 5.1.1: bad destination mailbox address. */
 		if (strstr(r->reply, "5.1.1") != NULL &&
-		    herald_journal_suppress(s->j, jb->addr, r->reply,
-		    &s->err) != 0)
+		    herald_suppress_add(s->c->sup, s->c->list_name, jb->addr,
+		    "send-5.1.1", jb->mid, r->reply, 0, &s->err) > 1)
 			set_error(s, EX_IOERR);
 		break;
 	case HERALD_SMTP_UNKNOWN:

@@ -23,6 +23,12 @@ static const char usage[] =
 "          deliver over SMTP, journaled; rerun to resume\n"
 "  status  POST --list LIST [--json]\n"
 "          what a send has done so far\n"
+"  unsubscribe --list LIST (ADDRESS... | --token TOKEN | --list-suppressed)\n"
+"          suppress readers for every campaign of LIST; show, export, import\n"
+"  serve   [--listen ADDR:PORT]\n"
+"          answer the List-Unsubscribe link (one-click, RFC 8058)\n"
+"  inbox   --list LIST MAILDIR|MBOX\n"
+"          read bounce reports and mailed unsubscribe requests\n"
 "\n"
 "Every command takes --help and --config FILE (default ./herald.yml).\n"
 "See herald(1).\n";
@@ -35,6 +41,9 @@ static const struct {
 	{ "preview", herald_cmd_preview },
 	{ "send", herald_cmd_send },
 	{ "status", herald_cmd_status },
+	{ "unsubscribe", herald_cmd_unsubscribe },
+	{ "serve", herald_cmd_serve },
+	{ "inbox", herald_cmd_inbox },
 };
 
 int

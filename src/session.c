@@ -1126,7 +1126,7 @@ range_sep(const struct scanner *sc, size_t j)
 
 /*
  * clock [zone] [RANGE clock [zone]] at i.  Returns the end, or NONE (sc->rc
- * set on an error).  require_zone: for other zones of a phrase.
+ * set on an error).  The zone is in sp->z (zone NULL: none written).
  */
 static size_t
 span(struct scanner *sc, size_t i, struct span *sp)
@@ -1403,6 +1403,55 @@ more_days_before(const struct scanner *sc, size_t i)
 	}
 }
 
+/* "the following Thursday", "a week from Thursday", "in two weeks:
+ * Thursday", "Thursday next week", "Thursday after next": a weekday that
+ * is not the first one after the post date. */
+static bool
+relative_week(const struct scanner *sc, size_t i, size_t end)
+{
+	static const char *const before[] = {"following", "after", "from",
+	    "subsequent", NULL};
+	size_t lo = i > 40 ? i - 40 : 0, k = i, w, q;
+
+	/* the word right before the day (or before "the") */
+	while (k > lo && !is_alpha(sc->t[k - 1]) && sc->t[k - 1] != '\n')
+		k--;
+	w = k;
+	while (w > lo && is_alpha(sc->t[w - 1]))
+		w--;
+	for (int b = 0; before[b]; b++)
+		if (word_ieq(sc, w, k - w, before[b]))
+			return true;
+	/* "in two weeks", "in 2 weeks" before it on the line */
+	for (q = lo; q + 5 <= i; q++)
+		if (sc->t[q] == '\n')
+			lo = q + 1;
+	for (q = lo; q + 5 <= i; q++)
+		if ((q == 0 || !is_alpha(sc->t[q - 1])) &&
+		    strncasecmp(sc->t + q, "in ", 3) == 0) {
+			size_t r = q + 3;
+			while (r < i && (is_alnum(sc->t[r]) || sc->t[r] == ' ') &&
+			    r - q < 16)
+				r++;
+			if (r - q >= 8 && strncasecmp(sc->t + r - 6, "weeks", 5) == 0)
+				return true;
+			if (r - q >= 7 && strncasecmp(sc->t + r - 5, "week", 4) == 0)
+				return true;
+		}
+	/* "Thursday next week", "Thursday after next", "Thursday week" */
+	q = opt_spaces(sc, end);
+	if ((k = kw(sc, q, "next")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    kw(sc, k, "week") != NONE)
+		return true;
+	if ((k = kw(sc, q, "after")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    kw(sc, k, "next") != NONE)
+		return true;
+	if ((k = kw(sc, q, "of")) != NONE && (k = spaces(sc, k)) != NONE &&
+	    (k = kw(sc, k, "next")) != NONE)
+		return true;
+	return false;
+}
+
 /* instant() without leaving an error or a reason behind. */
 static int
 instant_quiet(struct scanner *sc, size_t end, int64_t days,
@@ -1575,7 +1624,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		} else if (at(sc, q) == '/' || at(sc, q) == '|' ||
 		    at(sc, q) == ',')
 			q = opt_spaces(sc, q + 1);
-		else if ((k = kw(sc, q, "or")) != NONE && spaces(sc, k) != NONE)
+		else if (((k = kw(sc, q, "or")) != NONE ||
+		    (k = kw(sc, q, "and")) != NONE) && spaces(sc, k) != NONE)
 			q = spaces(sc, k);
 		else if (q > end && is_digit(at(sc, q)))
 			;               /* "4pm EDT 1pm PDT" */
@@ -1759,6 +1809,11 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		return 0;
 	if (dy.wday >= 0 && dy.m == 0 && more_days_before(sc, i)) {
 		why(sc, "several days for one clock");
+		goto skip;
+	}
+	if (dy.wday >= 0 && dy.m == 0 && !dy.recurring && relative_week(sc, i, end)) {
+		why(sc, "a weekday in another week (\"the following\", \"next "
+		    "week\"): write the date");
 		goto skip;
 	}
 	if (!dy.recurring && dy.m == 0 && dy.plus < 0 && dy.rel == 0 &&

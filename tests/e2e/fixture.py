@@ -45,6 +45,7 @@ def make_site(config=CONFIG, secret=b"\x42" * 32):
     os.makedirs(os.path.join(d, ".herald"))
     with open(os.path.join(d, ".herald", "secret"), "wb") as f:
         f.write(secret)
+    os.chmod(os.path.join(d, ".herald", "secret"), 0o600)
     os.makedirs(os.path.join(d, "lists"))
     return d
 
