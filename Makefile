@@ -7,8 +7,9 @@ FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 HERALD  = $(BUILD)/herald
+PREFIX  ?= /usr/local
 
-.PHONY: all deps build demo test test-fast bench fuzz clean
+.PHONY: all deps build install uninstall demo test test-fast bench fuzz clean
 
 all: build
 
@@ -20,6 +21,14 @@ $(BUILD)/Makefile:
 
 build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
+
+# herald into $(PREFIX)/bin and herald.1 into $(PREFIX)/share/man/man1;
+# DESTDIR=/tmp/stage make install stages a package.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/herald $(DESTDIR)$(PREFIX)/share/man/man1/herald.1
 
 demo: deps build
 	$(HERALD) preview doc/examples/2027-11-22-async-office-hours.md --list lists/example.csv --out out

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,9 +41,9 @@
 #include "progress.h"
 
 static const char send_usage[] =
-"usage: herald send POST --list LIST [--to ADDRESS] [--concurrency N]\n"
-"                   [--rate N/s] [--shard K/N] [--allow-past] [--force]\n"
-"                   [--strict]\n"
+"usage: herald send POST --list LIST [--to ADDRESS [--as ROW-ADDRESS]]\n"
+"                   [--concurrency N] [--rate N/s] [--shard K/N]\n"
+"                   [--allow-past] [--force] [--strict]\n"
 "                   [--date YYYY-MM-DD] [--config FILE] [--verbose]\n"
 "\n"
 "Deliver the post to every subscriber of LIST over SMTP (smtp.url in\n"
@@ -51,8 +52,8 @@ static const char send_usage[] =
 "\n"
 "  -l, --list LIST        subscriber list: lists/LIST.csv or a CSV file\n"
 "  -t, --to ADDRESS       send one test copy to ADDRESS (subject \"[TEST] \"),\n"
-"                         personalised as the list's first subscriber;\n"
-"                         not journaled\n"
+"                         personalised as the list's first subscriber\n"
+"                         (or as the row --as ROW-ADDRESS); not journaled\n"
 "  -n, --concurrency N    SMTP connections (default 4)\n"
 "  -r, --rate N/s         at most N messages a second\n"
 "  -s, --shard K/N        send only the K-th of N deterministic shares of\n"
@@ -77,17 +78,19 @@ static const char send_usage[] =
 "unknown (run again), 69 relay unusable, 130 interrupted.\n";
 
 static const char status_usage[] =
-"usage: herald status POST --list LIST [--shard K/N] [--json]\n"
-"                     [--config FILE]\n"
+"usage: herald status POST --list LIST [--shard K/N] [--sent] [--all]\n"
+"                     [--json] [--config FILE]\n"
 "\n"
 "Show what `herald send` has done for this post and list: how many\n"
-"recipients are in each state, and every recipient that failed, is\n"
-"deferred or unknown, with the server's reply.  Recipients no longer in\n"
-"the list are counted as removed.\n"
+"recipients are in each state, and the recipients that failed, are\n"
+"deferred or unknown, grouped by the server's reply (each one with\n"
+"--all).  Recipients no longer in the list are counted as removed.\n"
 "\n"
 "  -l, --list LIST     subscriber list: lists/LIST.csv or a CSV file\n"
 "  -s, --shard K/N     count only that share of the list\n"
-"  -j, --json          machine-readable output\n"
+"      --sent          also list who got the post (address, time, reply)\n"
+"      --all           one line per recipient, not one per reply\n"
+"  -j, --json          machine-readable output (every recipient listed)\n"
 "  -c, --config FILE   configuration (default: ./herald.yml)\n"
 "  -h, --help          this text\n";
 
@@ -253,7 +256,7 @@ int
 herald_cmd_send(int argc, char **argv)
 {
 	enum { OPT_ALLOW_PAST = 256, OPT_FORCE, OPT_MAX_TRIES, OPT_RETRY_BASE,
-	    OPT_STRICT };
+	    OPT_STRICT, OPT_AS };
 	static const struct option opts[] = {
 		{ "list", required_argument, NULL, 'l' },
 		{ "to", required_argument, NULL, 't' },
@@ -262,6 +265,7 @@ herald_cmd_send(int argc, char **argv)
 		{ "shard", required_argument, NULL, 's' },
 		{ "allow-past", no_argument, NULL, OPT_ALLOW_PAST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "as", required_argument, NULL, OPT_AS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "max-tries", required_argument, NULL, OPT_MAX_TRIES },
 		{ "retry-base", required_argument, NULL, OPT_RETRY_BASE },
@@ -324,6 +328,7 @@ herald_cmd_send(int argc, char **argv)
 		case OPT_ALLOW_PAST: allow_past = true; break;
 		case OPT_STRICT: strict = true; break;
 		case OPT_FORCE: d.force = true; break;
+		case OPT_AS: d.test_as = optarg; break;
 		case OPT_MAX_TRIES:
 			l = strtol(optarg, &end, 10);
 			if (end == optarg || *end || l < 1 || l > 100) {
@@ -357,6 +362,11 @@ herald_cmd_send(int argc, char **argv)
 	}
 	if (o.list_path == NULL)
 		return herald_cmd_missing("send", "--list LIST (who to send to)");
+	if (d.test_as && !to) {
+		fprintf(stderr, "herald: send: --as picks whose copy --to "
+		    "ADDRESS gets; --to is missing\n");
+		return EX_USAGE;
+	}
 	if (to && !herald_addr_valid(to)) {
 		fprintf(stderr, "herald: --to: invalid address \"%s\"\n", to);
 		return EX_USAGE;
@@ -467,12 +477,93 @@ iso_time(int64_t t, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+struct status_group {
+	int state;
+	char *reply;            /* the reply, the recipient's address as ADDR */
+	size_t n;
+	char *some[3];          /* the first addresses */
+};
+
 struct status_walk {
 	bool json;
 	size_t n;
 	struct herald_journal *j;
 	size_t *cnt;
+	struct status_group *groups;   /* identical replies, for people */
+	size_t ngroups, gcap;
 };
+
+/* A reply with the recipient's own address taken out, so replies that
+ * differ only in it group together. */
+static char *
+reply_key(const char *reply, const char *addr)
+{
+	struct hbuf b = HBUF_INIT;
+	size_t al = strlen(addr);
+	const char *p = reply;
+
+	while (*p) {
+		if (al > 0 && strncasecmp(p, addr, al) == 0) {
+			hbuf_puts(&b, "ADDR");
+			p += al;
+		} else
+			hbuf_putc(&b, *p++);
+	}
+	return b.data ? hbuf_detach(&b) : xstrdup("");
+}
+
+static int
+status_group(void *arg, const struct herald_jrow *row)
+{
+	struct status_walk *w = arg;
+	char *key = reply_key(row->reply, row->addr);
+	struct status_group *g = NULL;
+
+	for (size_t i = 0; i < w->ngroups; i++)
+		if (w->groups[i].state == (int)row->state &&
+		    strcmp(w->groups[i].reply, key) == 0) {
+			g = &w->groups[i];
+			break;
+		}
+	if (g == NULL) {
+		if (w->ngroups == w->gcap) {
+			w->gcap = w->gcap ? 2 * w->gcap : 16;
+			w->groups = xrealloc(w->groups, w->gcap *
+			    sizeof(*w->groups));
+		}
+		g = &w->groups[w->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->state = (int)row->state;
+		g->reply = key;
+	} else
+		free(key);
+	if (g->n < 3)
+		g->some[g->n] = xstrdup(row->addr);
+	g->n++;
+	return 0;
+}
+
+static void
+status_groups_print(struct status_walk *w)
+{
+	for (size_t i = 0; i < w->ngroups; i++) {
+		struct status_group *g = &w->groups[i];
+
+		printf("  %-9s %zu recipient%s: %s\n",
+		    herald_jstate_name(g->state), g->n, g->n == 1 ? "" : "s",
+		    g->reply[0] ? g->reply : "-");
+		printf("            %s%s%s%s%s%s\n", g->some[0],
+		    g->some[1] ? ", " : "", g->some[1] ? g->some[1] : "",
+		    g->some[2] ? ", " : "", g->some[2] ? g->some[2] : "",
+		    g->n > 3 ? ", ..." : "");
+		for (int k = 0; k < 3; k++)
+			free(g->some[k]);
+		free(g->reply);
+	}
+	free(w->groups);
+	w->groups = NULL;
+	w->ngroups = w->gcap = 0;
+}
 
 /* A suppressed reader the journal still has as to-be-sent: count it as
  * suppressed, as the next send will. */
@@ -536,6 +627,8 @@ herald_cmd_status(int argc, char **argv)
 		{ "list", required_argument, NULL, 'l' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "sent", no_argument, NULL, 'S' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "date", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -548,14 +641,14 @@ herald_cmd_status(int argc, char **argv)
 	struct status_walk w = {0};
 	size_t cnt[HERALD_J_NSTATES] = {0};
 	unsigned k = 1, n = 1;
-	bool started = true;
+	bool started = true, sent = false, all = false;
 	int ch, rc;
 	unsigned mask = 1u << HERALD_J_FAILED | 1u << HERALD_J_UNKNOWN |
 	    1u << HERALD_J_DEFERRED | 1u << HERALD_J_INFLIGHT;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:s:jd:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":l:s:jd:c:hSA", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o.list_path = optarg; break;
 		case 's':
@@ -566,6 +659,8 @@ herald_cmd_status(int argc, char **argv)
 			}
 			break;
 		case 'j': w.json = true; break;
+		case 'S': sent = true; break;
+		case 'A': all = true; break;
 		case 'd': o.date = optarg; break;
 		case 'c': o.config_path = optarg; break;
 		case 'h': fputs(status_usage, stdout); return 0;
@@ -616,7 +711,8 @@ herald_cmd_status(int argc, char **argv)
 			    herald_jstate_name(i), cnt[i]);
 		printf("},\n  \"recipients\": [");
 		if (j)
-			rc = herald_journal_each(j, mask, status_row, &w, &e);
+			rc = herald_journal_each(j, mask | (sent ? 1u <<
+			    HERALD_J_SENT : 0), status_row, &w, &e);
 		printf("%s]\n}\n", w.n ? "\n  " : "");
 	} else {
 		printf("campaign %s: %s to list %s%s\n", c->id, c->post.path,
@@ -632,7 +728,19 @@ herald_cmd_status(int argc, char **argv)
 		if (j && cnt[HERALD_J_FAILED] + cnt[HERALD_J_UNKNOWN] +
 		    cnt[HERALD_J_DEFERRED] + cnt[HERALD_J_INFLIGHT] > 0) {
 			printf("recipients needing attention:\n");
-			rc = herald_journal_each(j, mask, status_row, &w, &e);
+			if (all)
+				rc = herald_journal_each(j, mask, status_row,
+				    &w, &e);
+			else {
+				rc = herald_journal_each(j, mask, status_group,
+				    &w, &e);
+				status_groups_print(&w);
+			}
+		}
+		if (rc == 0 && j && sent && cnt[HERALD_J_SENT] > 0) {
+			printf("sent to:\n");
+			rc = herald_journal_each(j, 1u << HERALD_J_SENT,
+			    status_row, &w, &e);
 		}
 	}
 	if (rc != 0)

@@ -488,7 +488,7 @@ static int
 load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 {
 	static const char *const keys[] = {"url", "user", "password_file",
-	    "ca_file", "timeout", "tls", NULL};
+	    "ca_file", "timeout", "tls", "helo", NULL};
 	const struct ynode *smtp;
 	const char *env, *t;
 	char *pwfile = NULL, *ca = NULL;
@@ -509,6 +509,17 @@ load_smtp(struct ck *c, const struct ynode *root, struct herald_config *cfg)
 			cfg->smtp.ca_file = herald_config_path(cfg, ca);
 			free(ca);
 		}
+		/* the name herald gives in EHLO: some relays refuse a bare
+		 * host name, so a fully qualified one can be set */
+		if ((rc = get_str(c, smtp, "helo", "smtp.helo",
+		    &cfg->smtp.helo)) != 0)
+			return rc;
+		if (cfg->smtp.helo != NULL && (!herald_hostname_valid(
+		    cfg->smtp.helo, strlen(cfg->smtp.helo)) ||
+		    strchr(cfg->smtp.helo, '.') == NULL))
+			return bad(c, key_line(smtp, "helo"), "smtp.helo must be "
+			    "a fully qualified host name, not \"%s\"",
+			    cfg->smtp.helo);
 		if ((t = ynode_str(smtp, "tls")) != NULL) {
 			/* "auto": TLS except to a loopback relay */
 			if (strcmp(t, "required") == 0)
@@ -856,6 +867,7 @@ herald_config_free(struct herald_config *cfg)
 		free(cfg->smtp.password);
 	}
 	free(cfg->smtp.ca_file);
+	free(cfg->smtp.helo);
 	for (size_t i = 0; i < cfg->ndkim; i++) {
 		free(cfg->dkim[i].domain);
 		free(cfg->dkim[i].selector);

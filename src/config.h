@@ -8,7 +8,7 @@
  *   templates: templates                        (directory, default)
  *   time:      { skeleton: "EEEdMMMjmmz" }       (ICU skeleton)
  *   timezone_aliases: { IST: Asia/Kolkata, ... }
- *   smtp:      { url, user, password_file, ca_file, timeout,
+ *   smtp:      { url, user, password_file, ca_file, timeout, helo,
  *                tls: auto|required }   (auto: TLS except to loopback)
  *   dkim:      - { domain, selector, key_file }   (one signature each;
  *                domain defaults to the From domain; a single mapping
@@ -83,6 +83,7 @@ struct herald_config {
 		char *ca_file;
 		bool tls_required;     /* smtp.tls: required (even to loopback) */
 		long timeout;          /* seconds for a server response */
+		char *helo;            /* EHLO name, or NULL for libcurl's */
 	} smtp;
 
 	struct herald_dkim_cfg *dkim;   /* NULL when no dkim: section */

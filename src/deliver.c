@@ -581,6 +581,7 @@ smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
 		.password = c->cfg.smtp.password,
 		.ca_file = c->cfg.smtp.ca_file,
 		.tls_required = c->cfg.smtp.tls_required,
+		.helo = c->cfg.smtp.helo,
 		.from = c->cfg.from_addr,
 		.timeout = c->cfg.smtp.timeout,
 		.concurrency = concurrency,
@@ -803,7 +804,9 @@ test_build(void *arg, const struct herald_recipient *r)
 	const char **vals = xcalloc(r->ncols ? r->ncols : 1, sizeof(*vals));
 	int rc;
 
-	/* The first subscriber's personalisation, addressed to --to. */
+	if (t->o->test_as != NULL && !ascii_ieq(r->email, t->o->test_as))
+		return 0;	/* not the row asked for: read on */
+	/* That subscriber's personalisation, addressed to --to. */
 	for (size_t i = 0; i < r->ncols; i++)
 		vals[i] = strcmp(r->cols[i], "email") == 0 ? t->to :
 		    r->values[i];
@@ -833,6 +836,11 @@ herald_deliver_test(struct herald_campaign *c,
 	res->reply = reply;
 	snprintf(reply, reply_len, "no reply");
 	rc = herald_campaign_each(c, test_build, &t, &t.err);
+	if (rc == 0 && !t.built && o->test_as != NULL) {
+		rc = herald_errf(e, EX_DATAERR, c->list_path, 0, "--as %s: no "
+		    "such subscriber in the list", o->test_as);
+		goto out;
+	}
 	if ((rc != 0 && rc != STOP_WALK) || !t.built) {
 		*e = t.err;
 		rc = e->code ? e->code : EX_DATAERR;

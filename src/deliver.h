@@ -43,6 +43,8 @@ struct herald_deliver_opts {
 	double rate;                /* messages a second; 0 unlimited */
 	bool force;                 /* resume although the post changed */
 	time_t date;                /* the messages' Date: */
+	const char *test_as;        /* herald_deliver_test: personalise as the
+	                               row with this address (NULL: the first) */
 	/* Set (by a signal handler) to stop starting transactions; those in
 	 * flight are finished and recorded.  May be NULL. */
 	const volatile sig_atomic_t *interrupted;
@@ -106,7 +108,8 @@ void herald_deliver_free(struct herald_deliver *d);   /* NULL is fine */
 
 /*
  * One test copy to `to` (subject prefixed "[TEST] "), personalised as the
- * list's first subscriber; not journaled.  Returns 0 and fills *status,
+ * list's row o->test_as (case-insensitive), or its first subscriber;
+ * not journaled.  A test_as that is no row is EX_DATAERR.  Returns 0 and fills *status,
  * code and reply (reply_len bytes) with the outcome, or a sysexits code
  * with e filled when it could not be attempted.
  */

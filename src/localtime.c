@@ -968,6 +968,7 @@ static const char *const zw_pref[] = {
 	"America/Argentina/Buenos_Aires", "Europe/London", "Europe/Lisbon",
 	"Europe/Paris", "Europe/Athens", "Europe/Moscow", "Europe/Istanbul",
 	"Asia/Jerusalem", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata",
+	"Asia/Calcutta",    /* ICU's canonical name for Asia/Kolkata */
 	"Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta",
 	"Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Asia/Manila",
 	"Asia/Tokyo", "Asia/Seoul", "Australia/Perth", "Australia/Adelaide",
@@ -1186,17 +1187,33 @@ bool
 herald_zone_from_words(const char *words, const char **zone, int *kind)
 {
 	char n[80];
+	const struct zword *best = NULL;
 
 	if (words == NULL || strlen(words) >= sizeof(n))
 		return false;
 	pthread_once(&zwords_once, zw_build);
 	snprintf(n, sizeof(n), "%s", words);
 	zw_lower(n);
-	for (size_t i = 0; i < nzwords; i++)
-		if (strcmp(zwords[i].name, n) == 0 && !zwords[i].ambiguous) {
-			*zone = zwords[i].zone;
-			*kind = zwords[i].kind;
-			return true;
-		}
-	return false;
+	/* The same words may name several zones (a metazone's generic name
+	 * in one, its standard name in another): the preferred zone wins;
+	 * among the others they must keep the same offsets. */
+	bool clash = false;
+
+	for (size_t i = 0; i < nzwords; i++) {
+		const struct zword *w = &zwords[i];
+
+		if (strcmp(w->name, n) != 0)
+			continue;
+		clash |= w->ambiguous && !w->pref;
+		if (best == NULL || (w->pref && !best->pref))
+			best = w;
+		else if (w->pref == best->pref && strcmp(w->zone, best->zone) != 0 &&
+		    !zw_same_rules(w->zone, best->zone))
+			clash = true;
+	}
+	if (best == NULL || (clash && !best->pref))
+		return false;
+	*zone = best->zone;
+	*kind = best->kind;
+	return true;
 }

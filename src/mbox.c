@@ -6,9 +6,10 @@
  * /^>*From / gets one more '>', and lines end in LF on disk (the messages
  * themselves are built with CRLF for SMTP).
  *
- * A file is written as DIR/.NAME.herald-tmp.PID and renamed over NAME at
- * commit; temp files of killed runs are removed on the next run.  "-"
- * streams to standard output.
+ * A regular file is written as DIR/.NAME.herald-tmp.PID and renamed over
+ * NAME at commit; temp files of killed runs are removed on the next run.
+ * Anything else that exists (/dev/null, a FIFO, a symlink) is written in
+ * place, never renamed over.  "-" streams to standard output.
  */
 #include "backend.h"
 
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ struct mbox {
 	char *path;        /* NULL for standard output */
 	char *tmp;
 	bool committed;
+	bool inplace;      /* not a regular file: written directly */
 	char from_line[512];
 };
 
@@ -105,7 +108,7 @@ mbox_commit(struct herald_backend *b, struct herald_err *e)
 
 	if (x->path == NULL) {
 		if (fflush(x->f) != 0 || ferror(x->f))
-			return cant_write(e, NULL);
+			return cant_write(e, x->inplace ? x->b.where : NULL);
 		x->committed = true;
 		return 0;
 	}
@@ -133,7 +136,8 @@ mbox_close(struct herald_backend *b)
 			fclose(x->f);
 		if (!x->committed && x->tmp)
 			unlink(x->tmp);
-	}
+	} else if (x->inplace && x->f)
+		fclose(x->f);
 	free(x->path);
 	free(x->tmp);
 	free(x);
@@ -150,6 +154,7 @@ herald_mbox_open(const char *path, const struct herald_campaign *c,
 	struct mbox *x = xcalloc(1, sizeof(*x));
 	time_t now = time(NULL);
 	struct tm tm;
+	struct stat st;
 	char date[64];
 
 	*out = NULL;
@@ -164,6 +169,18 @@ herald_mbox_open(const char *path, const struct herald_campaign *c,
 	if (strcmp(path, "-") == 0) {
 		x->f = stdout;
 		x->b.where = "standard output";
+	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO, a symlink: written in place, never
+		 * replaced by a rename */
+		x->path = NULL;
+		x->b.where = path;
+		if ((x->f = fopen(path, "w")) == NULL) {
+			int rc = cant_write(e, path);
+
+			mbox_close(&x->b);
+			return rc;
+		}
+		x->inplace = true;
 	} else {
 		const char *slash = strrchr(path, '/');
 		char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) :

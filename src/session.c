@@ -51,6 +51,15 @@
  *    time in a spring-forward gap or a fall-back overlap are errors.
  *  - Times before the post's date are history (s.history): converted, but
  *    never a reason for `send` to refuse.
+ *  - A clock without a day may take one from the phrase just before it
+ *    ("tomorrow at 08:00 UTC and 20:00 UTC"), from a table cell in the
+ *    same row or a block right before that is only a day (ctx->day_hint,
+ *    render.c); otherwise it is left alone.
+ *  - Ambiguous abbreviations may be settled by another zone of the same
+ *    phrase ("9pm BST / 4pm EDT"): the reading that agrees wins.
+ *  - A weekday in another week ("the following Thursday", "Thursday next
+ *    week") and one clock for several days ("Mondays and Fridays at 8")
+ *    are left alone.
  */
 #include "session.h"
 #include "localtime.h"

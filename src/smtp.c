@@ -99,6 +99,7 @@ struct herald_smtp {
 	herald_smtp_trace_fn trace;
 	void *trace_arg;
 	char *from;                /* "<addr>" */
+	char *url;                 /* smtp.url, with the EHLO name as its path */
 };
 
 static bool curl_ready;
@@ -442,12 +443,12 @@ sjob_free(struct sjob *jb)
 /* --- setup --- */
 
 static void
-setup_easy(struct slot *sl, const struct herald_smtp_opts *o, long ssl,
-    long timeout)
+setup_easy(struct slot *sl, const struct herald_smtp_opts *o,
+    const char *url, long ssl, long timeout)
 {
 	CURL *h = sl->easy;
 
-	curl_easy_setopt(h, CURLOPT_URL, o->url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
@@ -525,6 +526,15 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	s->trace = o->trace;
 	s->trace_arg = o->trace_arg;
 	s->from = xasprintf("<%s>", o->from);
+	/* libcurl says EHLO with the URL's path (RFC 5321 4.1.1.1) */
+	if (o->helo != NULL && o->helo[0] != '\0') {
+		const char *sep = strstr(o->url, "://"), *path;
+
+		path = sep ? strchr(sep + 3, '/') : NULL;
+		s->url = xasprintf("%.*s/%s", (int)(path ? (size_t)(path -
+		    o->url) : strlen(o->url)), o->url, o->helo);
+	} else
+		s->url = xstrdup(o->url);
 	s->nslots = (size_t)n;
 	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
 	pthread_mutex_init(&s->mu, NULL);
@@ -543,7 +553,7 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 		    (sl->easy = curl_easy_init()) == NULL)
 			goto oom;
 		curl_multi_setopt(sl->multi, CURLMOPT_MAXCONNECTS, 1L);
-		setup_easy(sl, o, ssl, timeout);
+		setup_easy(sl, o, s->url, ssl, timeout);
 	}
 	/* Signals (Ctrl-C) go to the caller's thread, not to the slots. */
 	sigfillset(&all);
@@ -604,6 +614,7 @@ herald_smtp_free(struct herald_smtp *s)
 	pthread_mutex_destroy(&s->mu);
 	free(s->slots);
 	free(s->from);
+	free(s->url);
 	free(s);
 }
 

@@ -47,6 +47,8 @@ struct herald_smtp_opts {
 	                           (and to connect); <= 0: 60 */
 	int concurrency;        /* connections; <= 0: 4 */
 	bool tls_required;      /* even to a loopback relay */
+	const char *helo;       /* the EHLO name (a host name); NULL: what
+	                           the URL's path says, else libcurl's */
 	herald_smtp_trace_fn trace;   /* NULL: no trace */
 	void *trace_arg;
 };

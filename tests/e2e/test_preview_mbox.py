@@ -18,9 +18,12 @@ import glob
 import mailbox
 import os
 import re
+import select
 import shutil
+import stat
 import subprocess
 import sys
+import time
 import zoneinfo
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -158,6 +161,43 @@ def main():
                 fail("an mbox message lost its headers")
         if len(re.findall(rb"^From ", raw, flags=re.M)) != 5:
             fail("'From ' separators do not match the message count")
+
+        # --mbox onto something that is not a regular file (a FIFO here;
+        # /dev/null in the benchmarks) writes through it and leaves it in
+        # place: renaming a temp file over it would replace the device.
+        fifo = os.path.join(d, "pipe")
+        os.mkfifo(fifo)
+        rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        proc = subprocess.Popen([fixture.HERALD, "preview", "a.md", "--list", "lists/five.csv",
+                                 "--mbox", fifo], cwd=d, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        got = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done = proc.poll() is not None
+            select.select([rfd], [], [], 0.2)
+            try:
+                chunk = os.read(rfd, 65536)
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                got += chunk
+            elif done:
+                break
+        os.close(rfd)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            fail("preview --mbox FIFO did not finish in 60 s")
+        r = subprocess.CompletedProcess(proc.args, proc.returncode, *proc.communicate())
+        if r.returncode != 0:
+            fail("preview --mbox FIFO failed: " + r.stderr.decode())
+        if got.count(b"\nFrom ") + got.startswith(b"From ") != 5:
+            fail("--mbox FIFO did not stream 5 messages through the FIFO")
+        if not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+            fail("--mbox replaced the FIFO with a regular file")
+        if glob.glob(os.path.join(d, ".pipe*")):
+            fail("--mbox FIFO left a temp file beside it")
 
         # --mbox - writes the same to stdout, nothing else there
         r = fixture.run(["preview", "a.md", "--list", "lists/five.csv", "--mbox", "-"], d)

@@ -28,7 +28,7 @@ for bin in "$BUILD"/fuzz_*; do
 		fi
 	fi
 	mkdir -p "$SCRATCH/$name"
-	if "$bin" -max_total_time="$SECS" -max_len=65536 -timeout=20 \
+	if "$bin" -max_total_time="$SECS" -max_len=65536 -timeout=60 \
 	    -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$HERE/crashes/$name-" \
 	    "$SCRATCH/$name" "$HERE/seeds/$name" >"$SCRATCH/$name.log" 2>&1; then

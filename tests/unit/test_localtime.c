@@ -263,9 +263,85 @@ test_many(void)
 	herald_localized_free(l, 3);
 }
 
+/* English zone words from CLDR (ICU): metazone names, cities. */
+static void
+test_zone_words(void)
+{
+	static const struct {
+		const char *words, *zone;
+		int kind;
+	} ok[] = {
+		{"pacific time", "America/Los_Angeles", HERALD_ZW_GENERIC},
+		{"Pacific Daylight Time", "America/Los_Angeles", HERALD_ZW_DAYLIGHT},
+		{"eastern standard time", "America/New_York", HERALD_ZW_STANDARD},
+		{"Central European Time", "Europe/Paris", HERALD_ZW_GENERIC},
+		{"Central European Summer Time", "Europe/Paris", HERALD_ZW_DAYLIGHT},
+		/* no daylight time there: generic or standard are the same */
+		{"India Standard Time", "Asia/Kolkata", -1},
+		{"Japan Standard Time", "Asia/Tokyo", -1},
+		{"British Summer Time", "Europe/London", HERALD_ZW_DAYLIGHT},
+		{"Berlin", "Europe/Berlin", HERALD_ZW_CITY},
+		{"new york", "America/New_York", HERALD_ZW_CITY},
+		{"Sao Paulo", "America/Sao_Paulo", HERALD_ZW_CITY},
+		{"US Eastern", "America/New_York", HERALD_ZW_GENERIC},
+	};
+	static const char *const no[] = {"Mars", "time", "at the", "GMT+2",
+	    "", "UTC"};
+	const char *zone;
+	int kind;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		zone = NULL;
+		kind = -1;
+		OK(herald_zone_from_words(ok[i].words, &zone, &kind),
+		    "\"%s\" not found", ok[i].words);
+		/* ICU 72 calls Asia/Kolkata by its older name, a tzdata link */
+		if (zone != NULL && strcmp(zone, "Asia/Calcutta") == 0)
+			zone = "Asia/Kolkata";
+		STR_EQ(zone, ok[i].zone, "%s", ok[i].words);
+		if (ok[i].kind >= 0)
+			INT_EQ(kind, ok[i].kind, "%s", ok[i].words);
+		else
+			OK(kind == HERALD_ZW_GENERIC || kind == HERALD_ZW_STANDARD,
+			    "%s: kind %d", ok[i].words, kind);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		OK(!herald_zone_from_words(no[i], &zone, &kind),
+		    "\"%s\" taken for %s", no[i], zone);
+}
+
+/* A range and a recurring time, and their ends on another local day. */
+static void
+test_range_recurring(void)
+{
+	/* 2027-03-05 23:00-01:00 UTC; recurring Thursday 17:00 UTC */
+	struct herald_when w[2] = {
+		{1804287600, true, 1804287600 + 7200, false, "Etc/UTC"},
+		{1804179600, false, 0, true, "Etc/UTC"},
+	};
+	struct herald_localized l[2];
+	struct herald_err e = {0};
+
+	INT_EQ(herald_localize(w, 2, "Europe/Berlin", "en-GB", "EEEdMMMHHmmz",
+	    l, &e), 0, "%s", e.msg);
+	/* the end is on Saturday in Berlin: both days are named */
+	OK(strstr(l[0].text, "Sat") != NULL && strstr(l[0].text, "Fri") == NULL,
+	    "range: %s", l[0].text);
+	OK(strstr(l[0].text, "00:00") != NULL && strstr(l[0].text, "02:00") != NULL,
+	    "range: %s", l[0].text);
+	STR_EQ(l[0].datetime, "2027-03-06T00:00:00+01:00", "range start");
+	/* recurring: weekday and clock (18:00 in Berlin), no date */
+	OK(strstr(l[1].text, "Thu") != NULL && strstr(l[1].text, "18:00 CET") &&
+	    strstr(l[1].text, "Mar") == NULL && strstr(l[1].text, "4") == NULL,
+	    "recurring: %s", l[1].text);
+	herald_localized_free(l, 2);
+}
+
 int
 main(void)
 {
+	test_zone_words();
+	test_range_recurring();
 	test_issue_subscribers();
 	test_skeleton_and_escaping();
 	test_zones_icu_gets_wrong();

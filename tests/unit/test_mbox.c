@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char EML[] =
@@ -75,6 +76,27 @@ main(void)
 		OK(strncmp(second, "From news@example.org ", 22) == 0,
 		    "second message starts with its From_ line: %.40s", second);
 		OK(strchr(s, '\r') == NULL, "CR on disk");
+	}
+	/* Something that is not a regular file (here a symlink; /dev/null
+	 * in real use) is written in place, never renamed over. */
+	{
+		char *target = xasprintf("%s/target", dir);
+		char *link = xasprintf("%s/link.mbox", dir);
+		struct stat st;
+
+		OK(symlink(target, link) == 0, "symlink");
+		INT_EQ(herald_mbox_open(link, &c, &b, &e), 0, "%s", e.msg);
+		INT_EQ(herald_backend_put(b, &r, &m, &e), 0, "%s", e.msg);
+		INT_EQ(herald_backend_commit(b, &e), 0, "%s", e.msg);
+		herald_backend_close(b);
+		OK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode),
+		    "the symlink was replaced");
+		OK(stat(target, &st) == 0 && st.st_size > 0,
+		    "nothing written through the symlink");
+		unlink(link);
+		unlink(target);
+		free(link);
+		free(target);
 	}
 	unlink(path);
 	rmdir(dir);

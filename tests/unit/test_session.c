@@ -291,16 +291,25 @@ test_copy(void)
 static void
 test_random_pieces(void)
 {
-	static const char *const slot[6][12] = {
+	static const char *const slot[6][20] = {
 		{"", "Wed", "Friday", "2021-04-28", "April 28", "28 April",
-		    "Wed, April 28, 2021", "{{< time \"", "Sun 2021-03-14", "WED", "X", NULL},
-		{"", " ", " at ", ", ", "T", " @ ", "\xc2\xa0", "\" \"", NULL},
+		    "Wed, April 28, 2021", "{{< time \"", "Sun 2021-03-14", "WED", "X",
+		    "Thursdays", "every other Tuesday", "the 6th", "tomorrow",
+		    "next Monday", "Date: Mon, 3 May 2021\nTime:", "March, 3rd",
+		    NULL},
+		{"", " ", " at ", ", ", "T", " @ ", "\xc2\xa0", "\" \"", " \xe2\x80\xa2 ",
+		    " night at ", "\n", NULL},
 		{"07:00", "2pm", "7 a.m.", "12:30:15", "25:00", "7", "2:30 pm",
-		    "02:30", "01:30", "12am", NULL},
-		{"", " ", "Z", " (", "-", " to ", "\" \"", "\xe2\x80\x93", NULL},
+		    "02:30", "01:30", "12am", "noon", "1500", "14.00", "16h", "3",
+		    "12:00 noon", NULL},
+		{"", " ", "Z", " (", "-", " to ", "\" \"", "\xe2\x80\x93", " / ",
+		    " +1 ", " until ", "\xe2\x88\x92", NULL},
 		{"ET", "CEST", "IST", "America/New_York", "Mars/Olympus", "UTC+2",
-		    "BETA", "XYZT", "EST", "08:00", "Etc/GMT+12", NULL},
-		{"", ".", ")", " and ", "\n", "X", "\" >}}", "/", NULL},
+		    "BETA", "XYZT", "EST", "08:00", "Etc/GMT+12", "Pacific Time",
+		    "Berlin time", "(US and Canada)", "UTC +1", "(UTC+05:30)",
+		    "BST / 4pm EDT", "pt", "4pm", NULL},
+		{"", ".", ")", " and ", "\n", "X", "\" >}}", "/", " on Monday",
+		    " (10:00 PDT)", " 2021 UTC", " next week", NULL},
 	};
 	struct herald_sessions_ctx ctx = {"p.md", 2021, 4, 26, NULL, NULL, 0};
 	unsigned long long seed = 42;
