@@ -246,6 +246,41 @@ check_out_case(const char *md, const char *outp, const char *name)
 	hbuf_free(&got);
 }
 
+/* Inputs that would make shortcode scanning quadratic stay bounded. */
+static void
+test_bounded(void)
+{
+	struct herald_post p;
+	struct herald_err e = {0};
+	struct hbuf b = HBUF_INIT;
+	int rc;
+
+	/* unclosed site shortcodes (policy inner): each looks for its end */
+	hbuf_puts(&b, "---\ntitle: Many\n---\n");
+	for (int i = 0; i < 20000; i++)
+		hbuf_puts(&b, "{{< alert >}} ");
+	rc = load("many.md", b.data, NULL, &p, &e);
+	INT_EQ(rc, EX_DATAERR, "unclosed shortcodes refused");
+	OK(strstr(e.msg, "without their closing tag") != NULL, "%s", e.msg);
+	INT_EQ(e.line, 4, "at the line of the one that went over");
+	if (rc == 0)
+		herald_post_free(&p);
+	/* lone backticks of growing lengths: no code span, linear */
+	hbuf_reset(&b);
+	hbuf_puts(&b, "---\ntitle: Ticks\n---\n");
+	for (int i = 0; i < 50000; i++)
+		hbuf_puts(&b, "` a `` b ``` ");
+	hbuf_puts(&b, "{{< baseurl >}}\n");
+	rc = load("ticks.md", b.data, NULL, &p, &e);
+	INT_EQ(rc, 0, "%s", e.msg);
+	if (rc == 0) {
+		OK(strstr(p.body, "https://blog.example.org\n") != NULL,
+		    "expanded after the backticks");
+		herald_post_free(&p);
+	}
+	hbuf_free(&b);
+}
+
 /* "CODE:LINE:substring" */
 static void
 check_case(const char *dir, const char *name)
@@ -415,6 +450,7 @@ main(void)
 	test_dates();
 	test_crlf_bom();
 	test_shortcodes();
+	test_bounded();
 	test_data_cases();
 	test_example_post();
 	test_shared_posts();
