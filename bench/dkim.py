@@ -120,18 +120,24 @@ def main():
     def med(k):
         return statistics.median(r for r, _ in res[k])
 
+    def cpu_ms(k):
+        return 1000 * statistics.median(c for _, c in res[k]) / N
+
     print(f"DKIM signing, {N} messages, {CONNS} connections, {ncpu} cores, "
           f"median of {REP}:")
     print(f"  openssl speed rsa2048 sign: {rsa1:8.0f}/s one core, "
           f"{rsaN:8.0f}/s on {ncpu}")
     print(f"  openssl speed ed25519 sign: {ed1:8.0f}/s one core, "
           f"{edN:8.0f}/s on {ncpu}")
-    print(f"  herald send, no DKIM:       {med(''):8.0f} msg/s")
+    print(f"  herald send, no DKIM:       {med(''):8.0f} msg/s  "
+          f"({cpu_ms(''):.2f} ms CPU a message)")
     print(f"  herald send, RSA 2048:      {med('rsa'):8.0f} msg/s = "
           f"{100 * statistics.median(ratio):.0f}% of the {ncpu}-core signing "
-          f"rate measured beside it (goal 80%)")
+          f"rate measured beside it (goal 80%); {cpu_ms('rsa'):.2f} ms CPU "
+          f"a message")
     print(f"  herald send, Ed25519:       {med('ed25519'):8.0f} msg/s "
-          f"({100 * med('ed25519') / med(''):.0f}% of the unsigned rate)")
+          f"({100 * med('ed25519') / med(''):.0f}% of the unsigned rate); "
+          f"{cpu_ms('ed25519'):.2f} ms CPU a message")
 
 
 if __name__ == "__main__":

@@ -820,6 +820,7 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_addrset *seen;
+	struct herald_supset *sup = NULL;
 	char key[512];
 	int rc;
 
@@ -828,6 +829,11 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	if ((rc = herald_list_open(c->list_path, &l, e)) != 0)
 		return rc;
 	c->nsuppressed = 0;
+	/* the suppressions as they are when the walk starts: one query */
+	if ((rc = herald_suppress_snapshot(c->sup, c->list_name, &sup, e)) != 0) {
+		herald_list_close(l);
+		return rc;
+	}
 	seen = herald_addrset_new();
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		/* Duplicates are decided on the address, never on a hash
@@ -838,7 +844,7 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 		}
 		if (herald_addrset_add(seen, key, r.line > 0 ? r.line : 1))
 			continue;
-		if (herald_suppress_has(c->sup, c->list_name, r.email)) {
+		if (herald_supset_has(sup, r.email)) {
 			c->nsuppressed++;
 			if (suppressed_fn && (rc = suppressed_fn(arg, &r)) != 0)
 				break;
@@ -851,5 +857,6 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 		rc = 0;
 	herald_list_close(l);
 	herald_addrset_free(seen);
+	herald_supset_free(sup);
 	return rc;
 }

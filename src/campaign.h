@@ -98,7 +98,8 @@ char *herald_campaign_message_id(const struct herald_campaign *c,
 
 /*
  * Stream the list, skipping duplicate addresses (case-insensitive) and
- * suppressed ones (suppress.h; counted in c->nsuppressed), calling fn for
+ * suppressed ones (suppress.h, as they are when the walk starts: one query,
+ * then a hash per row; counted in c->nsuppressed), calling fn for
  * each recipient in file order.  fn returns 0 to go on, anything else
  * stops the walk and is returned.  The _sup form calls suppressed_fn (if
  * not NULL) for each suppressed recipient instead of skipping it silently.

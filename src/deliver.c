@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "deliver.h"
@@ -180,7 +182,8 @@ struct job {
 	char *mid;
 	struct hbuf eml;
 	int tries;                 /* this run, including this one */
-	bool marked;               /* its inflight mark is committed */
+	bool marked;               /* its inflight mark is in the journal */
+	bool durable;              /* ... and committed */
 	bool signing;              /* eml is with the DKIM signer pool */
 	struct herald_signjob sj;
 	/* A result recorded in the open transaction, reported once durable: */
@@ -209,6 +212,23 @@ struct herald_deliver {
 	struct job **queue;        /* built, not yet started */
 	size_t nq, qcap;
 	struct job *done, **done_tail;   /* results not yet durable */
+	struct job *cdone;         /* results in the commit in flight */
+
+	/* The journal writer: commits run on their own thread, so that the
+	 * next messages are built during the fsync.  While one is in flight
+	 * this thread does not touch s->j (recipients are looked up through
+	 * rj, a second, read-only connection). */
+	struct herald_journal *rj;
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;        /* commit asked for, or quit */
+	pthread_cond_t dcv;        /* commit done */
+	bool wreq, wdone, wquit;
+	int wrc;
+	struct herald_err werr;
+	bool committing;           /* a commit is in flight */
+	size_t ncommit;            /* queue[0..ncommit) marked in it */
 
 	size_t sent, deferred, failed, unknown;   /* results this run */
 	size_t retry_pending;      /* deferred rows due another try */
@@ -401,55 +421,103 @@ start_room(const struct herald_deliver *s, bool paced)
  * and queued on it while it runs the current one, so it never waits for
  * this thread (doc/notes.md, "Group commit").
  */
-static void
-step(struct herald_deliver *s, int wait_ms)
+static void *
+writer_main(void *arg)
 {
-	size_t k = 0, n, room;
-	double now;
-	bool paced = s->interval > 0 || s->pace > 0;
-	int rc = 0;
+	struct herald_deliver *s = arg;
+	int rc;
 
-	bool starting = !s->stop && !interrupted(s) && s->nq > 0;
-
-	room = start_room(s, paced);
-	/* Wait for a result only when nothing can start now. */
-	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
-	    wait_ms, on_done, s);
-	n = s->stop || interrupted(s) ? 0 : s->nq;
-	room = start_room(s, paced);
-	if (n > room)
-		n = room;
-	now = mono();
-	if (paced) {
-		double gap = s->interval > s->pace ? s->interval : s->pace;
-
-		/* Paced: one at a time, each at its slot in the schedule. */
-		if (n > 1)
-			n = 1;
-		if (n && now < s->next_start)
-			n = 0;
-		if (n)
-			s->next_start = (now > s->next_start + gap ? now :
-			    s->next_start) + gap;
+	pthread_mutex_lock(&s->wmu);
+	for (;;) {
+		while (!s->wreq && !s->wquit)
+			pthread_cond_wait(&s->wcv, &s->wmu);
+		if (s->wquit)
+			break;
+		s->wreq = false;
+		pthread_mutex_unlock(&s->wmu);
+		rc = herald_journal_commit(s->j, &s->werr);
+		pthread_mutex_lock(&s->wmu);
+		s->wrc = rc;
+		s->wdone = true;
+		pthread_cond_signal(&s->dcv);
 	}
-	if (n > 0)
-		rc = herald_journal_begin(s->j, &s->err);
-	for (k = 0; rc == 0 && k < n; k++)
-		if (!s->queue[k]->marked) {
-			rc = herald_journal_mark_inflight(s->j,
-			    s->queue[k]->addr, s->queue[k]->mid, &s->err);
-			s->queue[k]->marked = rc == 0;
-		}
-	/* Durable before any byte of these transactions is sent, and before
-	 * any of the results is reported. */
-	if (rc == 0)
-		rc = herald_journal_commit(s->j, &s->err);
-	if (rc != 0) {
-		set_error(s, rc);
+	pthread_mutex_unlock(&s->wmu);
+	return NULL;
+}
+
+/* Hand the open transaction to the writer (or commit here without one). */
+static void
+commit_start(struct herald_deliver *s)
+{
+	s->cdone = s->done;
+	s->done = NULL;
+	s->done_tail = &s->done;
+	s->committing = true;
+	if (!s->writer_started) {
+		s->wrc = herald_journal_commit(s->j, &s->werr);
+		s->wdone = true;
 		return;
 	}
-	report(s);
-	for (k = 0; k < n; k++) {
+	pthread_mutex_lock(&s->wmu);
+	s->wreq = true;
+	pthread_cond_signal(&s->wcv);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+static bool
+commit_ready(struct herald_deliver *s)
+{
+	bool d;
+
+	pthread_mutex_lock(&s->wmu);
+	d = s->wdone;
+	pthread_mutex_unlock(&s->wmu);
+	return d;
+}
+
+/*
+ * Wait for the commit in flight; then (only then) report its results and
+ * hand its new messages, and any durable ones still waiting, to the
+ * connections.
+ */
+static void
+commit_finish(struct herald_deliver *s)
+{
+	size_t k;
+	int rc;
+
+	if (s->committing) {
+		pthread_mutex_lock(&s->wmu);
+		while (!s->wdone)
+			pthread_cond_wait(&s->dcv, &s->wmu);
+		s->wdone = false;
+		rc = s->wrc;
+		pthread_mutex_unlock(&s->wmu);
+		s->committing = false;
+		/* the results of the commit go before the ones recorded
+		 * since (none: this thread waited) */
+		if (s->cdone) {
+			struct job *t = s->cdone;
+
+			while (t->next)
+				t = t->next;
+			t->next = s->done;
+			if (s->done == NULL)
+				s->done_tail = &t->next;
+			s->done = s->cdone;
+			s->cdone = NULL;
+		}
+		if (rc != 0) {
+			s->err = s->werr;
+			set_error(s, rc);
+			return;
+		}
+		for (k = 0; k < s->ncommit; k++)
+			s->queue[k]->durable = true;
+		s->ncommit = 0;
+		report(s);
+	}
+	for (k = 0; k < s->nq && s->queue[k]->durable; k++) {
 		struct job *jb = s->queue[k];
 
 		/* signed by now, or signed here (signpool.h) */
@@ -487,17 +555,81 @@ step(struct herald_deliver *s, int wait_ms)
 	}
 }
 
+static void
+step(struct herald_deliver *s, int wait_ms)
+{
+	size_t k = 0, n, room, waiting = 0;
+	double now;
+	bool paced = s->interval > 0 || s->pace > 0;
+	bool starting;
+	int rc = 0;
+
+	/* A commit in flight: keep building unless asked to wait. */
+	if (s->committing && wait_ms == 0 && !commit_ready(s))
+		return;
+	commit_finish(s);
+	if (s->err_rc)
+		return;
+	starting = !s->stop && !interrupted(s) && s->nq > 0;
+	room = start_room(s, paced);
+	/* Wait for a result only when nothing can start now. */
+	herald_smtp_run(s->smtp, starting && room > 0 ? pace_wait(s, wait_ms) :
+	    wait_ms, on_done, s);
+	n = s->stop || interrupted(s) ? 0 : s->nq;
+	room = start_room(s, paced);
+	if (n > room)
+		n = room;
+	now = mono();
+	if (paced) {
+		double gap = s->interval > s->pace ? s->interval : s->pace;
+
+		/* Paced: one at a time, each at its slot in the schedule. */
+		if (n > 1)
+			n = 1;
+		if (n && now < s->next_start)
+			n = 0;
+		if (n)
+			s->next_start = (now > s->next_start + gap ? now :
+			    s->next_start) + gap;
+	}
+	for (k = 0; k < n && s->queue[k]->durable; k++)
+		waiting++;
+	if (n > waiting)
+		rc = herald_journal_begin(s->j, &s->err);
+	for (k = 0; rc == 0 && k < n; k++)
+		if (!s->queue[k]->marked) {
+			rc = herald_journal_mark_inflight(s->j,
+			    s->queue[k]->addr, s->queue[k]->mid, &s->err);
+			s->queue[k]->marked = rc == 0;
+		}
+	if (rc != 0) {
+		set_error(s, rc);
+		return;
+	}
+	/* Durable before any byte of these transactions is sent, and before
+	 * any of the results is reported: the commit runs on the writer
+	 * while this thread builds the next messages; commit_finish() hands
+	 * them over. */
+	if (herald_journal_in_batch(s->j)) {
+		s->ncommit = n;
+		commit_start(s);
+	} else if (waiting > 0) {
+		commit_finish(s);
+	}
+}
+
 /* Wait until the queue has room (or everything is done when all). */
 static void
 drain(struct herald_deliver *s, bool all)
 {
 	for (;;) {
 		bool starting = !s->stop && !interrupted(s) && s->nq > 0;
+		bool idle = !starting && herald_smtp_active(s->smtp) == 0 &&
+		    !s->committing;
 
-		if (all ? (!starting && herald_smtp_active(s->smtp) == 0) :
-		    s->nq < s->qcap)
+		if (all ? idle : s->nq < s->qcap)
 			break;
-		if (!starting && herald_smtp_active(s->smtp) == 0)
+		if (idle)
 			break;
 		step(s, 100);
 	}
@@ -515,7 +647,8 @@ send_one(void *arg, const struct herald_recipient *r)
 		return STOP_WALK;
 	if (!in_shard(r->email, s->shard_k, s->shard_n))
 		return 0;
-	rc = herald_journal_get(s->j, r->email, &row, &s->err);
+	rc = herald_journal_get(s->rj ? s->rj : s->j, r->email, &row,
+	    &s->err);
 	if (rc > 0) {
 		set_error(s, rc);
 		return STOP_WALK;
@@ -595,12 +728,38 @@ smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
 	return rc;
 }
 
+/* A second, read-only connection to the journal just opened (no list
+ * walk: the rows are there). */
+static int
+read_journal_open(struct herald_campaign *c, struct herald_journal **out,
+    struct herald_err *e)
+{
+	struct herald_journal_opts jo = {0};
+	char *jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir,
+	    c->id);
+	int rc;
+
+	jo.path = jpath;
+	jo.campaign_id = c->id;
+	jo.list_name = c->list_name;
+	jo.post_path = c->post.path;
+	jo.post_hash = c->post.hash;
+	jo.readonly = true;
+	rc = herald_journal_open(&jo, out, e);
+	free(jpath);
+	return rc;
+}
+
 int
 herald_deliver_open(struct herald_campaign *c,
     const struct herald_deliver_opts *o, struct herald_deliver **out,
     struct herald_err *e)
 {
 	struct herald_deliver *s = xcalloc(1, sizeof(*s));
+
+	pthread_mutex_init(&s->wmu, NULL);
+	pthread_cond_init(&s->wcv, NULL);
+	pthread_cond_init(&s->dcv, NULL);
 	size_t cnt[HERALD_J_NSTATES];
 	int rc;
 
@@ -626,6 +785,19 @@ herald_deliver_open(struct herald_campaign *c,
 	    false, o->force, &s->j, e)) != 0)
 		goto fail;
 	s->recovered = herald_journal_recovered(s->j);
+	/* The writer thread and the read-only connection (see struct
+	 * herald_deliver); without them commits happen on this thread. */
+	if (read_journal_open(c, &s->rj, &s->werr) != 0)
+		s->rj = NULL;
+	else {
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		s->writer_started = pthread_create(&s->writer, NULL,
+		    writer_main, s) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if ((rc = herald_journal_counts(s->j, cnt, e)) != 0)
 		goto fail;
 	s->todo = cnt[HERALD_J_PENDING] + cnt[HERALD_J_DEFERRED] +
@@ -705,6 +877,7 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		if (s->stop || interrupted(s))
 			break;
 	}
+	commit_finish(s);
 	sign_settle(s);
 	/* Anything still queued was never started; one marked inflight (the
 	 * room shrank before it could be handed over) goes back to deferred:
@@ -750,6 +923,30 @@ herald_deliver_free(struct herald_deliver *s)
 {
 	if (s == NULL)
 		return;
+	if (s->committing) {
+		pthread_mutex_lock(&s->wmu);
+		while (!s->wdone)
+			pthread_cond_wait(&s->dcv, &s->wmu);
+		pthread_mutex_unlock(&s->wmu);
+		s->committing = false;
+	}
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->wmu);
+		s->wquit = true;
+		pthread_cond_signal(&s->wcv);
+		pthread_mutex_unlock(&s->wmu);
+		pthread_join(s->writer, NULL);
+	}
+	pthread_mutex_destroy(&s->wmu);
+	pthread_cond_destroy(&s->wcv);
+	pthread_cond_destroy(&s->dcv);
+	herald_journal_close(s->rj);
+	while (s->cdone) {
+		struct job *next = s->cdone->next;
+
+		job_free(s->cdone);
+		s->cdone = next;
+	}
 	sign_settle(s);
 	herald_signpool_free(s->pool);
 	if (s->pool != NULL)

@@ -5,11 +5,13 @@
  * From (oversigned: listed once more than it occurs, so no second From can
  * be added), To, Reply-To, Subject, Date, Message-ID, MIME-Version,
  * Content-Type, List-Id, List-Unsubscribe and List-Unsubscribe-Post.
- * Signatures are computed by libopendkim over exactly the bytes that are
- * then sent or written.  This module is the only one that includes it.
+ * Signatures are computed (OpenSSL; see dkim.c for why not libopendkim's
+ * signer) over exactly the bytes that are then sent or written.
  */
 #ifndef HERALD_DKIM_H
 #define HERALD_DKIM_H
+
+#include <time.h>
 
 #include "config.h"
 #include "util.h"
@@ -35,6 +37,9 @@ int herald_dkim_sign(struct herald_dkim *d, struct hbuf *msg,
     struct herald_err *e);
 
 size_t herald_dkim_nkeys(const struct herald_dkim *d);
+
+/* Sign with t= fixed to t instead of the clock (for tests). */
+void herald_dkim_fix_time(struct herald_dkim *d, time_t t);
 
 struct herald_dkim_info {
 	const char *domain;     /* d= */

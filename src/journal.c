@@ -544,6 +544,12 @@ herald_journal_begin(struct herald_journal *j, struct herald_err *e)
 	return rc;
 }
 
+bool
+herald_journal_in_batch(const struct herald_journal *j)
+{
+	return j->in_batch;
+}
+
 int
 herald_journal_commit(struct herald_journal *j, struct herald_err *e)
 {

@@ -78,6 +78,8 @@ bool herald_journal_post_changed(const struct herald_journal *j);
 /* Group changes into one transaction (one fsync). */
 int herald_journal_begin(struct herald_journal *j, struct herald_err *e);
 int herald_journal_commit(struct herald_journal *j, struct herald_err *e);
+/* Is a batch open (begun and not yet committed)? */
+bool herald_journal_in_batch(const struct herald_journal *j);
 
 struct herald_jrow {
 	const char *addr;           /* lower-cased */

@@ -1577,6 +1577,8 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				k = spaces(sc, k) + dash_len(sc, spaces(sc, k));
 			else if (spaces(sc, k) != NONE && bullet_len(sc, spaces(sc, k)))
 				k = spaces(sc, k) + bullet_len(sc, spaces(sc, k));
+			else if (spaces(sc, k) != NONE && at(sc, spaces(sc, k)) == '|')
+				k = spaces(sc, k) + 1;      /* "March 5, 2024 | 10:00" */
 			if ((k = spaces(sc, k)) == NONE)
 				return 0;
 			j = k;

@@ -22,7 +22,7 @@
 
 enum {
 	Q_HAS, Q_ADD, Q_DEL, Q_SOFT_ADD, Q_SOFT_COUNT, Q_SEEN, Q_MARK_SEEN,
-	Q_EACH, Q_N
+	Q_EACH, Q_ADDRS, Q_N
 };
 
 static const char *const q_sql[Q_N] = {
@@ -39,6 +39,7 @@ static const char *const q_sql[Q_N] = {
 	"SELECT list, addr, coalesce(at, 0), coalesce(why, ''), "
 	"coalesce(message_id, ''), coalesce(reply, '') FROM suppressed "
 	"WHERE list = ?1 ORDER BY at, addr",
+	"SELECT addr FROM suppressed WHERE list = ?1",
 };
 
 /* journal.c creates suppressed(list, addr, reply, at) when it gets there
@@ -532,4 +533,89 @@ herald_suppress_import(struct herald_suppress *s, const char *list,
 	exec(s, "ROLLBACK", NULL);
 	*added = *already = 0;
 	return rc;
+}
+
+struct herald_supset {
+	char **slot;              /* open addressing, power-of-two size */
+	size_t cap, n;
+};
+
+static void
+supset_put(struct herald_supset *set, const char *addr)
+{
+	size_t i;
+
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t ncap = set->cap ? set->cap * 2 : 64;
+		char **ns = xcalloc(ncap, sizeof(*ns));
+		for (size_t k = 0; k < set->cap; k++) {
+			char *a = set->slot[k];
+			if (a == NULL)
+				continue;
+			for (i = hash64(a, strlen(a)) & (ncap - 1); ns[i];
+			    i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = a;
+		}
+		free(set->slot);
+		set->slot = ns;
+		set->cap = ncap;
+	}
+	for (i = hash64(addr, strlen(addr)) & (set->cap - 1); set->slot[i];
+	    i = (i + 1) & (set->cap - 1))
+		if (strcmp(set->slot[i], addr) == 0)
+			return;
+	set->slot[i] = xstrdup(addr);
+	set->n++;
+}
+
+int
+herald_suppress_snapshot(struct herald_suppress *s, const char *list,
+    struct herald_supset **out, struct herald_err *e)
+{
+	struct herald_supset *set = xcalloc(1, sizeof(*set));
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = set;
+	if (s == NULL || s->db == NULL || (st = s->q[Q_ADDRS]) == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, list ? list : "", -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		supset_put(set, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		herald_supset_free(set);
+		*out = NULL;
+		return dberr(s, e, "reading");
+	}
+	return 0;
+}
+
+bool
+herald_supset_has(const struct herald_supset *set, const char *addr)
+{
+	char k[512];
+	size_t n = strlen(addr), i;
+
+	if (set == NULL || set->n == 0 || n == 0 || n >= sizeof(k))
+		return false;
+	memcpy(k, addr, n + 1);
+	ascii_lower(k);
+	for (i = hash64(k, n) & (set->cap - 1); set->slot[i];
+	    i = (i + 1) & (set->cap - 1))
+		if (strcmp(set->slot[i], k) == 0)
+			return true;
+	return false;
+}
+
+void
+herald_supset_free(struct herald_supset *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	free(set);
 }

@@ -51,6 +51,17 @@ bool herald_suppress_has(struct herald_suppress *s, const char *list,
     const char *addr);
 
 /*
+ * The list's suppressed addresses as they are now, in memory: one query,
+ * then lookups cost a hash each (a walk over a long list).  Returns 0 or
+ * EX_IOERR; free with herald_supset_free (NULL is fine).
+ */
+struct herald_supset;
+int herald_suppress_snapshot(struct herald_suppress *s, const char *list,
+    struct herald_supset **out, struct herald_err *e);
+bool herald_supset_has(const struct herald_supset *set, const char *addr);
+void herald_supset_free(struct herald_supset *set);
+
+/*
  * Suppress addr for list.  An address already suppressed keeps its first
  * record.  Returns 0 (added), 1 (was already there) or EX_IOERR /
  * EX_DATAERR (bad address) with e filled.  at 0 means now.

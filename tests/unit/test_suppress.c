@@ -70,6 +70,14 @@ test_store(void)
 	INT_EQ(n, 3, "3 campaigns");
 	OK(herald_suppress_has(s, "news", "bob@example.org"), "suppressed");
 
+	{
+		struct herald_supset *set = NULL;
+		INT_EQ(herald_suppress_snapshot(s, "news", &set, &e), 0, "snapshot");
+		OK(herald_supset_has(set, "Bob@Example.ORG"), "snapshot: any case");
+		OK(!herald_supset_has(set, "ann@example.org"), "snapshot: removed");
+		OK(!herald_supset_has(set, "bob@example.org.x"), "snapshot: exact");
+		herald_supset_free(set);
+	}
 	OK(!herald_suppress_seen(s, "news", "k1"), "not seen");
 	INT_EQ(herald_suppress_mark_seen(s, "news", "k1", &e), 0, "mark");
 	OK(herald_suppress_seen(s, "news", "k1"), "seen");
