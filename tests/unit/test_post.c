@@ -246,6 +246,43 @@ check_out_case(const char *md, const char *outp, const char *name)
 	hbuf_free(&got);
 }
 
+/* The page's own path, for relative URLs: url:, permalink:, Zola path. */
+static void
+test_page_path(void)
+{
+	static const struct {
+		const char *fm, *want;
+	} cases[] = {
+		{"url: /blog/2022/04/march-update/", "/blog/2022/04/march-update/"},
+		{"url: blog/x", "/blog/x/"},
+		{"permalink: /docs/page.html", "/docs/"},
+		{"permalink: /:year/:title/", NULL},	/* a pattern: unknown */
+		{"url: https://elsewhere.example/x/", NULL},
+		{"url: /a/../../etc/", NULL},
+		{"path: 2026/05/28/Rust-1.96.0", "/2026/05/28/Rust-1.96.0/"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct herald_post p;
+		struct herald_err e = {0};
+		char *text = xasprintf("---\ntitle: P\n%s\n---\nBody\n",
+		    cases[i].fm);
+		int rc = load("p.md", text, NULL, &p, &e);
+
+		INT_EQ(rc, 0, "%s: %s", cases[i].fm, e.msg);
+		if (rc == 0) {
+			if (cases[i].want == NULL)
+				OK(p.page_path == NULL, "%s: got %s", cases[i].fm,
+				    p.page_path);
+			else
+				STR_EQ(p.page_path ? p.page_path : "(null)",
+				    cases[i].want, "%s", cases[i].fm);
+			herald_post_free(&p);
+		}
+		free(text);
+	}
+}
+
 /* Inputs that would make shortcode scanning quadratic stay bounded. */
 static void
 test_bounded(void)
@@ -451,6 +488,7 @@ main(void)
 	test_crlf_bom();
 	test_shortcodes();
 	test_bounded();
+	test_page_path();
 	test_data_cases();
 	test_example_post();
 	test_shared_posts();
