@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
@@ -109,6 +110,9 @@ herald_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((rc = herald_serve_start(&so, &srv, &e)) != 0)
 		goto out;
+	if (geteuid() == 0)
+		fprintf(stderr, "herald: serve: warning: running as root; run it "
+		    "as the site's own user (see doc/unsubscribe-server.md)\n");
 	printf("herald: serving http://%.*s:%u%s\n",
 	    (int)(strrchr(so.listen, ':') - so.listen), so.listen,
 	    herald_serve_port(srv), path);

@@ -998,11 +998,12 @@ test_build(void *arg, const struct herald_recipient *r)
 {
 	struct testcopy *t = arg;
 	struct herald_recipient copy = *r;
-	const char **vals = xcalloc(r->ncols ? r->ncols : 1, sizeof(*vals));
+	const char **vals;
 	int rc;
 
 	if (t->o->test_as != NULL && !ascii_ieq(r->email, t->o->test_as))
 		return 0;	/* not the row asked for: read on */
+	vals = xcalloc(r->ncols ? r->ncols : 1, sizeof(*vals));
 	/* That subscriber's personalisation, addressed to --to. */
 	for (size_t i = 0; i < r->ncols; i++)
 		vals[i] = strcmp(r->cols[i], "email") == 0 ? t->to :

@@ -697,6 +697,168 @@ zone_label(const char *abbr, int off, char out[32])
 		snprintf(out, 32, "GMT%c%d", off < 0 ? '-' : '+', a / 3600);
 }
 
+/*
+ * Zone words must never be ambiguous for the reader (issue 12).  An
+ * abbreviation is ambiguous when tzdata gives it to zones at different
+ * offsets (CST: Chicago, Shanghai, Havana; IST: Kolkata, Jerusalem,
+ * Dublin), judged over every zone now and half a year on.  Such a word is
+ * kept only where CLDR, in the reader's own locale, uses it for this very
+ * zone (CST for en-US readers in Chicago, IST for en-IN readers);
+ * elsewhere the reader sees the offset, "GMT+8".
+ */
+struct abbr_off {
+	char abbr[16];
+	int off;
+};
+
+static struct abbr_off *amb_tab;
+static size_t amb_n;
+static pthread_once_t amb_once = PTHREAD_ONCE_INIT;
+
+static void
+amb_add(const char *abbr, int off)
+{
+	static size_t cap;
+
+	for (size_t i = 0; i < amb_n; i++)
+		if (strcmp(amb_tab[i].abbr, abbr) == 0 && amb_tab[i].off == off)
+			return;
+	if (amb_n == cap) {
+		cap = cap ? 2 * cap : 256;
+		amb_tab = xrealloc(amb_tab, cap * sizeof(*amb_tab));
+	}
+	snprintf(amb_tab[amb_n].abbr, sizeof(amb_tab[amb_n].abbr), "%s", abbr);
+	amb_tab[amb_n++].off = off;
+}
+
+static void
+amb_build(void)
+{
+	FILE *f = fopen(ZONEINFO "/tzdata.zi", "r");
+	int64_t now = (int64_t)time(NULL);
+	char line[512];
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char name[256], abbr[16];
+		int off;
+
+		if (line[0] != 'Z' || sscanf(line, "Z %255s", name) != 1)
+			continue;
+		for (int k = 0; k < 2; k++)
+			if (herald_zone_offset(name, now + k * 182 * 86400, &off,
+			    abbr) == 0 && abbr[0] != '+' && abbr[0] != '-')
+				amb_add(abbr, off);
+	}
+	fclose(f);
+}
+
+static bool
+abbr_ambiguous(const char *abbr, int off)
+{
+	pthread_once(&amb_once, amb_build);
+	for (size_t i = 0; i < amb_n; i++)
+		if (strcmp(amb_tab[i].abbr, abbr) == 0 && amb_tab[i].off != off)
+			return true;
+	return false;
+}
+
+/* Is CLDR's word (in locale loc) for zone at utc exactly abbr? */
+static bool
+cldr_word_is(const char *loc, const char *zone, int64_t utc, const char *abbr)
+{
+	UChar uz[128], out[64];
+	char got[64];
+	UErrorCode st = U_ZERO_ERROR;
+	UDateFormat *f;
+	int32_t zl = 0, n;
+
+	u_strFromUTF8(uz, 128, &zl, zone, -1, &st);
+	if (U_FAILURE(st) || zl >= 128)
+		return false;
+	f = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, uz, zl, u"z", 1, &st);
+	if (U_FAILURE(st))
+		return false;
+	n = udat_format(f, (UDate)utc * 1000.0, out, 64, NULL, &st);
+	udat_close(f);
+	if (U_FAILURE(st) || n >= 64)
+		return false;
+	u_strToUTF8(got, sizeof(got), NULL, out, n, &st);
+	return U_SUCCESS(st) && strcmp(got, abbr) == 0;
+}
+
+/*
+ * Does CLDR, in locale loc, call zone "abbr" around utc?  ICU's own zone
+ * rules are from 2022 and may have the wrong half of the year (Mexico
+ * dropped daylight time), so its word half a year away counts too; the
+ * offset shown is always tzdata's.
+ */
+static bool
+cldr_says(const char *loc, const char *zone, int64_t utc, const char *abbr)
+{
+	return cldr_word_is(loc, zone, utc, abbr) ||
+	    cldr_word_is(loc, zone, utc + 182 * 86400, abbr) ||
+	    cldr_word_is(loc, zone, utc - 182 * 86400, abbr);
+}
+
+/* The zone word a reader in loc sees for zone at utc (tzdata: abbr, off). */
+static void
+zone_word(const char *loc, const char *zone, int64_t utc, const char *abbr,
+    int off, char out[32])
+{
+	zone_label(abbr, off, out);
+	if (strcmp(out, abbr) == 0 && abbr_ambiguous(abbr, off) &&
+	    !(zone != NULL && cldr_says(loc, zone, utc, abbr)))
+		zone_label("", off, out);	/* GMT+8 */
+}
+
+/*
+ * A pattern whose zone field stands before the time with a dash between
+ * (Icelandic "EEE, d. MMM, z – HH:mm") reads as a range once the zone is
+ * an offset ("GMT+14 – 02:00"): the zone goes after the time instead.
+ */
+static int32_t
+zone_after_time(UChar *pat, int32_t len, int32_t cap)
+{
+	bool quoted = false;
+
+	for (int32_t i = 0; i < len; i++) {
+		int32_t j, k;
+
+		if (pat[i] == '\'')
+			quoted = !quoted;
+		if (quoted || pat[i] != 'z')
+			continue;
+		for (j = i; j < len && pat[j] == 'z'; j++)
+			;
+		k = j;
+		while (k < len && pat[k] == ' ')
+			k++;
+		if (k >= len || (pat[k] != 0x2013 && pat[k] != '-'))
+			return len;
+		k++;
+		while (k < len && (pat[k] == ' ' || pat[k] == 0xa0 ||
+		    pat[k] == 0x202f))
+			k++;
+		if (len - (k - i) + 1 + (j - i) >= cap)
+			return len;
+		{
+			UChar zf[8];
+			int32_t zn = j - i < 8 ? j - i : 8;
+
+			memcpy(zf, pat + i, (size_t)zn * sizeof(UChar));
+			memmove(pat + i, pat + k, (size_t)(len - k) * sizeof(UChar));
+			len -= k - i;
+			pat[len++] = ' ';
+			memcpy(pat + len, zf, (size_t)zn * sizeof(UChar));
+			len += zn;
+		}
+		return len;
+	}
+	return len;
+}
+
 /* Copy pattern with every zone field (z Z O v V X x runs) replaced by
  * label as a quoted literal.  Returns the new length. */
 static int32_t
@@ -866,6 +1028,10 @@ herald_localize(const struct herald_when *s, size_t n, const char *zone,
 	gen = udatpg_open(loc, &st);
 	patlen = udatpg_getBestPattern(gen, uskel, skellen, pat, 256, &st);
 	rpatlen = udatpg_getBestPattern(gen, rskel, -1, rpat, 256, &st);
+	if (U_SUCCESS(st) && patlen < 256 && rpatlen < 256) {
+		patlen = zone_after_time(pat, patlen, 256);
+		rpatlen = zone_after_time(rpat, rpatlen, 256);
+	}
 	/* The formatter's own zone is UTC: it is handed wall times. */
 	fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, u"UTC", -1, pat,
 	    patlen, &st);
@@ -888,11 +1054,11 @@ herald_localize(const struct herald_when *s, size_t n, const char *zone,
 			goto out;
 		}
 		local = s[i].utc + off;
-		zone_label(abbr, off, label);
+		zone_word(loc, z, s[i].utc, abbr, off, label);
 		if (s[i].has_end) {
 			herald_zone_offset(z, s[i].utc_end, &off2, abbr);
 			local2 = s[i].utc_end + off2;
-			zone_label(abbr, off2, label2);
+			zone_word(loc, z, s[i].utc_end, abbr, off2, label2);
 			if (format_interval(loc, s[i].recurring ? rskel : uskel,
 			    local, local2, label, label2, words, 512, &wlen) != 0) {
 				rc = herald_errf(e, EX_SOFTWARE, NULL, 0,

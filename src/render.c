@@ -29,6 +29,10 @@ extern cmark_node_type CMARK_NODE_TABLE, CMARK_NODE_TABLE_ROW,
 #define GLUE		HERALD_WRAP_GLUE /* a space the text wrapper may not break at */
 
 /* A session time inside a text node; spans[i] is time i. */
+/* Session times (found or left as written) one post may hold: a bound for
+ * hostile posts (50,000 took minutes); real posts have a handful. */
+#define MAX_SESSION_TIMES 2000
+
 struct span {
 	cmark_node *node;
 	size_t start, len;
@@ -560,6 +564,28 @@ leaf_block(cmark_node *n)
 	return is_block(n) && c != NULL && !is_block(c);
 }
 
+/* Clock-like spots in s ("7:00", "7pm", "7 am"): an upper bound on the
+ * session times a scan of s can find. */
+static size_t
+clock_count(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i + 2 < n; i++) {
+		const char *p = s + i + 1;
+
+		if (s[i] < '0' || s[i] > '9')
+			continue;
+		if (*p == ' ' && i + 3 < n)
+			p++;
+		if ((p[0] == ':' && p + 2 < s + n && p[1] >= '0' &&
+		    p[1] <= '9') || (((p[0] | 32) == 'a' || (p[0] | 32) ==
+		    'p') && p + 1 < s + n && (p[1] | 32) == 'm'))
+			c++;
+	}
+	return c;
+}
+
 static int
 scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
     const struct herald_sessions_ctx *ctx, const struct herald_post *post,
@@ -575,6 +601,17 @@ scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
 	if (f.n == 0) {
 		hbuf_free(&f.text);
 		return 0;
+	}
+	/* hostile-post bound, before the scan (which slows down with the
+	 * number of clocks in one block: 50,000 took minutes) */
+	if (doc->ntimes + doc->nskipped + clock_count(f.text.data,
+	    f.text.len) > MAX_SESSION_TIMES) {
+		rc = herald_errf(e, EX_DATAERR, post->path,
+		    herald_post_line(post, inline_base_line(block)),
+		    "more than %d session times in one post", MAX_SESSION_TIMES);
+		hbuf_free(&f.text);
+		free(f.p);
+		return rc;
 	}
 	{
 		/* In a table row, a cell that is only a day lends it to a
@@ -619,6 +656,14 @@ scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
 	}
 	if (rc != 0 || nm == 0)
 		goto out;
+	/* hostile-post bound: matching spans to nodes is quadratic in a
+	 * block's matches, and real posts have a handful */
+	if (doc->ntimes + doc->nskipped + nm > MAX_SESSION_TIMES) {
+		rc = herald_errf(e, EX_DATAERR, post->path,
+		    herald_post_line(post, inline_base_line(block)),
+		    "more than %d session times in one post", MAX_SESSION_TIMES);
+		goto out;
+	}
 	r = xcalloc(nm, sizeof(*r));
 	for (size_t i = nm; i-- > 0; ) {
 		r[i].match = i;

@@ -8,8 +8,8 @@
  * into DIR, then removes the files of the previous run that this one did
  * not write (DIR/.herald-manifest lists a run's files), so DIR holds this
  * post's messages only.  A run that is killed leaves its stage directory;
- * the next run removes any whose process is gone, and stale "*.tmp.PID"
- * files too.
+ * the next run removes any whose process is gone, and its own stale
+ * "NAME.eml.tmp.PID" / "NAME.html.tmp.PID" files too.
  */
 #include "backend.h"
 
@@ -75,6 +75,17 @@ remove_tree(const char *dir)
 	rmdir(dir);
 }
 
+/* Only herald's own temp files: NAME.eml.tmp.PID, NAME.html.tmp.PID
+ * (a user's notes.tmp.1 is left alone). */
+static bool
+herald_tmp_name(const char *n, const char *tmp)
+{
+	size_t k = (size_t)(tmp - n);
+
+	return (k >= 4 && memcmp(tmp - 4, ".eml", 4) == 0) ||
+	    (k >= 5 && memcmp(tmp - 5, ".html", 5) == 0);
+}
+
 /* Stage directories and temp files left by killed runs. */
 static void
 clean_stale(const char *dir)
@@ -93,7 +104,8 @@ clean_stale(const char *dir)
 			p = xasprintf("%s/%s", dir, n);
 			remove_tree(p);
 			free(p);
-		} else if (tmp != NULL && herald_pid_dead(pid_after(tmp + 5))) {
+		} else if (tmp != NULL && herald_tmp_name(n, tmp) &&
+		    herald_pid_dead(pid_after(tmp + 5))) {
 			p = xasprintf("%s/%s", dir, n);
 			unlink(p);
 			free(p);

@@ -2,7 +2,9 @@
 Chromium: each message is loaded into a 375 px wide frame, and the page
 must be no wider than the frame (a wide table scrolls inside its own box),
 no localized <time> may take more than one line, and <html lang dir> follow the
-reader's locale.  A screenshot of the first frame is kept in the build
+reader's locale.  Each message is measured twice: as sent, and with its
+<style> block removed (as clients in the Gmail family may do), so the
+inline styles alone must fit.  A screenshot of the first frame is kept in the build
 directory as phone-375.png.  Skipped (77) without chromium."""
 import html
 import json
@@ -96,6 +98,11 @@ def main():
                 fail(f"{addr}: no <time> in the HTML part")
             frames.append(f'<iframe id="f{i}" style="display:block;width:{FRAME}px;height:1400px;border:0" '
                           f'srcdoc="{html.escape(msg, quote=True)}"></iframe>')
+            # Gmail-like: a client that drops <style> keeps only the inline
+            # styles, which must fit on their own.
+            bare = re.sub(r"<style[^>]*>.*?</style>", "", msg, flags=re.S)
+            frames.append(f'<iframe id="g{i}" style="display:block;width:{FRAME}px;height:1400px;border:0" '
+                          f'srcdoc="{html.escape(bare, quote=True)}"></iframe>')
         page = os.path.join(d, "frame.html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(PAGE.format(frames="\n".join(frames)))
@@ -111,8 +118,11 @@ def main():
         if not m:
             fail("chromium did not measure the frames: " + p.stderr.decode()[-1500:])
         res = json.loads(html.unescape(m.group(1)))
-        for i, (addr, _tz, _loc, lang, dirn) in enumerate(READERS):
-            got = res.get(f"f{i}")
+        for key, (i, (addr, _tz, _loc, lang, dirn)) in [
+                (k, x) for x in enumerate(READERS) for k in ("f", "g")]:
+            got = res.get(f"{key}{i}")
+            if key == "g":
+                addr += " (without <style>)"
             if got is None:
                 fail(f"{addr}: no measurement")
             if got["iw"] != FRAME:

@@ -97,6 +97,8 @@ def main():
         open(stale_tmp, "w").close()
         live_tmp = os.path.join(out, f"keep.eml.tmp.{os.getpid()}")
         open(live_tmp, "w").close()
+        users_tmp = os.path.join(out, f"notes.tmp.{dead.pid}")  # not herald's
+        open(users_tmp, "w").close()
         stale_mbox = os.path.join(d, f".all.mbox.herald-tmp.{dead.pid}")
         open(stale_mbox, "w").close()
 
@@ -109,6 +111,8 @@ def main():
             fail("stale temp files of a dead run were not removed")
         if not os.path.exists(live_tmp):
             fail("a temp file of a live process was removed")
+        if not os.path.exists(users_tmp):
+            fail("a file herald did not write was removed")
         os.unlink(live_tmp)
         if any(".herald-stage." in n for n in os.listdir(out)):
             fail("this run's stage directory was left behind")

@@ -96,12 +96,49 @@ def label(d):
     return "GMT%s%d" % (sign, a // 3600)
 
 
+def ambiguous_abbreviations():
+    """Abbreviations tzdata gives to zones at different offsets, now or
+    half a year on (issue 12): herald shows such a word only where CLDR
+    uses it for that zone in the reader's language, else the offset."""
+    now = dt.datetime.now(UTC)
+    seen = {}
+    for name in zoneinfo.available_timezones():
+        if name.startswith(("Etc/", "posix", "right")):
+            continue
+        zz = zoneinfo.ZoneInfo(name)
+        for t in (now, now + dt.timedelta(days=182)):
+            lt = t.astimezone(zz)
+            ab = lt.tzname()
+            if ab and ab[0] not in "+-":
+                seen.setdefault(ab, set()).add(lt.utcoffset())
+    return {ab for ab, offs in seen.items() if len(offs) > 1}
+
+
+AMBIGUOUS = ambiguous_abbreviations()
+
+
+def offset_label(d):
+    off = int(d.utcoffset().total_seconds())
+    if off == 0:
+        return "GMT"
+    a = abs(off)
+    sign = "-" if off < 0 else "+"
+    if a % 3600 // 60:
+        return "GMT%s%d:%02d" % (sign, a // 3600, a % 3600 // 60)
+    return "GMT%s%d" % (sign, a // 3600)
+
+
 def expected(z, t):
+    """(datetime attribute, [acceptable words]): an ambiguous abbreviation
+    may also be shown as the offset."""
     d = dt.datetime.fromtimestamp(t, z)
     attr = d.isoformat()
-    words = "%s, %02d/%02d/%04d, %02d:%02d:%02d %s" % (
+    labels = [label(d)]
+    if labels[0] in AMBIGUOUS:
+        labels.append(offset_label(d))
+    words = ["%s, %02d/%02d/%04d, %02d:%02d:%02d %s" % (
         WEEKDAYS[d.weekday()], d.month, d.day, d.year, d.hour, d.minute,
-        d.second, label(d))
+        d.second, lab) for lab in labels]
     return attr, words
 
 
@@ -164,7 +201,7 @@ def main():
         want_attr, want_words = expected(z, t)
         m = LINE.match(line)
         got = (m.group(1), m.group(2).replace("\u00a0", " ")) if m else None
-        if got != (want_attr, want_words):
+        if got is None or got[0] != want_attr or got[1] not in want_words:
             failures += 1
             if failures <= 20:
                 print("FAIL: %s %d (%s): got %r, want %r" % (

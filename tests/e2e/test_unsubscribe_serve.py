@@ -188,6 +188,7 @@ def main():
                          "Chromium: the button leads to the done page: %r" % txt[:200])
                 finally:
                     ch.close()
+                print("chromium: confirm page opened, button pressed")
                 C.eq(suppressed(site).get("user0004@example.org", {}).get("why"),
                      "form", "Chromium's click suppressed user0004")
             else:
@@ -195,6 +196,27 @@ def main():
         finally:
             rc, err = sv.stop()
         C.eq(rc, 0, "serve stops cleanly on SIGTERM: " + err[-500:])
+        # by hand: --token (a forged one refused), export, import
+        conf = ["--config", os.path.join(site.dir, "herald.yml")]
+        tok5 = urls["user0005@example.org"].rsplit("token=", 1)[1]
+        p = fixture.run(["unsubscribe", "--token", tok5[:-1] + ("A" if tok5[-1] != "A" else "B")] + conf, site.dir)
+        C.eq(p.returncode, 65, "--token with a forged token: " + out(p))
+        p = fixture.run(["unsubscribe", "--token", tok5] + conf, site.dir)
+        C.eq(p.returncode, 0, "--token: " + out(p))
+        C.eq(suppressed(site).get("user0005@example.org", {}).get("why"), "manual",
+             "--token suppresses user0005")
+        p = fixture.run(["unsubscribe", "--list", site.list, "--export", "-"] + conf, site.dir)
+        import csv
+        import io
+        rows = list(csv.DictReader(io.StringIO(p.stdout.decode())))
+        C.eq(sorted(r["email"] for r in rows), sorted(suppressed(site)),
+             "export lists every suppression (read with Python's csv)")
+        exp = os.path.join(site.dir, "exported.csv")
+        with open(exp, "wb") as f:
+            f.write(p.stdout)
+        p = fixture.run(["unsubscribe", "--list", "other", "--import", exp] + conf, site.dir)
+        C.ok(p.returncode == 0 and ("%d suppressed" % len(rows)) in out(p),
+             "import into another list: " + out(p))
         gone = set(suppressed(site))
 
         # the next preview and send skip exactly them
