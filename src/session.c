@@ -1461,6 +1461,31 @@ relative_week(const struct scanner *sc, size_t i, size_t end)
 	return false;
 }
 
+/* Do the few words after end say the reader's own time ("in your (own)
+ * time zone", "in your local time", "local time")? */
+static bool
+own_time_after(const struct scanner *sc, size_t end)
+{
+	static const char *const own[] = {"your", "my", "own", "local",
+	    "their", "everyone", "wherever", NULL};
+	size_t q = end;
+
+	for (int w = 0; w < 4; w++) {
+		size_t n;
+
+		q = opt_spaces(sc, q);
+		if (at(sc, q) == '(' || at(sc, q) == ',')
+			q = opt_spaces(sc, q + 1);
+		if ((n = word_len(sc, q)) == 0)
+			return false;
+		for (int k = 0; own[k]; k++)
+			if (word_ieq(sc, q, n, own[k]))
+				return true;
+		q += n;
+	}
+	return false;
+}
+
 /* instant() without leaving an error or a reason behind. */
 static int
 instant_quiet(struct scanner *sc, size_t end, int64_t days,
@@ -1738,8 +1763,10 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 			    zname(sc, &others[0].z, zb2));
 			goto skip;
 		}
-		/* Could the next word name a zone? */
+		/* Could the next word name a zone?  ("(your local time)") */
 		q = spaces(sc, end);
+		if (q != NONE && at(sc, q) == '(')
+			q = opt_spaces(sc, q + 1);
 		if (q != NONE && is_alpha(at(sc, q))) {
 			struct zone tmp;
 			size_t n = word_len(sc, q);
@@ -1751,6 +1778,12 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				    "herald knows", (int)n, sc->t + q);
 				goto skip;
 			}
+		}
+		/* "at 10:00 in your own time zone": the reader's time, not
+		 * the post's */
+		if (own_time_after(sc, end)) {
+			why(sc, "a time in each reader's own zone");
+			goto skip;
 		}
 		if (post_zone == NULL) {
 			if (!day_first && !sp.a.ampm && !sp.has_end)
@@ -2187,6 +2220,26 @@ herald_sessions_scan(const struct herald_sessions_ctx *ctx, const char *text,
 	*out = v;
 	*nout = n;
 	return 0;
+}
+
+bool
+herald_sessions_is_day(const char *s)
+{
+	struct herald_sessions_ctx ctx;
+	struct scanner sc;
+	struct day d;
+	size_t b = 0, e = strlen(s);
+
+	while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n'))
+		b++;
+	while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n'))
+		e--;
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&sc, 0, sizeof(sc));
+	sc.ctx = &ctx;
+	sc.t = s + b;
+	sc.len = e - b;
+	return sc.len > 0 && day(&sc, 0, &d) == sc.len && !d.recurring;
 }
 
 void

@@ -12,6 +12,11 @@ only a number), formatting the reader's wall time; a range through ICU's
 DateIntervalFormat with the zone words replaced; a recurring time with the
 skeleton's date fields removed.  U+202F is written as U+00A0, as herald
 documents.  Run it after changing the post, and review the difference.
+
+label() states the rule for the zone words readers see (tzdata's
+abbreviation, or GMT+5:30 where tzdata has only a number), as does
+tests/e2e/test_tz_oracle.py; if that rule changes on purpose, change it in
+both, rerun this, and check the new .times files by hand.
 """
 import datetime as dt
 import os
