@@ -632,9 +632,11 @@ scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
 				hbuf_free(&of.text);
 				free(of.p);
 			}
-		} else
+		} else {
+			/* every other cell that is a day; several ("Mon" and
+			 * "2024-06-03") only when together they are one day */
 			for (cmark_node *o = cmark_node_first_child(
-			    cmark_node_parent(block)); o != NULL && hint.len == 0;
+			    cmark_node_parent(block)); o != NULL;
 			    o = cmark_node_next(o)) {
 				struct flat of = { HBUF_INIT, NULL, 0, 0 };
 				if (o == block)
@@ -642,11 +644,17 @@ scan_block(struct herald_doc *doc, cmark_node *block, cmark_node *prev_leaf,
 				flatten(o, &of, false);
 				if (of.text.len > 0 && of.text.len < 64 &&
 				    memchr(of.text.data, '\x1f', of.text.len) == NULL &&
-				    memchr(of.text.data, ':', of.text.len) == NULL)
+				    herald_sessions_is_day(hbuf_cstr(&of.text))) {
+					if (hint.len > 0)
+						hbuf_puts(&hint, ", ");
 					hbuf_puts(&hint, hbuf_cstr(&of.text));
+				}
 				hbuf_free(&of.text);
 				free(of.p);
 			}
+			if (hint.len > 0 && !herald_sessions_is_day(hbuf_cstr(&hint)))
+				hbuf_reset(&hint);
+		}
 		c2.day_hint = hint.len ? hbuf_cstr(&hint) : NULL;
 		rc = herald_sessions_scan(&c2, f.text.data, f.text.len,
 		    herald_post_line(post, inline_base_line(block)), &m, &nm, e);

@@ -2222,6 +2222,26 @@ herald_sessions_scan(const struct herald_sessions_ctx *ctx, const char *text,
 	return 0;
 }
 
+bool
+herald_sessions_is_day(const char *s)
+{
+	struct herald_sessions_ctx ctx;
+	struct scanner sc;
+	struct day d;
+	size_t b = 0, e = strlen(s);
+
+	while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n'))
+		b++;
+	while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n'))
+		e--;
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&sc, 0, sizeof(sc));
+	sc.ctx = &ctx;
+	sc.t = s + b;
+	sc.len = e - b;
+	return sc.len > 0 && day(&sc, 0, &d) == sc.len && !d.recurring;
+}
+
 void
 herald_time_matches_free(struct herald_time_match *m, size_t n)
 {

@@ -74,6 +74,10 @@ int herald_sessions_scan(const struct herald_sessions_ctx *ctx,
     size_t *nout, struct herald_err *e);
 void herald_time_matches_free(struct herald_time_match *m, size_t n);
 
+/* Is s (trimmed) a day and nothing else ("Thursday", "Tue, 5 March",
+ * "2024-06-03")?  For ctx->day_hint candidates. */
+bool herald_sessions_is_day(const char *s);
+
 void herald_session_copy(struct herald_session *dst, const struct herald_session *src);
 void herald_session_free(struct herald_session *s);
 
