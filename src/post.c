@@ -123,6 +123,53 @@ fm_text(const struct ynode *fm, const char *key, const char *file,
 	return 0;
 }
 
+/*
+ * Where the post lives on the site: Hugo's url:, Jekyll's permalink: (when
+ * it has no :placeholders) or Zola's path, as "/a/b/".  Anything that is
+ * not a plain path is left alone (relative URLs then resolve against the
+ * site's base URL).
+ */
+static int
+page_path(struct herald_post *post, const struct ynode *fm,
+    struct herald_err *e)
+{
+	static const char *const keys[] = {"url", "permalink", "path", NULL};
+	struct hbuf b = HBUF_INIT;
+
+	(void)e;
+	for (size_t k = 0; keys[k] != NULL && post->page_path == NULL; k++) {
+		const char *v = ynode_str(fm, keys[k]);
+		bool ok = v != NULL && *v != '\0' && strlen(v) < 1024 &&
+		    strstr(v, "..") == NULL && strstr(v, "//") == NULL;
+
+		for (const char *p = v; ok && *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    strchr("/-_.~", *p) != NULL))
+				ok = false;
+		if (!ok)
+			continue;
+		hbuf_reset(&b);
+		if (*v != '/')
+			hbuf_putc(&b, '/');
+		hbuf_puts(&b, v);
+		/* "/x" and "/Rust-1.96.0" are folders, "/x.html" a file */
+		if (b.data[b.len - 1] != '/' && !(b.len > 5 &&
+		    strcmp(b.data + b.len - 5, ".html") == 0) && !(b.len > 4 &&
+		    strcmp(b.data + b.len - 4, ".htm") == 0))
+			hbuf_putc(&b, '/');
+		else if (b.data[b.len - 1] != '/') {
+			/* "/a/b.html": relative URLs sit beside it, in "/a/" */
+			char *slash = strrchr(b.data, '/');
+			b.len = (size_t)(slash + 1 - b.data);
+			b.data[b.len] = '\0';
+		}
+		post->page_path = hbuf_detach(&b);
+	}
+	hbuf_free(&b);
+	return 0;
+}
+
 static int
 load_front_matter(struct herald_post *post, const struct ynode *fm,
     int fm_line, struct herald_err *e)
@@ -139,6 +186,8 @@ load_front_matter(struct herald_post *post, const struct ynode *fm,
 	    (rc = fm_text(fm, "summary", file, false, &post->summary, e)) ||
 	    (rc = fm_text(fm, "timezone", file, true, &post->timezone, e)) ||
 	    (rc = fm_text(fm, "campaign", file, true, &post->campaign, e)))
+		return rc;
+	if ((rc = page_path(post, fm, e)) != 0)
 		return rc;
 	/* Hugo and Zola call the preheader description */
 	if (post->summary == NULL && ynode_get(fm, "description") != NULL &&
@@ -401,6 +450,7 @@ herald_post_free(struct herald_post *post)
 	free(post->subject);
 	free(post->summary);
 	free(post->timezone);
+	free(post->page_path);
 	free(post->campaign);
 	free(post->body);
 	free(post->line_map);

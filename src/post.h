@@ -25,6 +25,9 @@ struct herald_post {
 	char *subject;      /* defaults to title */
 	char *summary;      /* may be NULL */
 	char *timezone;     /* IANA name or NULL */
+	char *page_path;    /* the page's path on the site, "/blog/x/", from
+	                     * url: (Hugo), permalink: (Jekyll) or path
+	                     * (Zola); relative URLs resolve against it */
 	int year, month, day;   /* post date; year == 0 when unknown */
 	char *body;         /* Markdown after shortcode expansion, NUL-terminated */
 	size_t body_len;

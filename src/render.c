@@ -195,7 +195,7 @@ put_url_encoded(struct hbuf *b, const char *url)
  * Absolute URLs, mailto: and #fragments are left as they are.
  */
 static char *
-absolute_url(const char *base, const char *url)
+absolute_url(const char *base, const char *page, const char *url)
 {
 	struct hbuf b = HBUF_INIT;
 
@@ -207,8 +207,10 @@ absolute_url(const char *base, const char *url)
 	else if (url[0] == '/')
 		hbuf_puts(&b, base);
 	else {
+		/* relative to the page's own URL when the post says where it
+		 * lives (a Hugo bundle's images sit beside its index.md) */
 		hbuf_puts(&b, base);
-		hbuf_putc(&b, '/');
+		hbuf_puts(&b, page ? page : "/");
 		if (url[0] == '.' && url[1] == '/')
 			url += 2;
 	}
@@ -943,7 +945,7 @@ herald_doc_parse(const struct herald_post *post,
 		if (ev != CMARK_EVENT_ENTER ||
 		    (t != CMARK_NODE_LINK && t != CMARK_NODE_IMAGE))
 			continue;
-		abs = absolute_url(base, url_of(n));
+		abs = absolute_url(base, post->page_path, url_of(n));
 		cmark_node_set_url(n, abs);
 		if (url_linkable(abs))
 			add_link(doc, abs);

@@ -20,6 +20,8 @@
 
 #define SC_MAX_DEPTH	16	/* shortcodes inside shortcodes */
 #define SC_MAX_ARGS	64
+#define SC_NOCLOSE	32	/* backtick run lengths code_span remembers */
+#define SC_SEARCH_MAX	(64u << 20)	/* bytes searched for closing tags */
 
 static const char *
 find_mem(const char *s, size_t n, const char *pat, size_t pn)
@@ -65,6 +67,10 @@ struct sx {
 	int first_line;
 	int depth;
 	struct herald_expanded *x;
+	/* code_span: no closer of run length L in [nocl_from, nocl_to) */
+	const char *nocl_from[SC_NOCLOSE], *nocl_to[SC_NOCLOSE];
+	/* bytes looked through for closing tags (bounded: see tag_budget) */
+	size_t searched;
 };
 
 static void
@@ -936,6 +942,20 @@ find_hugo_close(const char *s, size_t len, size_t from, const char *name,
 	return -1;
 }
 
+/*
+ * Looking for closing tags is linear per opening tag; a post of nothing
+ * but opening tags must not make it quadratic without end.
+ */
+static int
+search_budget(struct sx *x, size_t n, int line)
+{
+	x->searched += n;
+	if (x->searched > SC_SEARCH_MAX)
+		return herald_errf(x->e, EX_DATAERR, x->file, line,
+		    "too many shortcodes or tags without their closing tag");
+	return 0;
+}
+
 /* Hugo built-ins that always / never take inner content. */
 static bool
 always_paired(const char *n)
@@ -1033,7 +1053,13 @@ hugo(struct sx *x, const char *s, size_t len, size_t i, int line,
 	*used = (size_t)(k.s + 3 - (s + i));
 	if (!never_paired(c.name)) {
 		size_t tl = 0;
-		long cl = find_hugo_close(s, len, i + *used, c.name, &tl);
+		long cl;
+
+		if ((rc = search_budget(x, len - i, line)) != 0) {
+			call_free(&c);
+			return rc;
+		}
+		cl = find_hugo_close(s, len, i + *used, c.name, &tl);
 
 		if (cl >= 0) {
 			c.paired = true;
@@ -1199,6 +1225,12 @@ liquid_value(struct sx *x, const char *expr, size_t n, int line,
 	if (v != NULL && node_text(v, out))
 		return 0;
 unknown:
+	if (strncmp(expr, "page.", 5) != 0 && strncmp(expr, "site.", 5) != 0)
+		return herald_errf(x->e, EX_DATAERR, x->file, line,
+		    "unknown Liquid value '{{ %.*s }}': herald fills page.* "
+		    "(front matter) and site.* (herald.yml); if it is meant "
+		    "as text, put it in `code` or write \\{{",
+		    (int)(n > 60 ? 60 : n), expr);
 	return herald_errf(x->e, EX_DATAERR, x->file, line,
 	    "unknown Liquid value '{{ %.*s }}' (page.* reads the front "
 	    "matter, site.* site.params in herald.yml)", (int)(n > 60 ? 60 : n),
@@ -1348,6 +1380,8 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 			goto out;
 		}
 		after = (size_t)(k.s + 2 - s);
+		if ((rc = search_budget(x, len - after, line)) != 0)
+			goto out;
 		cl = find_liquid_end(s, len, after, NULL, "end", &tl);
 		if (cl < 0) {
 			rc = herald_errf(x->e, EX_DATAERR, x->file, line,
@@ -1398,6 +1432,8 @@ tag(struct sx *x, const char *s, size_t len, size_t i, int line,
 		char endname[32];
 
 		snprintf(endname, sizeof(endname), "end%.20s", c.name);
+		if ((rc = search_budget(x, len - after, line)) != 0)
+			goto out;
 		cl = find_liquid_end(s, len, after, c.name, endname, &tl);
 		if (cl < 0) {
 			rc = herald_errf(x->e, EX_DATAERR, x->file, line,
@@ -1477,23 +1513,35 @@ kramdown(struct sx *x, const char *s, size_t len, size_t i, int line,
 	return 0;
 }
 
-/* The length of the code span at s[i] (a backtick run), 0 if none. */
+/*
+ * The length of the code span at s[i] (a backtick run), 0 if none.  A run
+ * length that found no closer from p up to e cannot find one from any
+ * later q < e either: nocl remembers that, so a paragraph full of lone
+ * backticks stays linear.
+ */
 static size_t
-code_span(const char *s, size_t len, size_t i)
+code_span(struct sx *x, const char *s, size_t len, size_t i)
 {
 	size_t run = 0, j;
 
 	while (i + run < len && s[i + run] == '`')
 		run++;
+	if (run < SC_NOCLOSE && x->nocl_from[run] != NULL &&
+	    s + i >= x->nocl_from[run] && s + i < x->nocl_to[run])
+		return 0;
 	for (j = i + run; j < len; ) {
 		size_t r = 0;
 		if (s[j] == '\n' && j + 1 < len && s[j + 1] == '\n')
-			return 0;	/* a paragraph ends first */
+			break;		/* a paragraph ends first */
 		while (j + r < len && s[j + r] == '`')
 			r++;
 		if (r == run)
 			return j + run - i;
 		j += r ? r : 1;
+	}
+	if (run < SC_NOCLOSE) {
+		x->nocl_from[run] = s + i;
+		x->nocl_to[run] = s + j;
 	}
 	return 0;
 }
@@ -1585,7 +1633,7 @@ scan(struct sx *x, const char *s, size_t len, int line, struct out *o)
 			i += 2;
 			continue;
 		}
-		if (s[i] == '`' && (used = code_span(s, len, i)) > 0) {
+		if (s[i] == '`' && (used = code_span(x, s, len, i)) > 0) {
 			put_code(o, s + i, used, &line);
 			i += used;
 			continue;

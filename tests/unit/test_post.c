@@ -246,6 +246,78 @@ check_out_case(const char *md, const char *outp, const char *name)
 	hbuf_free(&got);
 }
 
+/* The page's own path, for relative URLs: url:, permalink:, Zola path. */
+static void
+test_page_path(void)
+{
+	static const struct {
+		const char *fm, *want;
+	} cases[] = {
+		{"url: /blog/2022/04/march-update/", "/blog/2022/04/march-update/"},
+		{"url: blog/x", "/blog/x/"},
+		{"permalink: /docs/page.html", "/docs/"},
+		{"permalink: /:year/:title/", NULL},	/* a pattern: unknown */
+		{"url: https://elsewhere.example/x/", NULL},
+		{"url: /a/../../etc/", NULL},
+		{"path: 2026/05/28/Rust-1.96.0", "/2026/05/28/Rust-1.96.0/"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct herald_post p;
+		struct herald_err e = {0};
+		char *text = xasprintf("---\ntitle: P\n%s\n---\nBody\n",
+		    cases[i].fm);
+		int rc = load("p.md", text, NULL, &p, &e);
+
+		INT_EQ(rc, 0, "%s: %s", cases[i].fm, e.msg);
+		if (rc == 0) {
+			if (cases[i].want == NULL)
+				OK(p.page_path == NULL, "%s: got %s", cases[i].fm,
+				    p.page_path);
+			else
+				STR_EQ(p.page_path ? p.page_path : "(null)",
+				    cases[i].want, "%s", cases[i].fm);
+			herald_post_free(&p);
+		}
+		free(text);
+	}
+}
+
+/* Inputs that would make shortcode scanning quadratic stay bounded. */
+static void
+test_bounded(void)
+{
+	struct herald_post p;
+	struct herald_err e = {0};
+	struct hbuf b = HBUF_INIT;
+	int rc;
+
+	/* unclosed site shortcodes (policy inner): each looks for its end */
+	hbuf_puts(&b, "---\ntitle: Many\n---\n");
+	for (int i = 0; i < 20000; i++)
+		hbuf_puts(&b, "{{< alert >}} ");
+	rc = load("many.md", b.data, NULL, &p, &e);
+	INT_EQ(rc, EX_DATAERR, "unclosed shortcodes refused");
+	OK(strstr(e.msg, "without their closing tag") != NULL, "%s", e.msg);
+	INT_EQ(e.line, 4, "at the line of the one that went over");
+	if (rc == 0)
+		herald_post_free(&p);
+	/* lone backticks of growing lengths: no code span, linear */
+	hbuf_reset(&b);
+	hbuf_puts(&b, "---\ntitle: Ticks\n---\n");
+	for (int i = 0; i < 50000; i++)
+		hbuf_puts(&b, "` a `` b ``` ");
+	hbuf_puts(&b, "{{< baseurl >}}\n");
+	rc = load("ticks.md", b.data, NULL, &p, &e);
+	INT_EQ(rc, 0, "%s", e.msg);
+	if (rc == 0) {
+		OK(strstr(p.body, "https://blog.example.org\n") != NULL,
+		    "expanded after the backticks");
+		herald_post_free(&p);
+	}
+	hbuf_free(&b);
+}
+
 /* "CODE:LINE:substring" */
 static void
 check_case(const char *dir, const char *name)
@@ -415,6 +487,8 @@ main(void)
 	test_dates();
 	test_crlf_bom();
 	test_shortcodes();
+	test_bounded();
+	test_page_path();
 	test_data_cases();
 	test_example_post();
 	test_shared_posts();

@@ -407,6 +407,48 @@ test_empty(void)
 	herald_doc_free(NULL);
 }
 
+/*
+ * Site shortcode output (shortcode.c leaves "<!--" marker N "-->" in the
+ * body): the HTML part gets snippet N's HTML, the text part its text;
+ * any other comment, or an index past the end, stays dropped.
+ */
+static void
+test_snippets(void)
+{
+	struct herald_post p;
+	struct herald_doc *doc = NULL;
+	struct herald_err e = {0};
+	struct herald_snippet sn[2] = {
+		{(char *)"<div>Block &amp; co</div>", (char *)"[Block] one\ntwo"},
+		{(char *)"<b>in</b>", (char *)"IN"},
+	};
+	struct hbuf h = HBUF_INIT, t = HBUF_INIT;
+	int rc;
+
+	fake_post(&p, "snip.md", "<!--MK0-->\n\nText and <!--MK1--> inline."
+	    "<!--other--><!--MK7-->\n\n<!--MK9-->\n", 4);
+	p.snips = sn;
+	p.nsnips = 2;
+	snprintf(p.marker, sizeof(p.marker), "MK");
+	rc = herald_doc_parse(&p, &cfg, &doc, &e);
+	INT_EQ(rc, 0, "%s", e.msg);
+	if (rc != 0)
+		return;
+	herald_render_html(doc, NULL, &h);
+	herald_render_text(doc, NULL, &t);
+	OK(strstr(h.data, "<div>Block &amp; co</div>") != NULL, "block html: %s",
+	    h.data);
+	OK(strstr(h.data, "Text and <b>in</b> inline.</p>") != NULL,
+	    "inline html: %s", h.data);
+	OK(strstr(h.data, "other") == NULL && strstr(h.data, "MK") == NULL,
+	    "other comments dropped: %s", h.data);
+	STR_EQ(t.data, "[Block] one\ntwo\n\nText and IN inline.\n", "text");
+	OK(strstr(t.data, "MK") == NULL, "no marker in text: %s", t.data);
+	hbuf_free(&h);
+	hbuf_free(&t);
+	herald_doc_free(doc);
+}
+
 int
 main(void)
 {
@@ -415,5 +457,6 @@ main(void)
 	test_substitution();
 	test_reference_post();
 	test_empty();
+	test_snippets();
 	return harness_done();
 }
