@@ -34,6 +34,9 @@ struct herald_variant {
 	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
 	struct hbuf qp_text;
 	bool encoded;
+	char *lang_of;       /* the reader locale lang/rtl were made for */
+	char lang[64];       /* herald_locale_html(lang_of) */
+	bool rtl;
 	char **times;        /* each session time as this pair reads it */
 	size_t ntimes;
 };
@@ -355,6 +358,7 @@ variant_free(struct herald_variant *v)
 	free(v->text);
 	hbuf_free(&v->qp_html);
 	hbuf_free(&v->qp_text);
+	free(v->lang_of);
 	for (size_t i = 0; i < v->ntimes; i++)
 		free(v->times[i]);
 	free(v->times);
@@ -641,8 +645,8 @@ herald_campaign_message(struct herald_campaign *c,
 	struct herald_mail m = {0};
 	struct tplctx *t;
 	struct spans tsp = {0}, hsp = {0};
-	char *token, lang[64];
-	bool spans_ok, rtl;
+	char *token;
+	bool spans_ok;
 	int rc;
 
 	free(out->to_addr);
@@ -695,9 +699,15 @@ herald_campaign_message(struct herald_campaign *c,
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
 	/* lang= and dir= of the HTML part follow the reader's locale */
-	herald_locale_html(r->locale, lang, &rtl);
-	set_str(&t->root_items[5], lang);
-	set_str(&t->root_items[6], rtl ? "rtl" : "ltr");
+	/* (asked of ICU once per variant and locale spelling, not per reader) */
+	if (v->lang_of == NULL || strcmp(v->lang_of, r->locale ? r->locale :
+	    "\001") != 0) {
+		free(v->lang_of);
+		v->lang_of = xstrdup(r->locale ? r->locale : "\001");
+		herald_locale_html(r->locale, v->lang, &v->rtl);
+	}
+	set_str(&t->root_items[5], v->lang);
+	set_str(&t->root_items[6], v->rtl ? "rtl" : "ltr");
 	/* The variant's body is encoded once; per reader only the template
 	 * around it (greeting, footer, links) is rendered and encoded. */
 	if (!v->encoded) {
