@@ -34,6 +34,9 @@ struct herald_variant {
 	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
 	struct hbuf qp_text;
 	bool encoded;
+	char *lang_of;       /* the reader locale lang/rtl were made for */
+	char lang[64];       /* herald_locale_html(lang_of) */
+	bool rtl;
 	char **times;        /* each session time as this pair reads it */
 	size_t ntimes;
 };
@@ -44,19 +47,6 @@ static const char *const site_keys[] = { "title", "base_url" };
 static const char *const sub_fixed[] = { "email", "name", "timezone", "locale", "format" };
 static const char *const root_keys[] = { "post", "site", "subscriber", "content",
 	"unsubscribe_url", "lang", "dir" };
-
-static char *
-basename_noext(const char *path, const char *ext)
-{
-	const char *b = strrchr(path, '/');
-	size_t n;
-
-	b = b ? b + 1 : path;
-	n = strlen(b);
-	if (n > strlen(ext) && strcmp(b + n - strlen(ext), ext) == 0)
-		n -= strlen(ext);
-	return xstrndup(b, n);
-}
 
 /*
  * The list file for --list ARG: ARG itself if it exists, else for a bare
@@ -87,7 +77,7 @@ find_list(const char *arg, char **out, struct herald_err *e)
 		want = xstrdup(arg);
 		dir = xstrndup(arg, (size_t)(slash - arg));
 	}
-	name = basename_noext(want, ".csv");
+	name = herald_suppress_list_name(want);
 	if (herald_suggest_list(dir, name, near, sizeof(near)))
 		herald_errf(e, EX_NOINPUT, want, 0, "no such list; did you mean "
 		    "%s?", near);
@@ -305,7 +295,7 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	if (o->list_path != NULL) {
 		if ((rc = find_list(o->list_path, &c->list_path, e)) != 0)
 			goto fail;
-		c->list_name = basename_noext(c->list_path, ".csv");
+		c->list_name = herald_suppress_list_name(c->list_path);
 		if ((rc = herald_list_validate_all(c->list_path, &c->stats,
 		    o->warn, o->bad_row, o->warn_arg, e)) != 0)
 			goto fail;
@@ -368,6 +358,7 @@ variant_free(struct herald_variant *v)
 	free(v->text);
 	hbuf_free(&v->qp_html);
 	hbuf_free(&v->qp_text);
+	free(v->lang_of);
 	for (size_t i = 0; i < v->ntimes; i++)
 		free(v->times[i]);
 	free(v->times);
@@ -654,8 +645,8 @@ herald_campaign_message(struct herald_campaign *c,
 	struct herald_mail m = {0};
 	struct tplctx *t;
 	struct spans tsp = {0}, hsp = {0};
-	char *token, lang[64];
-	bool spans_ok, rtl;
+	char *token;
+	bool spans_ok;
 	int rc;
 
 	free(out->to_addr);
@@ -708,9 +699,15 @@ herald_campaign_message(struct herald_campaign *c,
 	tplctx_recipient(t, r);
 	set_str(&t->root_items[4], hbuf_cstr(&url));
 	/* lang= and dir= of the HTML part follow the reader's locale */
-	herald_locale_html(r->locale, lang, &rtl);
-	set_str(&t->root_items[5], lang);
-	set_str(&t->root_items[6], rtl ? "rtl" : "ltr");
+	/* (asked of ICU once per variant and locale spelling, not per reader) */
+	if (v->lang_of == NULL || strcmp(v->lang_of, r->locale ? r->locale :
+	    "\001") != 0) {
+		free(v->lang_of);
+		v->lang_of = xstrdup(r->locale ? r->locale : "\001");
+		herald_locale_html(r->locale, v->lang, &v->rtl);
+	}
+	set_str(&t->root_items[5], v->lang);
+	set_str(&t->root_items[6], v->rtl ? "rtl" : "ltr");
 	/* The variant's body is encoded once; per reader only the template
 	 * around it (greeting, footer, links) is rendered and encoded. */
 	if (!v->encoded) {

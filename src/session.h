@@ -10,10 +10,11 @@
  * The grammar and its conservative choices are described at the top of
  * session.c.  A phrase is converted whole (range end, other zones), left
  * as written and reported (a match with skip set: no zone, an unknown
- * word after the clock, no day), or refused: ambiguous abbreviations
- * (IST, CST), a standard/daylight name not in effect on that date ("EST"
- * in July), impossible dates, nonexistent or doubled local times, zones
- * that disagree, a weekday or year-less date without a post date.
+ * word after the clock, no day, a standard/daylight name not in effect on
+ * that date such as "EST" in July), or refused: ambiguous abbreviations
+ * (IST, CST) no other zone of the phrase settles, impossible dates,
+ * nonexistent or doubled local times, zones that disagree, a weekday that
+ * contradicts its date, a weekday or year-less date without a post date.
  */
 #ifndef HERALD_SESSION_H
 #define HERALD_SESSION_H
@@ -42,10 +43,11 @@ struct herald_sessions_ctx {
 	const char *post_zone;      /* post's timezone: or NULL */
 	const struct herald_alias *aliases;   /* config timezone_aliases */
 	size_t naliases;
-	const char *day_hint;       /* or NULL: the words of a table cell in
-	                               the same row; when they are a day and
-	                               nothing else ("Thursday", "May 6"), a
-	                               clock without a day takes that day */
+	const char *day_hint;       /* or NULL: a day from around the text
+	                               (other cells of a table row, a block
+	                               right before that is only a day); when
+	                               it is a day and nothing else ("Thursday",
+	                               "May 6"), a clock without a day takes it */
 };
 
 struct herald_time_match {
