@@ -48,19 +48,6 @@ static const char *const sub_fixed[] = { "email", "name", "timezone", "locale", 
 static const char *const root_keys[] = { "post", "site", "subscriber", "content",
 	"unsubscribe_url", "lang", "dir" };
 
-static char *
-basename_noext(const char *path, const char *ext)
-{
-	const char *b = strrchr(path, '/');
-	size_t n;
-
-	b = b ? b + 1 : path;
-	n = strlen(b);
-	if (n > strlen(ext) && strcmp(b + n - strlen(ext), ext) == 0)
-		n -= strlen(ext);
-	return xstrndup(b, n);
-}
-
 /*
  * The list file for --list ARG: ARG itself if it exists, else for a bare
  * name lists/NAME.csv.  A list that is not there is named with the closest
@@ -90,7 +77,7 @@ find_list(const char *arg, char **out, struct herald_err *e)
 		want = xstrdup(arg);
 		dir = xstrndup(arg, (size_t)(slash - arg));
 	}
-	name = basename_noext(want, ".csv");
+	name = herald_suppress_list_name(want);
 	if (herald_suggest_list(dir, name, near, sizeof(near)))
 		herald_errf(e, EX_NOINPUT, want, 0, "no such list; did you mean "
 		    "%s?", near);
@@ -308,7 +295,7 @@ herald_campaign_open(const struct herald_campaign_opts *o,
 	if (o->list_path != NULL) {
 		if ((rc = find_list(o->list_path, &c->list_path, e)) != 0)
 			goto fail;
-		c->list_name = basename_noext(c->list_path, ".csv");
+		c->list_name = herald_suppress_list_name(c->list_path);
 		if ((rc = herald_list_validate_all(c->list_path, &c->stats,
 		    o->warn, o->bad_row, o->warn_arg, e)) != 0)
 			goto fail;

@@ -19,6 +19,8 @@ int herald_cmd_inbox(int argc, char **argv);
 /* Shared by the commands (cmd_common.c). */
 struct herald_err;
 int herald_cmd_fail(const struct herald_err *e);   /* print e, return e->code */
+/* s as a JSON string, quoted, on stdout. */
+void herald_cmd_json_str(const char *s);
 void herald_cmd_warn(void *arg, const char *file, int line, const char *msg);
 /* A list row that is wrong: "herald: FILE:LINE: msg" (not a warning). */
 void herald_cmd_error(void *arg, const char *file, int line, const char *msg);

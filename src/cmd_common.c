@@ -39,6 +39,23 @@ herald_cmd_unconverted(const struct herald_campaign *c, bool strict)
 	return 0;
 }
 
+void
+herald_cmd_json_str(const char *p)
+{
+	putchar('"');
+	for (; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
 int
 herald_cmd_fail(const struct herald_err *e)
 {

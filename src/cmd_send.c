@@ -451,23 +451,6 @@ out:
 /* --- status --- */
 
 static void
-json_str(const char *p)
-{
-	putchar('"');
-	for (; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-static void
 iso_time(int64_t t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;
@@ -601,13 +584,13 @@ status_row(void *arg, const struct herald_jrow *row)
 	iso_time(row->updated, when, sizeof(when));
 	if (w->json) {
 		printf("%s\n    {\"address\": ", w->n ? "," : "");
-		json_str(row->addr);
+		herald_cmd_json_str(row->addr);
 		printf(", \"state\": \"%s\", \"attempts\": %d, \"code\": %d, "
 		    "\"reply\": ", herald_jstate_name(row->state),
 		    row->attempts, row->code);
-		json_str(row->reply);
+		herald_cmd_json_str(row->reply);
 		printf(", \"message_id\": ");
-		json_str(row->message_id);
+		herald_cmd_json_str(row->message_id);
 		printf(", \"possible_duplicates\": %d, \"updated\": \"%s\"}",
 		    row->unknowns, when);
 	} else {
@@ -699,9 +682,9 @@ herald_cmd_status(int argc, char **argv)
 	}
 	if (w.json) {
 		printf("{\n  \"campaign\": \"%s\",\n  \"post\": ", c->id);
-		json_str(c->post.path);
+		herald_cmd_json_str(c->post.path);
 		printf(",\n  \"list\": ");
-		json_str(c->list_name);
+		herald_cmd_json_str(c->list_name);
 		printf(",\n  \"shard\": \"%u/%u\"", k, n);
 		printf(",\n  \"started\": %s,\n  \"post_changed\": %s,\n"
 		    "  \"counts\": {", started ? "true" : "false",

@@ -36,22 +36,6 @@ static const char unsubscribe_usage[] =
 "  -c, --config FILE      configuration (default: ./herald.yml)\n"
 "  -h, --help             this text\n";
 
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 struct show {
 	bool json;
 	size_t n;
@@ -69,13 +53,13 @@ show_row(void *arg, const struct herald_suppression *r)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (w->json) {
 		printf("%s\n  {\"email\": ", w->n ? "," : "");
-		json_str(r->addr);
+		herald_cmd_json_str(r->addr);
 		printf(", \"at\": \"%s\", \"why\": ", when);
-		json_str(r->why);
+		herald_cmd_json_str(r->why);
 		printf(", \"message_id\": ");
-		json_str(r->message_id);
+		herald_cmd_json_str(r->message_id);
 		printf(", \"detail\": ");
-		json_str(r->detail);
+		herald_cmd_json_str(r->detail);
 		printf("}");
 	} else {
 		printf("%s  %s  %s", r->addr, when, r->why);
@@ -170,8 +154,11 @@ herald_cmd_unsubscribe(int argc, char **argv)
 	} else if (show) {
 		struct show w = { .json = json };
 
-		if (json)
-			printf("{\"list\": \"%s\", \"suppressed\": [", list);
+		if (json) {
+			printf("{\"list\": ");
+			herald_cmd_json_str(list);
+			printf(", \"suppressed\": [");
+		}
 		rc = herald_suppress_each(s, list, show_row, &w, &e);
 		if (json)
 			printf("%s]}\n", w.n ? "\n" : "");

@@ -136,7 +136,7 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	struct herald_journal_opts jo = {0};
 	struct sync y = { .k = shard_n > 1 ? shard_k : 1,
 	    .n = shard_n > 1 ? shard_n : 1, .add = !readonly, .e = e };
-	char *jpath, *spath;
+	char *jpath;
 	int rc;
 
 	*out = NULL;
@@ -145,12 +145,10 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	/* One journal per campaign: a shard selects rows, not a journal, so
 	 * a different --shard never sends anyone a second copy. */
 	jpath = xasprintf("%s/journal-%s.sqlite", c->cfg.state_dir, c->id);
-	/* Suppressions are suppress.c's (c->sup, applied by the walk below):
-	 * attached here, the journal's transactions would lock them against
-	 * `herald serve` and the 5.1.1 hook. */
-	spath = NULL;
+	/* Suppressions are suppress.c's (c->sup, applied by the walk below),
+	 * not attached to the journal: its transactions would lock them
+	 * against `herald serve` and the 5.1.1 hook. */
 	jo.path = jpath;
-	jo.suppress_path = spath;
 	jo.campaign_id = c->id;
 	jo.list_name = c->list_name;
 	jo.post_path = c->post.path;
@@ -159,7 +157,6 @@ herald_deliver_journal_open(struct herald_campaign *c, unsigned shard_k,
 	jo.readonly = readonly;
 	rc = herald_journal_open(&jo, out, e);
 	free(jpath);
-	free(spath);
 	if (rc != 0)
 		return rc;
 	y.j = *out;

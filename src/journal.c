@@ -43,14 +43,12 @@ static const char *const state_names[HERALD_J_NSTATES] = {
 };
 
 enum {
-	ST_ADD, ST_GET, ST_INFLIGHT, ST_MARK, ST_SUPPRESS, ST_IS_SUPPRESSED,
-	ST_COUNTS, ST_EACH, ST_LISTED, ST_N
+	ST_ADD, ST_GET, ST_INFLIGHT, ST_MARK, ST_COUNTS, ST_EACH, ST_LISTED, ST_N
 };
 
 static const char *const stmt_sql[ST_N] = {
 	/* ST_ADD */
-	"INSERT OR IGNORE INTO rcpt(addr, state, updated) VALUES (?1, "
-	"  CASE WHEN ?2 THEN 6 ELSE 0 END, ?3)",
+	"INSERT OR IGNORE INTO rcpt(addr, state, updated) VALUES (?1, 0, ?2)",
 	/* ST_GET */
 	"SELECT addr, state, attempts, tries, next_try, unknowns, code, "
 	"  reply, message_id, updated FROM rcpt WHERE addr = ?1",
@@ -60,11 +58,6 @@ static const char *const stmt_sql[ST_N] = {
 	/* ST_MARK */
 	"UPDATE rcpt SET state = ?2, code = ?3, reply = ?4, next_try = ?5, "
 	"  unknowns = unknowns + (?2 = 5), updated = ?6 WHERE addr = ?1",
-	/* ST_SUPPRESS */
-	"INSERT OR REPLACE INTO sup.suppressed(list, addr, reply, at) "
-	"  VALUES (?1, ?2, ?3, ?4)",
-	/* ST_IS_SUPPRESSED */
-	"SELECT 1 FROM sup.suppressed WHERE list = ?1 AND addr = ?2",
 	/* ST_COUNTS */
 	"SELECT state, count(*) FROM rcpt GROUP BY state",
 	/* ST_EACH */
@@ -98,8 +91,6 @@ struct herald_journal {
 	sqlite3_stmt *st[ST_N];
 	int lock_fd;            /* PATH.lock, flock()ed by a writer; -1 */
 	char *path;
-	char *list;
-	bool has_sup;
 	bool has_listed;        /* temp.listed exists (a list was given) */
 	bool readonly;
 	bool in_batch;
@@ -231,11 +222,6 @@ static const char schema[] =
 	"  message_id TEXT NOT NULL DEFAULT '',"
 	"  updated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS rcpt_state ON rcpt(state);";
-
-static const char sup_schema[] =
-	"CREATE TABLE IF NOT EXISTS sup.suppressed ("
-	"  list TEXT NOT NULL, addr TEXT NOT NULL, reply TEXT, at INTEGER,"
-	"  PRIMARY KEY (list, addr)) WITHOUT ROWID;";
 
 /*
  * Journals of an earlier herald that kept one per shard spec
@@ -379,7 +365,6 @@ herald_journal_open(const struct herald_journal_opts *o,
 {
 	struct herald_journal *j;
 	int flags, rc, i;
-	char *sql;
 
 	*out = NULL;
 	if (o->readonly && access(o->path, F_OK) != 0)
@@ -412,13 +397,9 @@ herald_journal_open(const struct herald_journal_opts *o,
 			return rc;
 		}
 	}
-	j->list = xstrdup(o->list_name ? o->list_name : "");
 	j->readonly = o->readonly;
-	if (!o->readonly) {
+	if (!o->readonly)
 		private_file(o->path);
-		if (o->suppress_path)
-			private_file(o->suppress_path);
-	}
 	flags = o->readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(o->path, &j->db, flags, NULL) != SQLITE_OK) {
@@ -441,27 +422,9 @@ herald_journal_open(const struct herald_journal_opts *o,
 		    (rc = exec(j, schema, e)) != 0)
 			goto fail;
 	}
-	if (o->suppress_path) {
-		if (o->readonly && access(o->suppress_path, F_OK) != 0)
-			goto no_sup;
-		sql = sqlite3_mprintf("ATTACH %Q AS sup", o->suppress_path);
-		rc = exec(j, sql, e);
-		sqlite3_free(sql);
-		if (rc)
-			goto fail;
-		if (!o->readonly &&
-		    ((rc = exec(j, "PRAGMA sup.journal_mode=WAL;"
-		    "PRAGMA sup.synchronous=FULL;", e)) != 0 ||
-		    (rc = exec(j, sup_schema, e)) != 0))
-			goto fail;
-		j->has_sup = true;
-	}
-no_sup:
 	if ((rc = campaign_row(j, o, e)) != 0)
 		goto fail;
 	for (i = 0; i < ST_N; i++) {
-		if ((i == ST_SUPPRESS || i == ST_IS_SUPPRESSED) && !j->has_sup)
-			continue;
 		if (i == ST_LISTED)
 			continue;   /* prepared once temp.listed exists */
 		if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1,
@@ -516,7 +479,6 @@ herald_journal_close(struct herald_journal *j)
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	free(j->path);
-	free(j->list);
 	free(j);
 }
 
@@ -583,15 +545,12 @@ herald_journal_add(struct herald_journal *j, const char *addr,
     struct herald_err *e)
 {
 	sqlite3_stmt *s;
-	bool sup;
 
 	if (!key(j, addr))
 		return too_long(j, e);
-	sup = herald_journal_is_suppressed(j, j->addr);
 	s = stmt(j, ST_ADD);
 	sqlite3_bind_text(s, 1, j->addr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 2, sup);
-	sqlite3_bind_int64(s, 3, now_s());
+	sqlite3_bind_int64(s, 2, now_s());
 	return step_done(j, s, e, "adding recipient");
 }
 
@@ -659,46 +618,6 @@ herald_journal_mark(struct herald_journal *j, const char *addr,
 	sqlite3_bind_double(s, 5, next_try);
 	sqlite3_bind_int64(s, 6, now_s());
 	return step_done(j, s, e, "recording result");
-}
-
-int
-herald_journal_suppress(struct herald_journal *j, const char *addr,
-    const char *reply, struct herald_err *e)
-{
-	sqlite3_stmt *s;
-
-	if (!j->has_sup)
-		return 0;
-	if (!key(j, addr))
-		return too_long(j, e);
-	s = stmt(j, ST_SUPPRESS);
-	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, j->addr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, reply ? reply : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, now_s());
-	return step_done(j, s, e, "suppressing");
-}
-
-bool
-herald_journal_is_suppressed(struct herald_journal *j, const char *addr)
-{
-	sqlite3_stmt *s;
-	char k[sizeof(j->addr)];
-	size_t n = strlen(addr);
-	bool found;
-
-	if (!j->has_sup || n >= sizeof(k))
-		return false;
-	if (!herald_addr_key(addr, k, sizeof(k))) {
-		memcpy(k, addr, n + 1);
-		ascii_lower(k);
-	}
-	s = stmt(j, ST_IS_SUPPRESSED);
-	sqlite3_bind_text(s, 1, j->list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, k, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
-	return found;
 }
 
 int

@@ -5,12 +5,12 @@
  *
  *   pending -> inflight -> sent | deferred | failed | unknown
  *
- * plus `suppressed` for addresses a 5.1.1 reply removed from the list, and
- * `removed` (never stored) for a row whose address is no longer in the
- * list.  The campaign row keeps the SHA-256 of the post, so that a caller
- * can tell a changed post (herald_journal_post_changed).  Suppressions live in a second database shared
- * by every campaign of a list (.herald/suppressions.sqlite), keyed by list
- * name.
+ * plus `suppressed` for a reader the caller found in the suppression
+ * store (suppress.c, a database of its own, so that `herald serve` is never
+ * locked out by a send), and `removed` (never stored) for a row whose
+ * address is no longer in the list.  The campaign row keeps the SHA-256 of
+ * the post, so that a caller can tell a changed post
+ * (herald_journal_post_changed).
  *
  * Durability: every function that changes a row commits before it returns
  * unless the caller opened a batch with herald_journal_begin(); the batch
@@ -43,9 +43,8 @@ const char *herald_jstate_name(enum herald_jstate s);
 
 struct herald_journal_opts {
 	const char *path;           /* the journal database */
-	const char *suppress_path;  /* suppression database, or NULL */
 	const char *campaign_id;
-	const char *list_name;      /* suppression key */
+	const char *list_name;      /* recorded in the campaign row */
 	const char *post_path;      /* for the "post changed" error */
 	const unsigned char *post_hash;   /* 32 bytes, SHA-256 of the post */
 	bool force;                 /* accept a changed post (records the new hash) */
@@ -95,8 +94,8 @@ struct herald_jrow {
 };
 
 /*
- * Add addr as pending unless it has a row already; a suppressed address
- * gets state suppressed.  Returns 0 or EX_IOERR.
+ * Add addr as pending unless it has a row already.  Returns 0 or
+ * EX_IOERR.
  */
 int herald_journal_add(struct herald_journal *j, const char *addr,
     struct herald_err *e);
@@ -117,11 +116,6 @@ int herald_journal_mark_inflight(struct herald_journal *j, const char *addr,
 int herald_journal_mark(struct herald_journal *j, const char *addr,
     enum herald_jstate state, int code, const char *reply, double next_try,
     struct herald_err *e);
-
-/* Suppress addr for every future send to this list. */
-int herald_journal_suppress(struct herald_journal *j, const char *addr,
-    const char *reply, struct herald_err *e);
-bool herald_journal_is_suppressed(struct herald_journal *j, const char *addr);
 
 /*
  * Say that addr is in the list (mine: in this run's shard).  Once any

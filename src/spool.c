@@ -117,10 +117,40 @@ clean_stale(const char *dir)
 /*
  * A file name for an address that no other address shares: lower-case
  * (the list treats addresses case-insensitively), letters, digits and
- * "@+-_." kept, every other byte (and a leading dot) as %XX.
+ * "@+-_." kept, every other byte (and a leading dot) as %XX.  A name
+ * longer than FNAME_MAX (an address may have 254 octets, and escaping
+ * triples some; NAME_MAX is 255 with ".html.tmp.PID" still to come) is
+ * cut and ends in "~" and 16 hex digits of the SHA-256 of the full name.
  */
+#define FNAME_MAX 200
+
+static void put_fname_full(struct hbuf *b, const char *addr);
+
 static void
 put_fname(struct hbuf *b, const char *addr)
+{
+	size_t start = b->len;
+
+	put_fname_full(b, addr);
+	if (b->len - start > FNAME_MAX) {
+		unsigned char h[32];
+		char hex[65];
+		size_t cut = start + FNAME_MAX - 17;
+
+		sha256(b->data + start, b->len - start, h);
+		hex_encode(h, 8, hex);
+		/* never inside a %XX */
+		if (b->data[cut - 1] == '%')
+			cut -= 1;
+		else if (b->data[cut - 2] == '%')
+			cut -= 2;
+		b->len = cut;
+		hbuf_printf(b, "~%s", hex);
+	}
+}
+
+static void
+put_fname_full(struct hbuf *b, const char *addr)
 {
 	for (const char *p = addr; *p; p++) {
 		unsigned char ch = (unsigned char)*p;

@@ -172,17 +172,26 @@ herald_suppress_close(struct herald_suppress *s)
 	free(s);
 }
 
-/* s->key = lower-cased addr; false when it cannot be one. */
+/* k = addr's key (addr.h: the journal's and the list's), or the
+ * lower-cased text when it is no valid address; false when too long. */
 static bool
-key(struct herald_suppress *s, const char *addr)
+addr_key(const char *addr, char *k, size_t ksz)
 {
 	size_t n = strlen(addr);
 
-	if (n == 0 || n >= sizeof(s->key))
+	if (n == 0 || n >= ksz)
 		return false;
-	memcpy(s->key, addr, n + 1);
-	ascii_lower(s->key);
+	if (!herald_addr_key(addr, k, ksz)) {
+		memcpy(k, addr, n + 1);
+		ascii_lower(k);
+	}
 	return true;
+}
+
+static bool
+key(struct herald_suppress *s, const char *addr)
+{
+	return addr_key(addr, s->key, sizeof(s->key));
 }
 
 static int64_t
@@ -596,13 +605,11 @@ bool
 herald_supset_has(const struct herald_supset *set, const char *addr)
 {
 	char k[512];
-	size_t n = strlen(addr), i;
+	size_t i;
 
-	if (set == NULL || set->n == 0 || n == 0 || n >= sizeof(k))
+	if (set == NULL || set->n == 0 || !addr_key(addr, k, sizeof(k)))
 		return false;
-	memcpy(k, addr, n + 1);
-	ascii_lower(k);
-	for (i = hash64(k, n) & (set->cap - 1); set->slot[i];
+	for (i = hash64(k, strlen(k)) & (set->cap - 1); set->slot[i];
 	    i = (i + 1) & (set->cap - 1))
 		if (strcmp(set->slot[i], k) == 0)
 			return true;

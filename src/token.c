@@ -32,79 +32,11 @@ struct herald_tokens {
 	EVP_CIPHER *cipher;
 };
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int
-b64val(unsigned char ch)
+static bool
+b64url_char(unsigned char ch)
 {
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '-')
-		return 62;
-	if (ch == '_')
-		return 63;
-	return -1;
-}
-
-static void
-b64_put(struct hbuf *b, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		hbuf_putc(b, b64[v >> 18]);
-		hbuf_putc(b, b64[(v >> 12) & 63]);
-		hbuf_putc(b, b64[(v >> 6) & 63]);
-		hbuf_putc(b, b64[v & 63]);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)p[i] << 16;
-		hbuf_putc(b, b64[v >> 18]);
-		hbuf_putc(b, b64[(v >> 12) & 63]);
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-		hbuf_putc(b, b64[v >> 18]);
-		hbuf_putc(b, b64[(v >> 12) & 63]);
-		hbuf_putc(b, b64[(v >> 6) & 63]);
-	}
-}
-
-/*
- * Strict base64url: only the 64 characters, no padding, no length that
- * no byte string encodes to, and the unused low bits of the last
- * character zero.  So each byte string has exactly one accepted spelling.
- * Returns the byte count or -1.
- */
-static long
-b64_strict(const char *s, size_t n, unsigned char *out, size_t outsz)
-{
-	size_t o = 0, i;
-	unsigned acc = 0;
-	int bits = 0;
-
-	if (n % 4 == 1 || (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0) > outsz)
-		return -1;
-	for (i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0)           /* leftover bits must be zero */
-		return -1;
-	return (long)o;
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
 }
 
 static void
@@ -343,7 +275,7 @@ herald_token_make(const struct herald_tokens *t, const char *list,
 	memcpy(raw + 1, t->id[0], 4);
 	if (siv(t, 0, true, raw, pt, n, raw + HDR + TAG, raw + HDR) != (int)n)
 		abort();        /* cannot happen with a valid key */
-	b64_put(&b, raw, HDR + TAG + n);
+	base64url_put(&b, raw, HDR + TAG + n);
 	free(pt);
 	free(raw);
 	return hbuf_detach(&b);
@@ -359,7 +291,7 @@ verify_n(const struct herald_tokens *t, const char *tok, size_t len,
 
 	if (len > HERALD_TOKEN_MAX)
 		return false;
-	n = b64_strict(tok, len, raw, sizeof(raw));
+	n = base64url_decode(tok, len, raw, sizeof(raw));
 	if (n < HDR + TAG + 2 || raw[0] != VERSION)
 		return false;
 	m = (size_t)n - HDR - TAG;
@@ -403,7 +335,7 @@ herald_token_find(const struct herald_tokens *t, const char *text,
 
 	while (*p) {
 		size_t n = 0;
-		while (p[n] && b64val((unsigned char)p[n]) >= 0)
+		while (b64url_char((unsigned char)p[n]))
 			n++;
 		if (n >= 30 && verify_n(t, p, n, list, addr))
 			return true;

@@ -511,25 +511,50 @@ base64url_put(struct hbuf *b, const unsigned char *p, size_t n)
 	}
 }
 
+static int
+b64url_val(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '-')
+		return 62;
+	if (ch == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict: only the 64 characters, no padding, no length that no byte
+ * string encodes to, and the unused low bits of the last character zero,
+ * so each byte string has exactly one accepted spelling (tokens rely on
+ * this).
+ */
 long
 base64url_decode(const char *s, size_t n, unsigned char *out, size_t outsz)
 {
-	unsigned v = 0;
+	size_t o = 0, i;
+	unsigned acc = 0;
 	int bits = 0;
-	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *c = memchr(b64url, s[i], 64);
-		if (c == NULL || s[i] == '\0')
+	if (n % 4 == 1 || (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0) > outsz)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int v = b64url_val((unsigned char)s[i]);
+		if (v < 0)
 			return -1;
-		v = (v << 6) | (unsigned)(c - b64url);
+		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			if (o >= outsz)
-				return -1;
-			out[o++] = (unsigned char)(v >> bits);
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
 		}
 	}
+	if (acc != 0)           /* leftover bits must be zero */
+		return -1;
 	return (long)o;
 }

@@ -97,7 +97,8 @@ void hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
 void hex_encode(const unsigned char *p, size_t n, char *out);
 /* base64url without padding into b. */
 void base64url_put(struct hbuf *b, const unsigned char *p, size_t n);
-/* Decode base64url (no padding); returns bytes written or -1. */
+/* Decode strict base64url (no padding, no stray bits, exactly one
+ * spelling per byte string); returns bytes written or -1. */
 long base64url_decode(const char *s, size_t n, unsigned char *out, size_t outsz);
 
 #endif

@@ -76,7 +76,24 @@ test_store(void)
 		OK(herald_supset_has(set, "Bob@Example.ORG"), "snapshot: any case");
 		OK(!herald_supset_has(set, "ann@example.org"), "snapshot: removed");
 		OK(!herald_supset_has(set, "bob@example.org.x"), "snapshot: exact");
+		/* RFC 5321 4.1.2: "bob" and bob are one local part; the
+		 * journal keys them as one (addr.h), so must suppressions. */
+		OK(herald_supset_has(set, "\"bob\"@example.org"),
+		    "snapshot: needless quotes");
 		herald_supset_free(set);
+	}
+	INT_EQ(herald_suppress_add(s, "news", "\"Cy\"@Example.org", "manual",
+	    NULL, "", 0, &e), 0, "add quoted");
+	OK(herald_suppress_has(s, "news", "cy@example.org"), "quoted = plain");
+	INT_EQ(herald_suppress_add(s, "news", "cy@example.org", "manual",
+	    NULL, "", 0, &e), 1, "plain after quoted: already");
+	{
+		struct herald_supset *set = NULL;
+		INT_EQ(herald_suppress_snapshot(s, "news", &set, &e), 0, "snapshot");
+		OK(herald_supset_has(set, "CY@example.org"), "snapshot: unquoted");
+		herald_supset_free(set);
+		INT_EQ(herald_suppress_remove(s, "news", "cy@example.org", &e),
+		    0, "remove quoted by plain");
 	}
 	OK(!herald_suppress_seen(s, "news", "k1"), "not seen");
 	INT_EQ(herald_suppress_mark_seen(s, "news", "k1", &e), 0, "mark");

@@ -25,6 +25,17 @@ test_b64url(void)
 	STR_EQ(hbuf_cstr(&b), "YUBiLmM", "encode");
 	INT_EQ(base64url_decode(b.data, b.len, out, sizeof(out)), 5, "decode");
 	OK(memcmp(out, "a@b.c", 5) == 0, "roundtrip");
+	/* Strict: one spelling only (Python: base64.urlsafe_b64decode
+	 * ignores the last two bits of "YUBiLmN", herald must not). */
+	INT_EQ(base64url_decode("YUBiLmN", 7, out, sizeof(out)), -1,
+	    "stray low bits");
+	INT_EQ(base64url_decode("YUBiLmM=", 8, out, sizeof(out)), -1,
+	    "padding");
+	INT_EQ(base64url_decode("YUBiL", 5, out, sizeof(out)), -1,
+	    "impossible length");
+	INT_EQ(base64url_decode("YU+i", 4, out, sizeof(out)), -1,
+	    "standard alphabet");
+	INT_EQ(base64url_decode("YUBiLmM", 7, out, 4), -1, "too long for out");
 	hbuf_free(&b);
 }
 
