@@ -52,6 +52,8 @@ struct req {
 	size_t body;
 	bool too_big;
 	bool one_click;          /* List-Unsubscribe=One-Click */
+	char lu[16];             /* the List-Unsubscribe value, as it comes */
+	size_t lu_len;
 	bool confirm;            /* the page's form */
 	char token[MAX_FIELD + 1];
 	size_t token_len;
@@ -262,8 +264,16 @@ post_field(void *cls, enum MHD_ValueKind kind, const char *key,
 	if (off == 0 && ++q->fields > 16)
 		return MHD_NO;
 	if (strcmp(key, "List-Unsubscribe") == 0) {
-		if (off == 0 && size == 9 && memcmp(data, "One-Click", 9) == 0)
-			q->one_click = true;
+		/* The value may come in pieces: judge the whole of it. */
+		if (off == 0)
+			q->lu_len = 0;
+		if (off != q->lu_len || size > sizeof(q->lu) - q->lu_len)
+			q->lu_len = sizeof(q->lu);          /* too long: never */
+		else {
+			memcpy(q->lu + q->lu_len, data, size);
+			q->lu_len += size;
+		}
+		q->one_click = q->lu_len == 9 && memcmp(q->lu, "One-Click", 9) == 0;
 	} else if (strcmp(key, "confirm") == 0) {
 		q->confirm = true;
 	} else if (strcmp(key, "token") == 0) {
