@@ -9,6 +9,7 @@
  */
 #include "wrap.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,34 @@ inside_url(const char *s, size_t n, size_t p)
 }
 
 /*
+ * One line-break iterator for the process, given new text each time:
+ * opening one loads ICU's rules and costs about 50,000 instructions, and a
+ * post's text is wrapped thousands of times (once per block per variant).
+ * The mutex makes it safe should wrapping ever move off the main thread.
+ */
+static pthread_mutex_t brk_lock = PTHREAD_MUTEX_INITIALIZER;
+static UBreakIterator *brk;
+
+static UBreakIterator *
+line_breaks(const UChar *u, int32_t ulen, UErrorCode *st)
+{
+	pthread_mutex_lock(&brk_lock);
+	if (brk == NULL)
+		brk = ubrk_open(UBRK_LINE, "", u, ulen, st);
+	else
+		ubrk_setText(brk, u, ulen, st);
+	if (U_FAILURE(*st))
+		pthread_mutex_unlock(&brk_lock);
+	return brk;
+}
+
+static void
+line_breaks_done(void)
+{
+	pthread_mutex_unlock(&brk_lock);
+}
+
+/*
  * Byte offsets where s[0..n) (no '\n') may break, in order, starting with
  * 0 and ending with n.  Caller frees *pos.
  */
@@ -133,7 +162,7 @@ break_points(const char *s, size_t n, size_t **pos)
 	}
 	u2b[ulen] = n;
 	out[nout++] = 0;
-	bi = ubrk_open(UBRK_LINE, "", u, (int32_t)ulen, &st);
+	bi = line_breaks(u, (int32_t)ulen, &st);
 	if (U_SUCCESS(st)) {
 		for (int32_t b = ubrk_next(bi); b != UBRK_DONE;
 		    b = ubrk_next(bi)) {
@@ -147,7 +176,7 @@ break_points(const char *s, size_t n, size_t **pos)
 				continue;
 			out[nout++] = p;
 		}
-		ubrk_close(bi);
+		line_breaks_done();
 	} else {
 		/* No ICU data: break after spaces only. */
 		for (size_t k = 1; k < n; k++)
