@@ -221,6 +221,23 @@ grow(struct herald_addrset *s)
 }
 
 int
+herald_addrset_find(const struct herald_addrset *s, const char *key)
+{
+	size_t i;
+	uint64_t h = hash64(key, strlen(key));
+
+	if (h == 0)
+		h = 1;
+	if (s == NULL || s->n == 0)
+		return 0;
+	for (i = h & (s->cap - 1); s->slots[i].h; i = (i + 1) & (s->cap - 1))
+		if (s->slots[i].h == h &&
+		    strcmp(s->keys.data + s->slots[i].off, key) == 0)
+			return s->slots[i].line;
+	return 0;
+}
+
+int
 herald_addrset_add(struct herald_addrset *s, const char *key, int line)
 {
 	size_t len = strlen(key), i;

@@ -51,5 +51,7 @@ void herald_addrset_free(struct herald_addrset *s);   /* NULL is fine */
 /* Add key with a caller's number (a line); returns 0 when it is new, else
  * the number given with its first occurrence (which must not be 0). */
 int herald_addrset_add(struct herald_addrset *s, const char *key, int line);
+/* The number given with key when it was added, or 0 when it never was. */
+int herald_addrset_find(const struct herald_addrset *s, const char *key);
 
 #endif

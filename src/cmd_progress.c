@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "progress.h"
+#include "util.h"
 
 /* Columns of the terminal on stderr: the tty's size, else $COLUMNS. */
 static size_t
@@ -28,15 +29,6 @@ term_width(void)
 	return 80;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void
 herald_progress_start(struct herald_progress *p, const char *label,
     size_t total, bool verbose)
@@ -50,14 +42,14 @@ herald_progress_start(struct herald_progress *p, const char *label,
 	p->color = p->tty && (nc == NULL || nc[0] == '\0');
 	p->shown = false;
 	p->base = 0;
-	p->start = p->last = now();
+	p->start = p->last = mono();
 }
 
 void
 herald_progress_update(struct herald_progress *p, size_t done,
     size_t deferred, size_t failed)
 {
-	double t = now(), el = t - p->start, rate;
+	double t = mono(), el = t - p->start, rate;
 	char eta[32] = "";
 	size_t run = done;
 

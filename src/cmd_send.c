@@ -103,15 +103,6 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* "K/N" with 1 <= K <= N. */
 static bool
 parse_shard(const char *s, unsigned *k, unsigned *n)

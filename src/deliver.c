@@ -27,15 +27,6 @@ wall(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool
 in_shard(const char *addr, unsigned k, unsigned n)
 {

@@ -75,15 +75,6 @@ logf_(struct herald_server *s, const char *fmt, ...)
 	s->o.log(s->o.log_arg, line);
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* --- pages --- */
 
 static void

@@ -742,6 +742,7 @@ herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
 	s->active++;
 	pthread_cond_signal(&sl->cv);
 	pthread_mutex_unlock(&s->mu);
+	hbuf_free(msg);    /* normalised into a copy: the original is done */
 	return 0;
 }
 

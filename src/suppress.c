@@ -544,39 +544,10 @@ herald_suppress_import(struct herald_suppress *s, const char *list,
 	return rc;
 }
 
+/* A snapshot of a list's suppressions: their keys in an address set. */
 struct herald_supset {
-	char **slot;              /* open addressing, power-of-two size */
-	size_t cap, n;
+	struct herald_addrset *keys;
 };
-
-static void
-supset_put(struct herald_supset *set, const char *addr)
-{
-	size_t i;
-
-	if ((set->n + 1) * 2 > set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 64;
-		char **ns = xcalloc(ncap, sizeof(*ns));
-		for (size_t k = 0; k < set->cap; k++) {
-			char *a = set->slot[k];
-			if (a == NULL)
-				continue;
-			for (i = hash64(a, strlen(a)) & (ncap - 1); ns[i];
-			    i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = a;
-		}
-		free(set->slot);
-		set->slot = ns;
-		set->cap = ncap;
-	}
-	for (i = hash64(addr, strlen(addr)) & (set->cap - 1); set->slot[i];
-	    i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slot[i], addr) == 0)
-			return;
-	set->slot[i] = xstrdup(addr);
-	set->n++;
-}
 
 int
 herald_suppress_snapshot(struct herald_suppress *s, const char *list,
@@ -586,12 +557,14 @@ herald_suppress_snapshot(struct herald_suppress *s, const char *list,
 	sqlite3_stmt *st;
 	int rc;
 
+	set->keys = herald_addrset_new();
 	*out = set;
 	if (s == NULL || s->db == NULL || (st = s->q[Q_ADDRS]) == NULL)
 		return 0;
 	sqlite3_bind_text(st, 1, list ? list : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		supset_put(set, (const char *)sqlite3_column_text(st, 0));
+		herald_addrset_add(set->keys,
+		    (const char *)sqlite3_column_text(st, 0), 1);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		herald_supset_free(set);
@@ -605,15 +578,9 @@ bool
 herald_supset_has(const struct herald_supset *set, const char *addr)
 {
 	char k[512];
-	size_t i;
 
-	if (set == NULL || set->n == 0 || !addr_key(addr, k, sizeof(k)))
-		return false;
-	for (i = hash64(k, strlen(k)) & (set->cap - 1); set->slot[i];
-	    i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slot[i], k) == 0)
-			return true;
-	return false;
+	return set != NULL && addr_key(addr, k, sizeof(k)) &&
+	    herald_addrset_find(set->keys, k) != 0;
 }
 
 void
@@ -621,8 +588,6 @@ herald_supset_free(struct herald_supset *set)
 {
 	if (set == NULL)
 		return;
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
+	herald_addrset_free(set->keys);
 	free(set);
 }

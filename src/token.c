@@ -163,9 +163,13 @@ create_key(const char *path, unsigned char key[HERALD_TOKEN_KEYLEN],
 		int err = errno;
 		unlink(tmp);
 		free(tmp);
-		if (err == EEXIST)
-			return read_key(path, key, e) == 0 ? 0 :
-			    herald_errf(e, EX_CONFIG, path, 0, "%s", e->msg);
+		if (err == EEXIST) {
+			/* e is already filled unless the file vanished
+			 * again (never format e->msg into itself) */
+			rc = read_key(path, key, e);
+			return rc != -1 ? rc : herald_errf(e, EX_CONFIG, path,
+			    0, "unsubscribe secret removed while being made");
+		}
 		return herald_errf(e, EX_CANTCREAT, path, 0, "cannot write: %s",
 		    strerror(err));
 	}

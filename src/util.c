@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,4 +558,13 @@ base64url_decode(const char *s, size_t n, unsigned char *out, size_t outsz)
 	if (acc != 0)           /* leftover bits must be zero */
 		return -1;
 	return (long)o;
+}
+
+double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

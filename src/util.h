@@ -90,6 +90,8 @@ void ascii_lower(char *s);
 uint64_t hash64(const void *p, size_t n);
 
 /* SHA-256 and HMAC-SHA-256 (32-byte outputs). */
+/* Seconds on the monotonic clock (for intervals, never for dates). */
+double mono(void);
 void sha256(const void *p, size_t n, unsigned char out[32]);
 void hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
     unsigned char out[32]);

@@ -86,6 +86,14 @@ test_set(void)
 	INT_EQ(herald_addrset_add(s, "user7@example.org", 999), 7,
 	    "a repeat names its first line");
 	INT_EQ(herald_addrset_add(s, "user200001@example.org", 5), 0, "new");
+	INT_EQ(herald_addrset_find(s, "user7@example.org"), 7, "find");
+	INT_EQ(herald_addrset_find(s, "user200001@example.org"), 5, "find new");
+	INT_EQ(herald_addrset_find(s, "user200002@example.org"), 0,
+	    "find: absent");
+	INT_EQ(herald_addrset_find(s, "user7@example.or"), 0, "find: exact");
+	herald_addrset_free(s);
+	s = herald_addrset_new();
+	INT_EQ(herald_addrset_find(s, "a@example.org"), 0, "find: empty set");
 	herald_addrset_free(s);
 	herald_addrset_free(NULL);
 }

@@ -355,6 +355,60 @@ test_no_starttls(void)
 	free(log);
 }
 
+/* submit_buf: a CRLF message goes out as built; anything else is made
+ * CRLF; either way the caller's buffer is taken. */
+static void
+test_submit_buf(void)
+{
+	static const char crlf[] = "From: a@example.org\r\nSubject: t\r\n"
+	    "\r\nbody\r\n";
+	static const char lf[] = "From: a@example.org\nSubject: t\n\nbody";
+	struct herald_smtp *s;
+	struct herald_err e = {0};
+	struct outcome o = {0};
+	struct hbuf b1 = HBUF_INIT, b2 = HBUF_INIT;
+	char url[64], *raw;
+	struct herald_smtp_opts opt = {
+		.url = url, .from = "news@example.org", .concurrency = 1,
+		.timeout = 5,
+	};
+	time_t deadline = time(NULL) + 30;
+
+	clear_log();
+	OK(start_server("normal"), "server");
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	if (herald_smtp_new(&opt, &s, &e) != 0) {
+		OK(0, "smtp_new: %s", e.msg);
+		stop_server();
+		return;
+	}
+	hbuf_put(&b1, crlf, sizeof(crlf) - 1);
+	hbuf_put(&b2, lf, sizeof(lf) - 1);
+	INT_EQ(herald_smtp_submit_buf(s, "c1@example.org", &b1,
+	    (void *)(intptr_t)0, &e), 0, "%s", e.msg);
+	OK(b1.data == NULL && b1.len == 0, "CRLF buffer taken");
+	while (o.n < 1 && time(NULL) < deadline)
+		herald_smtp_run(s, 100, done_cb, &o);
+	INT_EQ(herald_smtp_submit_buf(s, "c2@example.org", &b2,
+	    (void *)(intptr_t)1, &e), 0, "%s", e.msg);
+	OK(b2.data == NULL && b2.len == 0, "LF buffer done with");
+	while (o.n < 2 && time(NULL) < deadline)
+		herald_smtp_run(s, 100, done_cb, &o);
+	herald_smtp_free(s);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_SENT, "CRLF message: %s", o.reply[0]);
+	INT_EQ(o.status[1], HERALD_SMTP_SENT, "LF message: %s", o.reply[1]);
+	raw = slurp("msg-1.raw");
+	STR_EQ(raw, crlf, "CRLF message on the wire as built");
+	free(raw);
+	raw = slurp("msg-2.raw");
+	STR_EQ(raw, "From: a@example.org\r\nSubject: t\r\n\r\nbody\r\n",
+	    "LF message made CRLF on the wire");
+	free(raw);
+	hbuf_free(&b1);
+	hbuf_free(&b2);
+}
+
 int
 main(void)
 {
@@ -374,6 +428,7 @@ main(void)
 		return 1;
 	}
 	test_normal();
+	test_submit_buf();
 	test_faults();
 	test_greet421();
 	test_hang();
