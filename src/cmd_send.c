@@ -65,7 +65,8 @@ static const char send_usage[] =
 "                         written (see herald check)\n"
 "      --force            resume although the post changed\n"
 "      --max-tries N      transactions per recipient per run (default 3)\n"
-"      --retry-base SEC   first back-off after a 4xx (default 1)\n"
+"      --retry-base SEC   first back-off after a 4xx, and the unit of the\n"
+"                         pause after a 421 (default 1)\n"
 "  -d, --date DATE        post date when neither date: nor the file name\n"
 "                         has one\n"
 "  -c, --config FILE      configuration (default: ./herald.yml)\n"
@@ -425,6 +426,11 @@ herald_cmd_send(int argc, char **argv)
 		fprintf(stderr, "herald: interrupted; run the same command "
 		    "again to resume\n");
 		rc = 130;
+	} else if (st.relay_busy) {
+		fprintf(stderr, "herald: the relay answered 421 (service not "
+		    "available) to 10 transactions in a row; stopped, run the "
+		    "same command again later to resume\n");
+		rc = EX_TEMPFAIL;
 	} else if (cnt[HERALD_J_DEFERRED] + cnt[HERALD_J_UNKNOWN] +
 	    cnt[HERALD_J_PENDING] + cnt[HERALD_J_INFLIGHT] > 0)
 		rc = EX_TEMPFAIL;

@@ -17,6 +17,7 @@
 #include "suppress.h"
 
 #define STOP_WALK 200     /* returned by a walk callback to stop the walk */
+#define BUSY_LIMIT 10     /* 421s in a row that end a run (relay_busy) */
 
 static double
 wall(void)
@@ -225,6 +226,8 @@ struct herald_deliver {
 	size_t recovered;
 	bool fatal;                /* the relay is unusable */
 	bool stop;                 /* error or fatal: start nothing more */
+	size_t busy_streak;        /* 421s in a row, no delivery between */
+	bool relay_busy;           /* stopped by the streak: rerun later */
 	int err_rc;
 	struct herald_err err;
 	struct herald_err fatal_err;
@@ -299,6 +302,7 @@ on_done(void *arg, const struct herald_smtp_result *r)
 		word = "sent";
 		/* The server is keeping up again: ease the 421 pacing. */
 		s->pace = s->pace < 0.01 ? 0 : s->pace * 0.9;
+		s->busy_streak = 0;
 		break;
 	case HERALD_SMTP_FAILED:
 		st = HERALD_J_FAILED;
@@ -331,9 +335,23 @@ on_done(void *arg, const struct herald_smtp_result *r)
 		} else {
 			s->deferred++;
 		}
-		if (r->slow_down)
-			s->pace = s->pace == 0 ? 0.25 :
-			    (s->pace * 2 > 10 ? 10 : s->pace * 2);
+		if (r->slow_down) {
+			/* 0.25 s, doubling up to 10 s, in units of the
+			 * first back-off (--retry-base, default 1 s) */
+			double cap = 10 * s->retry_base;
+
+			s->pace = s->pace == 0 ? 0.25 * s->retry_base :
+			    (s->pace * 2 > cap ? cap : s->pace * 2);
+			/* A relay that answers 421 to everything would have
+			 * the paced retries take hours: after BUSY_LIMIT in a
+			 * row with nothing delivered between, stop starting,
+			 * finish what is in flight and leave the rest deferred
+			 * for the next run (exit 75). */
+			if (++s->busy_streak >= BUSY_LIMIT && !s->relay_busy) {
+				s->relay_busy = true;
+				s->stop = true;
+			}
+		}
 		break;
 	}
 	rc = herald_journal_mark(s->j, jb->addr, st, r->code, r->reply, next,
@@ -893,6 +911,7 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 	st->sent = s->sent;
 	st->failed = s->failed;
 	st->interrupted = interrupted(s);
+	st->relay_busy = s->relay_busy;
 	if (s->err_rc) {
 		*e = s->err;
 		if (e->code == 0)

@@ -64,6 +64,7 @@ struct herald_deliver_stats {
 	size_t sent, failed;        /* this run */
 	size_t counts[HERALD_J_NSTATES];   /* the journal after the run */
 	bool interrupted;           /* stopped by *interrupted */
+	bool relay_busy;            /* stopped after 10 421s in a row */
 };
 
 struct herald_deliver;

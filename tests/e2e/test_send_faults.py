@@ -6,7 +6,8 @@ twice except an `unknown` resent with the same Message-ID.
 Covers: connection reuse, 421 at greeting and mid-session, 451/452 on RCPT,
 451/452 after DATA, 550 5.1.1 (failed, exit 1, suppressed for the next
 campaign of the list), a 4xx that never clears (deferred, exit 75, rerun
-completes), a connection dropped after the final dot (unknown, resent with
+completes), a relay that answers 421 to everything (the run stops after 10
+in a row, exit 75), a connection dropped after the final dot (unknown, resent with
 the same Message-ID), a server that never answers (timeout, deferred),
 --to, --shard, --rate, past session times, a changed post, status --json.
 """
@@ -196,6 +197,31 @@ def test_deferred():
         exactly_once(srv, s, "deferred rerun")
 
 
+def test_relay_busy():
+    """A relay that answers 421 to every transaction from the 40th on:
+    after 10 in a row with nothing delivered between, the run stops
+    starting (the paced retries would otherwise take hours), exits 75 with
+    the rest left for the next run, and that run completes."""
+    script = [{"at": "data", "txn": "40-", "reply": "421 4.3.2 shutting down"}]
+    with server(TMP, "busy", script=script) as srv:
+        s = site(srv, n=120)
+        p = s.send("--concurrency", "2", *FAST, timeout=120)
+        C.eq(p.returncode, 75, "busy: exit (%s)" % out(p))
+        C.ok("421" in p.stderr.decode() and "again later" in p.stderr.decode(),
+             "busy: says why it stopped: %s" % out(p))
+        j = json.loads(s.status("--json").stdout)
+        C.eq(j["counts"]["sent"], len(srv.messages()),
+             "busy: every stored message is journaled sent")
+        C.ok(j["counts"]["pending"] > 0,
+             "busy: the run stopped early (pending %d)" % j["counts"]["pending"])
+        fired = len(srv.log().events("fault"))
+        C.ok(10 <= fired <= 20, "busy: %d 421s before it stopped" % fired)
+        srv.set_script([])
+        p = s.send(*FAST)
+        C.eq(p.returncode, 0, "busy rerun: exit (%s)" % out(p))
+        exactly_once(srv, s, "busy rerun")
+
+
 def test_unknown():
     script = [{"at": "data", "rcpt": "user0002@*", "times": 1,
                "action": "drop"}]
@@ -362,7 +388,7 @@ def test_refusals():
 def main():
     try:
         for t in (test_basic, test_concurrency, test_transient, test_permanent, test_deferred,
-                  test_unknown, test_silent, test_unreachable,
+                  test_relay_busy, test_unknown, test_silent, test_unreachable,
                   test_to_shard_rate,
                   test_refusals):
             print("--", t.__name__, flush=True)
