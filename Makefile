@@ -41,7 +41,7 @@ test: deps build
 	cmake --build $(SANBUILD) -j $(JOBS)
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS)
-	$(MAKE) fuzz FUZZ_SECONDS=5
+	FUZZ_SEED=1 $(MAKE) fuzz FUZZ_SECONDS=5
 
 # libFuzzer harnesses (tests/fuzz/) under ASan + UBSan, FUZZ_SECONDS each
 # (make test runs them 5 s each).  Crashes land in tests/fuzz/crashes/.

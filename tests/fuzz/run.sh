@@ -5,6 +5,8 @@
 # tests/fuzz/seeds/NAME/ in a scratch corpus.  A crash is saved as
 # tests/fuzz/crashes/NAME-crash-* (copy it to regress/NAME/ once fixed) and
 # makes this script fail.
+# FUZZ_SEED=N fixes libFuzzer's seed (make test uses 1, so the short CI
+# run explores the same inputs each time; make fuzz explores afresh).
 #   usage: tests/fuzz/run.sh BUILD [SECONDS]
 set -eu
 BUILD=$1
@@ -28,7 +30,7 @@ for bin in "$BUILD"/fuzz_*; do
 		fi
 	fi
 	mkdir -p "$SCRATCH/$name"
-	if "$bin" -max_total_time="$SECS" -max_len=65536 -timeout=60 \
+	if "$bin" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$SECS" -max_len=65536 -timeout=60 \
 	    -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$HERE/crashes/$name-" \
 	    "$SCRATCH/$name" "$HERE/seeds/$name" >"$SCRATCH/$name.log" 2>&1; then
