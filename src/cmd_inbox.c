@@ -61,6 +61,10 @@ report(void *arg, const struct herald_inbox_event *ev)
 	case HERALD_INBOX_IGNORED:
 		t->ignored++;
 		break;
+	case HERALD_INBOX_UNPROVEN:
+		t->ignored++;
+		printf("ignored %s (%s)\n", ev->mail, ev->detail);
+		break;
 	}
 }
 

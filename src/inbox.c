@@ -118,9 +118,17 @@ one_mail(struct ctx *c, const char *mail, const char *data, size_t len)
 			tlist = NULL;
 			taddr = NULL;
 		}
-		for (size_t i = 0; rc == 0 && i < m.nrcpts; i++)
-			rc = one_rcpt(c, mail, &m, &m.rcpts[i], tlist,
-			    m.nrcpts == 1 ? taddr : NULL);
+		/* Without herald's own link the report proves nothing:
+		 * anyone can mail the bounce address a report naming any
+		 * subscriber as Final-Recipient.  With it, the token names the
+		 * reader (herald sends one recipient per message). */
+		if (tlist == NULL)
+			tell(c, mail, HERALD_INBOX_UNPROVEN, NULL, NULL,
+			    "a report without herald's link in the returned "
+			    "headers (its Final-Recipient alone could be forged)",
+			    0);
+		for (size_t i = 0; tlist && rc == 0 && i < m.nrcpts; i++)
+			rc = one_rcpt(c, mail, &m, &m.rcpts[i], tlist, taddr);
 		acted = true;
 	} else if (m.subject && strstr(m.subject, "nsubscribe") &&
 	    herald_token_find(c->t, m.subject, &tlist, &taddr)) {

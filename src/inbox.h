@@ -28,6 +28,7 @@ enum herald_inbox_what {
 	HERALD_INBOX_SEEN,           /* handled by an earlier run */
 	HERALD_INBOX_OTHER_LIST,     /* about another list */
 	HERALD_INBOX_IGNORED,        /* neither a report nor a request */
+	HERALD_INBOX_UNPROVEN,       /* a report without herald's link */
 };
 
 struct herald_inbox_event {

@@ -11,6 +11,8 @@ into the Maildir.
   Message-ID; the 4.x.x reader is counted, not suppressed;
 - a request mailed through Postfix to the mailto: address (token in the
   subject) suppresses its reader;
+- a forged report (no herald link in its returned headers) suppresses
+  nobody;
 - a second run changes nothing; the same mail as an mbox reads the same;
 - with Postfix rejecting unknown recipients at RCPT (550 5.1.1), `send`
   suppresses that reader during the send.
@@ -18,6 +20,7 @@ Skipped (77) unless root and Postfix are available.
 """
 import email
 import email.policy
+import csv
 import json
 import mailbox
 import os
@@ -184,6 +187,35 @@ def main():
             p = herald(site2, "inbox", "--list", "news", mb)
             C.eq(p.returncode, 0, "inbox mbox: " + out(p))
             C.eq(sorted(suppressed(site2)), sorted(before), "mbox reads the same: " + out(p))
+
+            # a forged report: anyone can mail the bounce address one that
+            # names a subscriber; without herald's link in the returned
+            # headers it must suppress nobody
+            with open(lst) as f:
+                listed = [r["email"] for r in csv.DictReader(f)]
+            victim = [a for a in listed if a not in before][0]
+            forged = (
+                "From: MAILER-DAEMON@attacker.example\r\n"
+                "To: news@example.org\r\nSubject: Undelivered Mail\r\n"
+                "Message-ID: <forged.1@attacker.example>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
+                "\r\n--b\r\nContent-Type: text/plain\r\n\r\nbounced\r\n"
+                "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+                "Reporting-MTA: dns; attacker.example\r\n\r\n"
+                "Final-Recipient: rfc822; %s\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"
+                "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                "From: news@example.org\r\nTo: %s\r\nSubject: Herald delivery test\r\n"
+                "\r\n--b--\r\n" % (victim, victim))
+            mb2 = os.path.join(site2, "forged.mbox")
+            box = mailbox.mbox(mb2)
+            box.add(forged.encode())
+            box.close()
+            p = herald(site2, "inbox", "--list", "news", mb2)
+            C.eq(p.returncode, 0, "inbox forged: " + out(p))
+            C.ok(victim not in suppressed(site2),
+                 "a forged report without herald's link suppresses nobody: " + out(p))
+            C.ok("forged" in out(p), "inbox says why it ignored the report: " + out(p))
 
             # 5.1.1 during send: Postfix now refuses unknown users at RCPT
             postconf(pf, "smtpd_reject_unlisted_recipient = yes")
