@@ -579,16 +579,7 @@ tz_lookup(const struct tz *z, int64_t t)
 int
 herald_zone_offset(const char *zone, int64_t utc, int *gmtoff, char abbr[16])
 {
-	const struct tz *z = tz_get(zone);
-	const struct tz_type *t;
-
-	if (z == NULL)
-		return EX_DATAERR;
-	t = tz_lookup(z, utc);
-	*gmtoff = t->off;
-	if (abbr != NULL)
-		snprintf(abbr, 16, "%s", t->abbr);
-	return 0;
+	return herald_zone_info(zone, utc, gmtoff, abbr, NULL);
 }
 
 int
