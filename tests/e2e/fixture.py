@@ -30,6 +30,13 @@ smtp:
 SKIP = 77
 
 
+def check(cond, what=""):
+    """An explicit check (a bare assert is gone under python3 -O)."""
+    if not cond:
+        print("FAIL: %s" % (what,), flush=True)
+        sys.exit(1)
+
+
 def skip(why):
     print("skipped: " + why)
     sys.exit(SKIP)

@@ -22,11 +22,11 @@ def main():
         for i, post in enumerate(posts):
             out = f"out{i}"
             r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", out], d)
-            assert r.returncode == 0, (post, r.stderr.decode())
+            fixture.check(r.returncode == 0, (post, r.stderr.decode()))
             files = sorted(glob.glob(os.path.join(d, out, "*.eml")))
-            assert files, post
+            fixture.check(files, post)
             bad = fixture.check_eml(files)
-            assert not bad, bad
+            fixture.check(not bad, bad)
             for f in files:
                 fixture.parse_strict(f)
             total += len(files)

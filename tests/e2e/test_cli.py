@@ -11,19 +11,19 @@ import fixture  # noqa: E402
 def main():
     d = tempfile.mkdtemp()
     r = fixture.run(["--help"], d)
-    assert r.returncode == 0 and b"usage: herald" in r.stdout, r
+    fixture.check(r.returncode == 0 and b"usage: herald" in r.stdout, r)
     r = fixture.run(["--version"], d)
-    assert r.returncode == 0 and r.stdout.startswith(b"herald "), r
+    fixture.check(r.returncode == 0 and r.stdout.startswith(b"herald "), r)
     for cmd in ("check", "preview", "send", "status"):
         r = fixture.run([cmd, "--help"], d)
-        assert r.returncode == 0, (cmd, r)
-        assert b"usage: herald " + cmd.encode() in r.stdout, (cmd, r.stdout)
+        fixture.check(r.returncode == 0, (cmd, r))
+        fixture.check(b"usage: herald " + cmd.encode() in r.stdout, (cmd, r.stdout))
         r = fixture.run([cmd, "--no-such-option"], d)
-        assert r.returncode == 64, (cmd, r.returncode)
+        fixture.check(r.returncode == 64, (cmd, r.returncode))
     r = fixture.run(["frobnicate"], d)
-    assert r.returncode == 64 and len(r.stderr.splitlines()) == 1, r
+    fixture.check(r.returncode == 64 and len(r.stderr.splitlines()) == 1, r)
     r = fixture.run([], d)
-    assert r.returncode == 64, r
+    fixture.check(r.returncode == 64, r)
     print("ok")
     return 0
 

@@ -27,8 +27,8 @@ def main():
         shutil.copy(LIST, os.path.join(d, "lists"))
         post = os.path.basename(POST)
         r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", "out"], d)
-        assert r.returncode == 0, r.stderr.decode()
-        assert b"wrote" in r.stdout, r.stdout
+        fixture.check(r.returncode == 0, r.stderr.decode())
+        fixture.check(b"wrote" in r.stdout, r.stdout)
         with open(LIST, encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
         addrs = []
@@ -37,44 +37,44 @@ def main():
                 addrs.append(row["email"])
         out = os.path.join(d, "out")
         emls = sorted(glob.glob(os.path.join(out, "*.eml")))
-        assert len(emls) == len(addrs), (len(emls), len(addrs))
+        fixture.check(len(emls) == len(addrs), (len(emls), len(addrs)))
         index = open(os.path.join(out, "index.html"), encoding="utf-8").read()
         first = {}
         for a in addrs:
             base = os.path.join(out, fname(a))
-            assert os.path.exists(base + ".eml"), a
-            assert os.path.exists(base + ".html"), a
-            assert fname(a) + ".eml" in index, a
+            fixture.check(os.path.exists(base + ".eml"), a)
+            fixture.check(os.path.exists(base + ".html"), a)
+            fixture.check(fname(a) + ".eml" in index, a)
             msg = fixture.parse_strict(base + ".eml")
             row = next(x for x in rows if x["email"] == a)
             text, html = fixture.parts(msg)
-            assert text and "{{" not in text, a
+            fixture.check(text and "{{" not in text, a)
             if row.get("format", "").lower() == "text":
-                assert html is None and msg.get_content_type() == "text/plain", a
+                fixture.check(html is None and msg.get_content_type() == "text/plain", a)
             else:
-                assert msg.get_content_type() == "multipart/alternative", a
-                assert html and "<html" in html.lower() and "{{" not in html, a
+                fixture.check(msg.get_content_type() == "multipart/alternative", a)
+                fixture.check(html and "<html" in html.lower() and "{{" not in html, a)
             for h in ("Date", "From", "To", "Subject", "Message-ID", "List-Id",
                       "List-Unsubscribe", "List-Unsubscribe-Post"):
-                assert len(msg.get_all(h) or []) == 1, (a, h)
-            assert msg["To"].addresses[0].addr_spec == a, (a, str(msg["To"]))
+                fixture.check(len(msg.get_all(h) or []) == 1, (a, h))
+            fixture.check(msg["To"].addresses[0].addr_spec == a, (a, str(msg["To"])))
             if row.get("name"):
-                assert msg["To"].addresses[0].display_name == row["name"], (a, str(msg["To"]))
+                fixture.check(msg["To"].addresses[0].display_name == row["name"], (a, str(msg["To"])))
             lu = str(msg["List-Unsubscribe"])
-            assert "<https://" in lu and "<mailto:" in lu, lu
-            assert str(msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+            fixture.check("<https://" in lu and "<mailto:" in lu, lu)
+            fixture.check(str(msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click", 'str(msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"')
             first[a] = open(base + ".eml", "rb").read()
         # A second run: identical bytes apart from the Date header.
         r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", "out"], d)
-        assert r.returncode == 0, r.stderr.decode()
+        fixture.check(r.returncode == 0, r.stderr.decode())
         for a in addrs:
             again = open(os.path.join(out, fname(a) + ".eml"), "rb").read()
             strip = lambda b: re.sub(rb"^Date: .*\r\n", b"", b, flags=re.M)  # noqa: E731
-            assert strip(again) == strip(first[a]), a
+            fixture.check(strip(again) == strip(first[a]), a)
         # Without --list: one sample message.
         r = fixture.run(["preview", post, "--out", "one"], d)
-        assert r.returncode == 0, r.stderr.decode()
-        assert len(glob.glob(os.path.join(d, "one", "*.eml"))) == 1
+        fixture.check(r.returncode == 0, r.stderr.decode())
+        fixture.check(len(glob.glob(os.path.join(d, "one", "*.eml"))) == 1, 'len(glob.glob(os.path.join(d, "one", "*.eml"))) == 1')
         print(f"ok: {len(addrs)} messages")
         return 0
     finally:

@@ -30,9 +30,9 @@ def main():
     try:
         shutil.copy(os.path.join(fixture.SRC, "lists", "example.csv"), os.path.join(d, "lists"))
         r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", "out"], d)
-        assert r.returncode == 0, r.stderr.decode()
+        fixture.check(r.returncode == 0, r.stderr.decode())
         files = sorted(glob.glob(os.path.join(d, "out", "*.eml")))
-        assert files
+        fixture.check(files, 'files')
         os.makedirs(GOLDEN, exist_ok=True)
         mismatches = []
         for f in files:
@@ -42,12 +42,12 @@ def main():
                 if body is None:
                     continue
                 for raw in ("{{<", "{{%", "][", "]: http", "](http", "| --- |", "\n### "):
-                    assert raw not in body, (f, part, raw)
+                    fixture.check(raw not in body, (f, part, raw))
             for key in used:
                 url = defs[key]
                 if html is not None:
-                    assert f'href="{url}"' in html, (f, key, url)
-                assert url in text, (f, key, url)
+                    fixture.check(f'href="{url}"' in html, (f, key, url))
+                fixture.check(url in text, (f, key, url))
             base = os.path.join(GOLDEN, os.path.basename(f)[:-4])
             for ext, body in ((".txt", text), (".html", html)):
                 if body is None:
@@ -60,7 +60,7 @@ def main():
                 want = open(g, encoding="utf-8", newline="").read()
                 if want != body:
                     mismatches.append(g)
-        assert not mismatches, "differs from golden: " + ", ".join(mismatches)
+        fixture.check(not mismatches, "differs from golden: " + ", ".join(mismatches))
         print(f"ok: {len(files)} messages match the goldens")
         return 0
     finally:

@@ -20,7 +20,7 @@ def png_ink(path):
     """Fraction of decompressed scanline bytes that are neither 0 nor 255:
     ~0 for a blank (all white or all black) page."""
     data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    fixture.check(data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG")
     pos, idat = 8, b""
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -40,7 +40,7 @@ def main():
         shutil.copy(os.path.join(fixture.SRC, "lists", "example.csv"), os.path.join(d, "lists"))
         post = os.path.join(fixture.SRC, "doc", "examples", "2027-11-22-async-office-hours.md")
         r = fixture.run(["preview", post, "--list", "lists/example.csv", "--out", "out"], d)
-        assert r.returncode == 0, r.stderr.decode()
+        fixture.check(r.returncode == 0, r.stderr.decode())
         html = sorted(f for f in glob.glob(os.path.join(d, "out", "*.html"))
                       if not f.endswith("index.html"))[0]
         shot = os.path.join(d, "shot.png")
@@ -50,9 +50,9 @@ def main():
                f"--user-data-dir={profile}", "--window-size=700,1400",
                f"--screenshot={shot}", "file://" + html]
         p = subprocess.run(cmd, capture_output=True, timeout=120)
-        assert os.path.exists(shot), p.stderr.decode()[-2000:]
+        fixture.check(os.path.exists(shot), p.stderr.decode()[-2000:])
         ink = png_ink(shot)
-        assert ink > 0.005, f"screenshot looks blank (ink {ink:.4f})"
+        fixture.check(ink > 0.005, f"screenshot looks blank (ink {ink:.4f})")
         keep = os.environ.get("HERALD_BUILD")
         if keep:
             shutil.copy(shot, os.path.join(keep, "preview-screenshot.png"))
