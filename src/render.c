@@ -333,23 +333,9 @@ merge_text_runs(cmark_node *parent)
 }
 
 static size_t
-count_nl_n(const char *s, size_t n)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		k += s[i] == '\n';
-	return k;
-}
-
-static size_t
 count_nl(const char *s)
 {
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
+	return count_newlines(s, strlen(s));
 }
 
 /* Newlines an inline node stands for (after merge_text_runs). */
@@ -767,7 +753,7 @@ scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
 				continue;
 			add_unresolved(doc, open - 1, (size_t)(close - open + 2),
 			    herald_post_line(post, base + nl +
-			    (int)count_nl_n(s, (size_t)(open - s))));
+			    (int)count_newlines(s, (size_t)(open - s))));
 		}
 		nl += (int)count_nl(s);
 	}
