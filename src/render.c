@@ -1051,11 +1051,10 @@ herald_render_time(const char *datetime, const char *title, const char *words)
 #define ST_CODE	FONT_MONO "font-size:90%;" TINT "padding:1px 4px;" \
 	"border-radius:3px;"
 #define ST_PRE	"margin:0 0 16px 0;padding:12px;" TINT "border-radius:4px;" \
-	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
+	"overflow:auto;white-space:pre-wrap;word-wrap:break-word;" \
 	FONT_MONO "font-size:13px;line-height:1.4;"
 #define ST_PRECODE FONT_MONO "font-size:13px;"
-#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow-x:auto;" \
-	"-webkit-overflow-scrolling:touch;"
+#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow:auto;"
 #define ST_TABLE "border-collapse:collapse;border:" RULE ";margin:0;"
 #define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;min-width:72px;"
 #define ST_TH	ST_TD "font-weight:bold;" TINT
