@@ -8,7 +8,7 @@ libcmark-gfm-dev libcmark-gfm-extensions-dev libetpan-dev libcurl4-gnutls-dev
 libyaml-dev libsqlite3-dev sqlite3 libicu-dev libopendkim-dev libssl-dev libcmocka-dev
 python3 python3-aiosmtpd python3-dkim python3-nacl python3-cryptography postfix chromium
 clang libclang-rt-dev spamassassin
-libutf8proc-dev tmux python3-icu libmicrohttpd-dev curl"
+libutf8proc-dev tmux python3-icu libmicrohttpd-dev curl python3-tinycss2"
 
 missing=""
 for p in $PKGS; do

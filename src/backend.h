@@ -39,7 +39,9 @@ struct herald_backend {
  * were killed are removed first.  After commit, dir holds this campaign's
  * messages only: files an earlier preview wrote and this one did not are
  * removed (the directory's .herald-manifest lists them); other files are
- * left alone.  Returns 0 or EX_CANTCREAT.
+ * left alone.  A dir without a manifest (an older herald's) loses only the
+ * ADDRESS.eml files whose header is evidently herald's, and their .html.
+ * Returns 0 or EX_CANTCREAT.
  */
 int herald_spool_open(const char *dir, const struct herald_campaign *c,
     struct herald_backend **out, struct herald_err *e);

@@ -38,5 +38,10 @@ struct herald_campaign;
 int herald_cmd_unconverted(const struct herald_campaign *c, bool strict);
 /* A warning for each undefined link reference in the post. */
 void herald_cmd_unresolved(const struct herald_campaign *c);
+/* A warning when a reader's HTML part is long enough for Gmail to clip
+ * the message (clip.h). */
+struct herald_clip;
+void herald_cmd_clip(const struct herald_campaign *c,
+    const struct herald_clip *k);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "campaign.h"
+#include "clip.h"
 #include "cmd.h"
 #include "dkim.h"
 #include "localtime.h"
@@ -21,7 +22,8 @@ static const char check_usage[] =
 "Validate the post, herald.yml, the templates and (with --list) every row\n"
 "of the list; print the title, subject, links and every session time with\n"
 "the instant it resolved to, and every clock-like phrase left as written\n"
-"with the reason.  Nothing is sent.\n"
+"with the reason; build every reader's message and print the largest HTML\n"
+"part, warning when it is over 102 KB (Gmail clips it).  Nothing is sent.\n"
 "\n"
 "  -l, --list LIST     subscriber list: lists/LIST.csv or a CSV file\n"
 "  -d, --date DATE     post date when neither date: nor the file name has one\n"
@@ -82,6 +84,30 @@ print_dkim(const struct herald_campaign *c)
 		free(in.record);
 		free(in.dns_name);
 	}
+}
+
+/*
+ * The largest HTML part any reader gets, built for every reader (or the
+ * sample one without a list), and a warning when Gmail would clip it.
+ */
+static int
+print_html_size(struct herald_campaign *c, struct herald_err *e)
+{
+	struct herald_clip k = {0};
+	int rc;
+
+	if ((rc = herald_clip_measure(c, time(NULL), &k, e)) != 0) {
+		herald_clip_free(&k);
+		return rc;
+	}
+	if (k.addr != NULL)
+		printf("html:     %.1f KB largest (%s); Gmail clips over %zu KB\n",
+		    (double)k.max / 1024, k.addr, HERALD_CLIP_BYTES / 1024);
+	else
+		printf("html:     none (every reader is text-only)\n");
+	herald_cmd_clip(c, &k);
+	herald_clip_free(&k);
+	return 0;
 }
 
 int
@@ -180,6 +206,10 @@ herald_cmd_check(int argc, char **argv)
 		    c->list_path, c->stats.rows, c->stats.unique,
 		    c->stats.duplicates);
 	print_dkim(c);
+	if ((rc = print_html_size(c, &e)) != 0) {
+		herald_campaign_free(c);
+		return herald_cmd_fail(&e);
+	}
 	if (strict && ns > 0) {
 		fprintf(stderr, "herald: %s: %zu clock-like phrase%s left as "
 		    "written (--strict)\n", c->post.path, ns, ns == 1 ? "" : "s");

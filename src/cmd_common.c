@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "clip.h"
 #include "cmd.h"
 #include "suggest.h"
 #include "util.h"
@@ -159,4 +160,19 @@ herald_cmd_unresolved(const struct herald_campaign *c)
 		    lab && lab[1] == ']' ? ref : (lab ? lab : ref));
 		herald_cmd_warn(NULL, c->post.path, line, msg);
 	}
+}
+
+void
+herald_cmd_clip(const struct herald_campaign *c, const struct herald_clip *k)
+{
+	char msg[700];
+
+	if (k->max <= HERALD_CLIP_BYTES || k->addr == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "the HTML part for %s is %.1f KB (%zu "
+	    "bytes); Gmail clips a message over %zu KB (\"[Message clipped]\") "
+	    "and hides the rest of the post and the unsubscribe link; %zu "
+	    "reader%s over", k->addr, (double)k->max / 1024, k->max,
+	    HERALD_CLIP_BYTES / 1024, k->over, k->over == 1 ? " is" : "s are");
+	herald_cmd_warn(NULL, c->post.path, 0, msg);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "clip.h"
 #include "cmd.h"
 #include "progress.h"
 
@@ -29,6 +30,7 @@ static const char preview_usage[] =
 "messages go to one mbox (mboxrd, LF line ends; - is standard output) that\n"
 "mutt opens with `mutt -f FILE`, instead of DIR unless --out is given too.\n"
 "Without --list, one message for a sample subscriber in the post's zone.\n"
+"Warns when a reader's HTML part is over 102 KB, where Gmail clips it.\n"
 "\n"
 "  -l, --list LIST     subscriber list (lists/LIST.csv or a CSV file)\n"
 "  -o, --out DIR       output directory (default: out)\n"
@@ -45,6 +47,7 @@ struct preview {
 	struct herald_backend *be[2];
 	size_t nbe;
 	struct herald_progress prog;
+	struct herald_clip clip;
 	size_t written;
 	struct herald_err *e;
 };
@@ -58,6 +61,7 @@ preview_one(void *arg, const struct herald_recipient *r)
 	if ((rc = herald_campaign_message(p->c, r, p->date, NULL, &p->msg,
 	    p->e)) != 0)
 		return rc;
+	herald_clip_note(&p->clip, r, &p->msg);
 	for (size_t i = 0; i < p->nbe && rc == 0; i++)
 		rc = herald_backend_put(p->be[i], r, &p->msg, p->e);
 	if (rc == 0) {
@@ -146,12 +150,9 @@ herald_cmd_preview(int argc, char **argv)
 	if (p.c->list_path) {
 		rc = herald_campaign_each(p.c, preview_one, &p, &e);
 	} else {
-		static const char *const cols[] = { "email" };
-		const char *vals[] = { "subscriber@example.org" };
-		struct herald_recipient r = {
-			.line = 0, .email = vals[0], .name = "",
-			.ncols = 1, .cols = cols, .values = vals,
-		};
+		struct herald_recipient r;
+
+		herald_clip_sample(&r);
 		rc = preview_one(&p, &r);
 	}
 	herald_progress_end(&p.prog);
@@ -159,6 +160,7 @@ herald_cmd_preview(int argc, char **argv)
 		rc = herald_backend_commit(p.be[i], &e);
 	if (rc != 0)
 		goto fail;
+	herald_cmd_clip(p.c, &p.clip);
 	if (dir)
 		fprintf(report, "wrote %zu message%s to %s/ (open %s/index.html)\n",
 		    p.written, p.written == 1 ? "" : "s", dir, dir);
@@ -177,6 +179,7 @@ fail:
 	for (size_t i = 0; i < p.nbe; i++)
 		herald_backend_close(p.be[i]);
 	herald_message_free(&p.msg);
+	herald_clip_free(&p.clip);
 	herald_campaign_free(p.c);
 	return rc;
 }

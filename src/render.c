@@ -333,23 +333,9 @@ merge_text_runs(cmark_node *parent)
 }
 
 static size_t
-count_nl_n(const char *s, size_t n)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		k += s[i] == '\n';
-	return k;
-}
-
-static size_t
 count_nl(const char *s)
 {
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
+	return count_newlines(s, strlen(s));
 }
 
 /* Newlines an inline node stands for (after merge_text_runs). */
@@ -767,7 +753,7 @@ scan_unresolved(struct herald_doc *doc, const struct herald_post *post)
 				continue;
 			add_unresolved(doc, open - 1, (size_t)(close - open + 2),
 			    herald_post_line(post, base + nl +
-			    (int)count_nl_n(s, (size_t)(open - s))));
+			    (int)count_newlines(s, (size_t)(open - s))));
 		}
 		nl += (int)count_nl(s);
 	}
@@ -1065,11 +1051,10 @@ herald_render_time(const char *datetime, const char *title, const char *words)
 #define ST_CODE	FONT_MONO "font-size:90%;" TINT "padding:1px 4px;" \
 	"border-radius:3px;"
 #define ST_PRE	"margin:0 0 16px 0;padding:12px;" TINT "border-radius:4px;" \
-	"overflow-x:auto;white-space:pre-wrap;word-wrap:break-word;" \
+	"overflow:auto;white-space:pre-wrap;word-wrap:break-word;" \
 	FONT_MONO "font-size:13px;line-height:1.4;"
 #define ST_PRECODE FONT_MONO "font-size:13px;"
-#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow-x:auto;" \
-	"-webkit-overflow-scrolling:touch;"
+#define ST_TABLEBOX "margin:0 0 16px 0;max-width:100%;overflow:auto;"
 #define ST_TABLE "border-collapse:collapse;border:" RULE ";margin:0;"
 #define ST_TD	"border:" RULE ";padding:6px 10px;vertical-align:top;min-width:72px;"
 #define ST_TH	ST_TD "font-weight:bold;" TINT

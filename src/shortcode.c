@@ -120,16 +120,6 @@ space(char c)
 	return c == ' ' || c == '\t' || c == '\n';
 }
 
-static int
-count_nl(const char *s, size_t n)
-{
-	int k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		k += s[i] == '\n';
-	return k;
-}
-
 static bool
 is_code_line(const struct sx *x, int line)
 {
@@ -1663,7 +1653,7 @@ scan(struct sx *x, const char *s, size_t len, int line, struct out *o)
 		}
 		if (rc != 0)
 			return rc;
-		line += count_nl(s + i, used);
+		line += (int)count_newlines(s + i, used);
 		i += used;
 		/* keep one output line per input line where we can: lines a
 		 * construct used up come back as empty lines only when it

@@ -10,11 +10,17 @@
  * post's messages only.  A run that is killed leaves its stage directory;
  * the next run removes any whose process is gone, and its own stale
  * "NAME.eml.tmp.PID" / "NAME.html.tmp.PID" files too.
+ *
+ * A DIR written by a herald older than the manifest has none: then the
+ * files removed are only those that are evidently herald's (legacy_drop()
+ * says how it tells), never anything else.
  */
 #include "backend.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +266,118 @@ spool_put(struct herald_backend *b, const struct herald_recipient *r,
 	return 0;
 }
 
+/* Has this run written NAME (a manifest line: NAME.eml in the stage)? */
+static bool
+staged(const struct spool *s, const char *name, size_t len)
+{
+	struct stat st;
+	char *p = xasprintf("%s/%.*s.eml", s->stage, (int)len, name);
+	bool yes = stat(p, &st) == 0;
+
+	free(p);
+	return yes;
+}
+
+/* "<" 16 hex "." 32 hex "@": herald_campaign_message_id()'s form. */
+static bool
+herald_msgid(const char *v)
+{
+	if (*v++ != '<')
+		return false;
+	for (int i = 0; i < 49; i++, v++)
+		if (i == 16 ? *v != '.' : !isxdigit((unsigned char)*v) ||
+		    isupper((unsigned char)*v))
+			return false;
+	return *v == '@';
+}
+
+/*
+ * Is path a message herald wrote?  A regular file (symbolic links are not
+ * followed) whose header, in herald's CRLF form, has a Message-ID of
+ * herald's form (campaign id "." 32 hex digits) and the one-click
+ * List-Unsubscribe-Post field herald puts in every message.  A message
+ * saved from a mailbox, or written by another program, lacks one or the
+ * other.
+ */
+static bool
+herald_eml(const char *path)
+{
+	char buf[16384];
+	ssize_t n;
+	size_t len = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool id = false, post = false;
+	char *end, *line;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+		return false;
+	end[2] = '\0';
+	for (line = buf; *line; ) {
+		char *next = strstr(line, "\r\n");
+
+		*next = '\0';
+		if (strncmp(line, "Message-ID: ", 12) == 0)
+			id = herald_msgid(line + 12);
+		else if (strcmp(line, "List-Unsubscribe-Post: "
+		    "List-Unsubscribe=One-Click") == 0)
+			post = true;
+		line = next + 2;
+	}
+	return id && post;
+}
+
+/*
+ * No manifest: a DIR from an older herald, or one herald never wrote.
+ * Remove NAME.eml when herald_eml() says herald wrote it and this run did
+ * not write NAME, and NAME.html with it when that is a regular file written
+ * within a minute of it (herald wrote the two together).  index.html is
+ * replaced by this run's.  Every other file stays, and nothing in a
+ * subdirectory is looked at.
+ */
+static void
+legacy_drop(struct spool *s)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		struct stat se, sh;
+		char *eml, *html;
+
+		if (len <= 4 || strcmp(n + len - 4, ".eml") != 0 || n[0] == '.' ||
+		    staged(s, n, len - 4))
+			continue;
+		eml = xasprintf("%s/%s", s->dir, n);
+		html = xasprintf("%s/%.*s.html", s->dir, (int)(len - 4), n);
+		if (herald_eml(eml) && lstat(eml, &se) == 0) {
+			if (lstat(html, &sh) == 0 && S_ISREG(sh.st_mode) &&
+			    llabs((long long)sh.st_mtime -
+			    (long long)se.st_mtime) <= 60)
+				unlink(html);
+			unlink(eml);
+		}
+		free(eml);
+		free(html);
+	}
+	closedir(d);
+}
+
 /* Remove what the previous run wrote and this one did not. */
 static void
 drop_previous(struct spool *s)
@@ -269,27 +387,26 @@ drop_previous(struct spool *s)
 	char line[1024];
 
 	free(old);
-	if (f == NULL)
+	if (f == NULL) {
+		if (errno == ENOENT)
+			legacy_drop(s);
 		return;
+	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		struct stat st;
 		char *p;
 
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0' || line[0] == '.' || strchr(line, '/'))
 			continue;
-		p = xasprintf("%s/%s.eml", s->stage, line);
-		if (stat(p, &st) != 0) {
+		if (!staged(s, line, strlen(line))) {
 			static const char *const ext[] = { ".eml", ".html" };
 
 			for (size_t i = 0; i < 2; i++) {
-				char *q = xasprintf("%s/%s%s", s->dir, line,
-				    ext[i]);
-				unlink(q);
-				free(q);
+				p = xasprintf("%s/%s%s", s->dir, line, ext[i]);
+				unlink(p);
+				free(p);
 			}
 		}
-		free(p);
 	}
 	fclose(f);
 }

@@ -279,6 +279,17 @@ bad:
 	return false;
 }
 
+size_t
+count_newlines(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *p = s, *end = s + n;
+	    (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		k++;
+	return k;
+}
+
 int
 line_of_offset(const char *s, size_t off)
 {

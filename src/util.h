@@ -61,6 +61,8 @@ void hbuf_put_html(struct hbuf *b, const char *s, size_t n);
 
 /* UTF-8 validity; on failure *bad_off (if not NULL) is the offending byte. */
 bool utf8_valid(const char *s, size_t n, size_t *bad_off);
+/* Newlines in the first n bytes of s. */
+size_t count_newlines(const char *s, size_t n);
 /* 1-based line number of byte offset off in s. */
 int line_of_offset(const char *s, size_t off);
 /* Does s contain CR, LF or NUL in its first n bytes? */

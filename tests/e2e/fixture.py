@@ -42,6 +42,17 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def sanitized():
+    """Is HERALD_BIN the sanitizer build (CMAKE_BUILD_TYPE=Sanitize)?"""
+    cache = os.path.join(os.environ.get("HERALD_BUILD", ""),
+                         "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            return "CMAKE_BUILD_TYPE:STRING=Sanitize" in f.read()
+    except OSError:
+        return False
+
+
 def make_site(config=CONFIG, secret=b"\x42" * 32):
     """A temp dir with herald.yml, templates/ and .herald/secret.
     The fixed secret makes unsubscribe tokens (and so goldens) stable."""

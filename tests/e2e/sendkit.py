@@ -166,3 +166,20 @@ def timed(fn):
     t = time.monotonic()
     r = fn()
     return r, time.monotonic() - t
+
+
+def run_tests(tests, checks, tmp, sites):
+    """Run each test (a function, or a (function, args) pair) in turn,
+    remove tmp and every site afterwards whatever happens, then report
+    the checks (exits)."""
+    import shutil
+    try:
+        for t in tests:
+            fn, args = t if isinstance(t, tuple) else (t, ())
+            print("--", fn.__name__, flush=True)
+            fn(*args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for s in sites:
+            shutil.rmtree(s.dir, ignore_errors=True)
+    checks.done()

@@ -13,7 +13,6 @@ the same Message-ID), a server that never answers (timeout, deferred),
 """
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sendkit import (Checks, Site, delivered, headers, out, server,  # noqa
                      PAST_POST, POST)
+import sendkit  # noqa: E402
 
 FAST = ["--retry-base", "0.05"]
 TMP = tempfile.mkdtemp(prefix="test_send_faults.")
@@ -386,18 +386,10 @@ def test_refusals():
 
 
 def main():
-    try:
-        for t in (test_basic, test_concurrency, test_transient, test_permanent, test_deferred,
-                  test_relay_busy, test_unknown, test_silent, test_unreachable,
-                  test_to_shard_rate,
-                  test_refusals):
-            print("--", t.__name__, flush=True)
-            t()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-        for s in sites:
-            shutil.rmtree(s.dir, ignore_errors=True)
-    C.done()
+    sendkit.run_tests((test_basic, test_concurrency, test_transient, test_permanent, test_deferred,
+              test_relay_busy, test_unknown, test_silent, test_unreachable,
+              test_to_shard_rate,
+              test_refusals), C, TMP, sites)
 
 
 if __name__ == "__main__":

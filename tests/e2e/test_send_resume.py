@@ -16,7 +16,6 @@ HERALD_CRASH_SEED fixes the random moments and faults (the seed is printed).
 """
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sendkit import Checks, Site, delivered, out, server  # noqa: E402
+import fixture  # noqa: E402
+import sendkit  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="test_send_resume.")
 C = Checks()
@@ -74,22 +75,11 @@ def test_sigint():
             C.eq(len(d.get(a, [])), 1, "SIGINT: exactly one copy: " + a)
 
 
-def sanitized():
-    """Is HERALD_BIN the sanitizer build (CMAKE_BUILD_TYPE=Sanitize)?"""
-    cache = os.path.join(os.environ.get("HERALD_BUILD", ""),
-                         "CMakeCache.txt")
-    try:
-        with open(cache) as f:
-            return "CMAKE_BUILD_TYPE:STRING=Sanitize" in f.read()
-    except OSError:
-        return False
-
-
 def test_crash():
     seed = int(os.environ.get("HERALD_CRASH_SEED", time.time()))
     print("crash seed", seed, flush=True)
     rng = random.Random(seed)
-    want_kills = 12 if sanitized() else 30
+    want_kills = 12 if fixture.sanitized() else 30
     kills = 0
     runs = 0
     deadline = time.monotonic() + 600
@@ -146,15 +136,7 @@ def test_crash():
 
 
 def main():
-    try:
-        for t in (test_sigint, test_crash):
-            print("--", t.__name__, flush=True)
-            t()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-        for s in sites:
-            shutil.rmtree(s.dir, ignore_errors=True)
-    C.done()
+    sendkit.run_tests((test_sigint, test_crash), C, TMP, sites)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@
 """
 import glob
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sendkit import (Checks, Site, delivered, out, secret_forms,  # noqa
                      server)
+import sendkit  # noqa: E402
 import fixture  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="test_send_tls.")
@@ -143,18 +143,10 @@ def test_tls_required(ca):
 
 
 def main():
-    try:
-        ca = mkca("ca")
-        other = mkca("other-ca")
-        for t, args in ((test_starttls, (ca,)), (test_no_tls, (ca, other)),
-                        (test_tls_required, (ca,))):
-            print("--", t.__name__, flush=True)
-            t(*args)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-        for s in sites:
-            shutil.rmtree(s.dir, ignore_errors=True)
-    C.done()
+    ca = mkca("ca")
+    other = mkca("other-ca")
+    sendkit.run_tests(((test_starttls, (ca,)), (test_no_tls, (ca, other)),
+                    (test_tls_required, (ca,))), C, TMP, sites)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixture  # noqa: E402
 from sendkit import POST, Checks, Site, delivered, out, server  # noqa: E402
+import sendkit  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="test_send_trust.")
 C = Checks()
@@ -310,18 +311,10 @@ def test_quoted_local_part():
 
 
 def main():
-    try:
-        for t in (test_bundles, test_shards, test_two_machines,
-                  test_legacy_shard_journal, test_removed,
-                  test_drop_after_dot, test_to_message_id,
-                  test_quoted_local_part):
-            print("--", t.__name__, flush=True)
-            t()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-        for s in sites:
-            shutil.rmtree(s.dir, ignore_errors=True)
-    C.done()
+    sendkit.run_tests((test_bundles, test_shards, test_two_machines,
+              test_legacy_shard_journal, test_removed,
+              test_drop_after_dot, test_to_message_id,
+              test_quoted_local_part), C, TMP, sites)
 
 
 if __name__ == "__main__":

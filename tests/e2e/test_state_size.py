@@ -22,20 +22,10 @@ import state_size  # noqa: E402
 LIMIT = 16 * 2**20
 
 
-def sanitized():
-    cache = os.path.join(os.environ.get("HERALD_BUILD", ""),
-                         "CMakeCache.txt")
-    try:
-        with open(cache) as f:
-            return "CMAKE_BUILD_TYPE:STRING=Sanitize" in f.read()
-    except OSError:
-        return False
-
-
 def main():
     if not os.access(fixture.HERALD, os.X_OK):
         fixture.skip("no herald binary at " + fixture.HERALD)
-    n = 3000 if sanitized() else 10000
+    n = 3000 if fixture.sanitized() else 10000
     started = state_size.start_sink()
     if started is None:
         fixture.skip("Postfix's smtp-sink not installed")

@@ -1,0 +1,122 @@
+/*
+ * clip.c - how close each reader's HTML part comes to the size at which
+ * Gmail clips a message (clip.h says where the figure comes from).
+ */
+#include "clip.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* mime.c's boundaries start "=_herald_", which quoted-printable cannot
+ * produce, and the HTML part is the last of multipart/alternative. */
+#define DELIM "\r\n--=_herald_"
+
+/* The last pat that ends at or before end, or NULL. */
+static const char *
+last_before(const char *s, const char *end, const char *pat)
+{
+	size_t k = strlen(pat);
+
+	for (size_t i = (size_t)(end - s); i >= k; i--)
+		if (memcmp(s + i - k, pat, k) == 0)
+			return s + i - k;
+	return NULL;
+}
+
+size_t
+herald_clip_html_size(const struct herald_message *m)
+{
+	const char *s = m->eml.data, *end, *start, *body;
+
+	if (s == NULL || m->html.len == 0)
+		return 0;
+	end = last_before(s, s + m->eml.len, DELIM);
+	start = end ? last_before(s, end, DELIM) : NULL;
+	if (start == NULL)
+		return 0;
+	body = strstr(start + 2, "\r\n\r\n");
+	if (body == NULL || body + 4 > end)
+		return 0;
+	return (size_t)(end - (body + 4));
+}
+
+void
+herald_clip_note(struct herald_clip *k, const struct herald_recipient *r,
+    const struct herald_message *m)
+{
+	size_t n = herald_clip_html_size(m);
+
+	if (n > HERALD_CLIP_BYTES)
+		k->over++;
+	if (n > k->max) {
+		k->max = n;
+		free(k->addr);
+		k->addr = xstrdup(r->email);
+	}
+}
+
+void
+herald_clip_sample(struct herald_recipient *r)
+{
+	static const char *const cols[] = { "email" };
+	static const char *const vals[] = { "subscriber@example.org" };
+
+	memset(r, 0, sizeof(*r));
+	r->email = vals[0];
+	r->name = "";
+	r->ncols = 1;
+	r->cols = cols;
+	r->values = vals;
+}
+
+struct measure {
+	struct herald_campaign *c;
+	time_t date;
+	struct herald_message msg;
+	struct herald_clip *k;
+	struct herald_err *e;
+};
+
+static int
+measure_one(void *arg, const struct herald_recipient *r)
+{
+	struct measure *m = arg;
+	int rc;
+
+	if (r->text_only)
+		return 0;
+	if ((rc = herald_campaign_message(m->c, r, m->date, NULL, &m->msg,
+	    m->e)) != 0)
+		return rc;
+	herald_clip_note(m->k, r, &m->msg);
+	return 0;
+}
+
+int
+herald_clip_measure(struct herald_campaign *c, time_t date,
+    struct herald_clip *k, struct herald_err *e)
+{
+	struct measure m = { .c = c, .date = date, .k = k, .e = e };
+	bool sign_later = c->sign_later;
+	int rc;
+
+	c->sign_later = true;	/* a signature is a header: not measured */
+	if (c->list_path)
+		rc = herald_campaign_each(c, measure_one, &m, e);
+	else {
+		struct herald_recipient r;
+
+		herald_clip_sample(&r);
+		rc = measure_one(&m, &r);
+	}
+	c->sign_later = sign_later;
+	herald_message_free(&m.msg);
+	return rc;
+}
+
+void
+herald_clip_free(struct herald_clip *k)
+{
+	free(k->addr);
+	k->addr = NULL;
+}
