@@ -87,16 +87,24 @@ herald_cmd_inbox(int argc, char **argv)
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:c:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': list_arg = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': fputs(inbox_usage, stdout); return 0;
-		default: fputs(inbox_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("inbox", opts, argv, ch);
 		}
 	}
-	if (optind != argc - 1 || list_arg == NULL) {
-		fputs(inbox_usage, stderr);
+	if (list_arg == NULL)
+		return herald_cmd_missing("inbox", "--list LIST (whose mail "
+		    "this is)");
+	if (optind == argc)
+		return herald_cmd_missing("inbox", "the Maildir or mbox "
+		    "(herald inbox --list LIST MAILDIR|MBOX)");
+	if (optind != argc - 1) {
+		fprintf(stderr, "herald: inbox: one Maildir or mbox at a time, "
+		    "not also \"%.200s\"\n", argv[optind + 1]);
 		return EX_USAGE;
 	}
 	if ((rc = herald_config_load(config, &cfg, &e)) != 0)

@@ -69,7 +69,8 @@ herald_cmd_serve(int argc, char **argv)
 	unsigned long l;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "L:r:c:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":L:r:c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'L': so.listen = optarg; break;
 		case 'r':
@@ -83,11 +84,12 @@ herald_cmd_serve(int argc, char **argv)
 			break;
 		case 'c': config = optarg; break;
 		case 'h': fputs(serve_usage, stdout); return 0;
-		default: fputs(serve_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("serve", opts, argv, ch);
 		}
 	}
 	if (optind != argc) {
-		fputs(serve_usage, stderr);
+		fprintf(stderr, "herald: serve: unexpected argument \"%.200s\" "
+		    "(see herald serve --help)\n", argv[optind]);
 		return EX_USAGE;
 	}
 	if ((rc = herald_config_load(config, &cfg, &e)) != 0)

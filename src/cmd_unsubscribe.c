@@ -98,7 +98,9 @@ herald_cmd_unsubscribe(int argc, char **argv)
 	int ch, rc, modes;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:t:sje:i:rc:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":l:t:sje:i:rc:h", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'l': list_arg = optarg; break;
 		case 't': token = optarg; break;
@@ -109,14 +111,31 @@ herald_cmd_unsubscribe(int argc, char **argv)
 		case 'r': resub = true; break;
 		case 'c': config = optarg; break;
 		case 'h': fputs(unsubscribe_usage, stdout); return 0;
-		default: fputs(unsubscribe_usage, stderr); return EX_USAGE;
+		default: return herald_cmd_badopt("unsubscribe", opts, argv, ch);
 		}
 	}
 	modes = (token != NULL) + show + (export != NULL) + (import != NULL);
-	if (modes > 1 || (modes == 1 && optind != argc) ||
-	    (modes == 0 && optind == argc) || (json && !show) ||
-	    (resub && modes) || (list_arg == NULL && token == NULL)) {
-		fputs(unsubscribe_usage, stderr);
+	if (modes > 1 || (resub && modes)) {
+		fprintf(stderr, "herald: unsubscribe: --token, "
+		    "--list-suppressed, --export, --import and --resubscribe "
+		    "each go alone (see herald unsubscribe --help)\n");
+		return EX_USAGE;
+	}
+	if (json && !show) {
+		fprintf(stderr, "herald: unsubscribe: --json goes with "
+		    "--list-suppressed\n");
+		return EX_USAGE;
+	}
+	if (list_arg == NULL && token == NULL)
+		return herald_cmd_missing("unsubscribe", "--list LIST (whose "
+		    "subscribers these are)");
+	if (modes == 0 && optind == argc)
+		return herald_cmd_missing("unsubscribe", "the address (herald "
+		    "unsubscribe --list LIST ADDRESS...)");
+	if (modes == 1 && optind != argc) {
+		fprintf(stderr, "herald: unsubscribe: unexpected argument "
+		    "\"%.200s\" (addresses go without --token, "
+		    "--list-suppressed, --export and --import)\n", argv[optind]);
 		return EX_USAGE;
 	}
 	if ((rc = herald_config_load(config, &cfg, &e)) != 0)
@@ -189,27 +208,32 @@ herald_cmd_unsubscribe(int argc, char **argv)
 				    "not an email address: \"%.200s\"", argv[i]);
 				goto fail;
 			}
-		if ((rc = herald_suppress_begin(s, &e)) != 0)
+		/* said only once committed: nothing is reported done that a
+		 * failed commit undid */
+		bool *changed = calloc((size_t)argc, sizeof(*changed));
+
+		if (changed == NULL) {
+			rc = herald_errf(&e, EX_OSERR, NULL, 0, "out of memory");
 			goto fail;
+		}
+		if ((rc = herald_suppress_begin(s, &e)) != 0) {
+			free(changed);
+			goto fail;
+		}
 		for (int i = optind; rc == 0 && i < argc; i++) {
-			if (resub) {
-				rc = herald_suppress_remove(s, list, argv[i], &e);
-				if (rc == 0 || rc == 1)
-					printf("%s: %s %s\n", list, argv[i],
-					    rc == 0 ? "resubscribed" :
-					    "was not suppressed");
-			} else {
-				rc = herald_suppress_add(s, list, argv[i],
-				    "manual", NULL, "herald unsubscribe", 0, &e);
-				if (rc == 0 || rc == 1)
-					printf("%s: %s %s\n", list, argv[i],
-					    rc == 0 ? "suppressed" :
-					    "was already suppressed");
-			}
+			rc = resub ? herald_suppress_remove(s, list, argv[i], &e) :
+			    herald_suppress_add(s, list, argv[i], "manual", NULL,
+			    "herald unsubscribe", 0, &e);
+			changed[i] = rc == 0;
 			rc = rc == 1 ? 0 : rc;
 		}
 		if (rc == 0)
 			rc = herald_suppress_commit(s, &e);
+		for (int i = optind; rc == 0 && i < argc; i++)
+			printf("%s: %s %s\n", list, argv[i], resub ?
+			    (changed[i] ? "resubscribed" : "was not suppressed") :
+			    (changed[i] ? "suppressed" : "was already suppressed"));
+		free(changed);
 	}
 fail:
 	if (rc != 0)
