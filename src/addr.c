@@ -259,3 +259,135 @@ herald_addrset_add(struct herald_addrset *s, const char *key, int line)
 	s->n++;
 	return 0;
 }
+
+/* --- key sets kept outside memory --- */
+
+/*
+ * One slot is 8 bytes: the caller's reference plus one (40 bits, so 0 is
+ * an empty slot) beside the top 24 bits of the key's hash, the "tag".
+ * With 2^k slots (k <= 24) a key's home is the tag's top k bits, so the
+ * table can grow without the keys; the remaining tag bits sort out most
+ * other keys of the same home.  A tag match is only a candidate: its key
+ * is fetched again through key_at and compared whole.  The line given
+ * with each key sits in a parallel array (4 bytes).
+ */
+#define REF_BITS 40
+#define TAG_BITS 24
+#define REF_MASK ((UINT64_C(1) << REF_BITS) - 1)
+#define KEY_MAX 512
+
+struct herald_keyset {
+	uint64_t *slot;     /* (ref + 1) | tag << REF_BITS; 0 = empty */
+	int *line;          /* beside slot[], same index */
+	size_t cap, n;
+	unsigned bits;      /* cap == 1 << bits */
+	herald_keyset_hash_fn hash;
+	herald_keyset_key_fn key_at;
+	void *arg;
+};
+
+static size_t
+home_of(uint64_t tag, unsigned bits)
+{
+	return bits <= TAG_BITS ? (size_t)(tag >> (TAG_BITS - bits)) :
+	    (size_t)(tag << (bits - TAG_BITS));
+}
+
+static void
+keyset_alloc(struct herald_keyset *s, unsigned bits)
+{
+	s->bits = bits;
+	s->cap = (size_t)1 << bits;
+	s->slot = xcalloc(s->cap, sizeof(*s->slot));
+	s->line = xcalloc(s->cap, sizeof(*s->line));
+}
+
+/* At most 7/8 full: linear probing stays short, and 100,000 keys fit in
+ * 131,072 slots (1.5 MiB). */
+static bool
+keyset_full(size_t n, size_t cap)
+{
+	return n > cap / 8 * 7;
+}
+
+struct herald_keyset *
+herald_keyset_new(size_t hint, herald_keyset_hash_fn hash,
+    herald_keyset_key_fn key_at, void *arg)
+{
+	struct herald_keyset *s = xcalloc(1, sizeof(*s));
+	unsigned bits = 10;
+
+	while (keyset_full(hint, (size_t)1 << bits))
+		bits++;
+	keyset_alloc(s, bits);
+	s->hash = hash ? hash : hash64;
+	s->key_at = key_at;
+	s->arg = arg;
+	return s;
+}
+
+void
+herald_keyset_free(struct herald_keyset *s)
+{
+	if (s == NULL)
+		return;
+	free(s->slot);
+	free(s->line);
+	free(s);
+}
+
+static void
+keyset_grow(struct herald_keyset *s)
+{
+	uint64_t *os = s->slot;
+	int *ol = s->line;
+	size_t ocap = s->cap, i;
+
+	keyset_alloc(s, s->bits + 1);
+	for (size_t k = 0; k < ocap; k++) {
+		if (os[k] == 0)
+			continue;
+		for (i = home_of(os[k] >> REF_BITS, s->bits) & (s->cap - 1);
+		    s->slot[i]; i = (i + 1) & (s->cap - 1))
+			;
+		s->slot[i] = os[k];
+		s->line[i] = ol[k];
+	}
+	free(os);
+	free(ol);
+}
+
+int
+herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
+    int line)
+{
+	uint64_t tag = s->hash(key, strlen(key)) >> (64 - TAG_BITS);
+	char other[KEY_MAX];
+	size_t i;
+
+	if (ref >= REF_MASK)
+		return -1;
+	if (keyset_full(s->n + 1, s->cap))
+		keyset_grow(s);
+	for (i = home_of(tag, s->bits) & (s->cap - 1); s->slot[i];
+	    i = (i + 1) & (s->cap - 1)) {
+		uint64_t v = s->slot[i];
+
+		/* The same tag is not the same address: compare the keys.
+		 * A key that cannot be fetched again is another key. */
+		if ((v >> REF_BITS) == tag &&
+		    s->key_at(s->arg, (v & REF_MASK) - 1, other, sizeof(other)) &&
+		    strcmp(other, key) == 0)
+			return s->line[i];
+	}
+	s->slot[i] = (ref + 1) | tag << REF_BITS;
+	s->line[i] = line;
+	s->n++;
+	return 0;
+}
+
+size_t
+herald_keyset_bytes(const struct herald_keyset *s)
+{
+	return sizeof(*s) + s->cap * (sizeof(*s->slot) + sizeof(*s->line));
+}

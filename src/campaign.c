@@ -816,9 +816,8 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 {
 	struct herald_list *l;
 	struct herald_recipient r;
-	struct herald_addrset *seen;
+	struct herald_list_dups *seen;
 	struct herald_supset *sup = NULL;
-	char key[512];
 	int rc;
 
 	if (c->list_path == NULL)
@@ -831,15 +830,12 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 		herald_list_close(l);
 		return rc;
 	}
-	seen = herald_addrset_new();
+	/* sized from the validation pass: no growing on the way */
+	seen = herald_list_dups_new(c->list_path, c->stats.rows, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		/* Duplicates are decided on the address, never on a hash
 		 * alone: a collision must not cost a subscriber the mail. */
-		if (!herald_addr_key(r.email, key, sizeof(key))) {
-			snprintf(key, sizeof(key), "%s", r.email);
-			ascii_lower(key);
-		}
-		if (herald_addrset_add(seen, key, r.line > 0 ? r.line : 1))
+		if (herald_list_dups_add(seen, &r))
 			continue;
 		if (herald_supset_has(sup, r.email)) {
 			c->nsuppressed++;
@@ -853,7 +849,7 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	if (rc == -1)
 		rc = 0;
 	herald_list_close(l);
-	herald_addrset_free(seen);
+	herald_list_dups_free(seen);
 	herald_supset_free(sup);
 	return rc;
 }

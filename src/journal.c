@@ -410,6 +410,16 @@ herald_journal_open(const struct herald_journal_opts *o,
 		return rc;
 	}
 	sqlite3_busy_timeout(j->db, 10000);
+	/*
+	 * Bounded page caches (SQLite's default is 2 MiB each for the file
+	 * and for the temp table of listed addresses, per connection, and a
+	 * send has two): the journal grows with the list, its cache must
+	 * not.  Lookups go in list order and every commit is a few pages,
+	 * so a small cache costs little; pages it drops are in the OS's.
+	 */
+	if ((rc = exec(j, "PRAGMA cache_size=-512;"
+	    "PRAGMA temp.cache_size=-256;", e)) != 0)
+		goto fail;
 	if (!o->readonly) {
 		/* See the comment at the top for why FULL. */
 		/* The WAL is checkpointed every 1000 pages (SQLite's

@@ -28,6 +28,9 @@ struct herald_list {
 	char *path;
 	unsigned char buf[65536];
 	size_t pos, len;
+	size_t bufsize;         /* how much of buf one read fills */
+	uint64_t base;          /* file offset of buf[0] */
+	uint64_t roff;          /* file offset of the last record read */
 	int line;               /* line of the next byte read */
 	char **cols;
 	size_t ncols;
@@ -43,7 +46,8 @@ static int
 get(struct herald_list *l)
 {
 	if (l->pos == l->len) {
-		l->len = fread(l->buf, 1, sizeof(l->buf), l->f);
+		l->base += l->len;
+		l->len = fread(l->buf, 1, l->bufsize, l->f);
 		l->pos = 0;
 		if (l->len == 0)
 			return EOF;
@@ -102,6 +106,7 @@ read_record(struct herald_list *l, int *startline, struct herald_err *e)
 			break;
 	}
 	*startline = l->line;
+	l->roff = l->base + l->pos;
 	for (;;) {
 		start_field(l);
 		c = get(l);
@@ -201,6 +206,7 @@ herald_list_open(const char *path, struct herald_list **out,
 	l = xcalloc(1, sizeof(*l));
 	l->path = xstrdup(path);
 	l->line = 1;
+	l->bufsize = sizeof(l->buf);
 	for (int k = 0; k < NKNOWN; k++)
 		l->known[k] = -1;
 	if ((l->f = fopen(path, "rb")) == NULL) {
@@ -280,6 +286,7 @@ herald_list_next(struct herald_list *l, struct herald_recipient *r,
 			l->values[l->known[k]] = trim(
 			    l->rec.data + l->offs[l->known[k]]);
 	r->line = line;
+	r->offset = l->roff;
 	r->email = l->values[l->known[COL_EMAIL]];
 	r->name = l->known[COL_NAME] >= 0 ? l->values[l->known[COL_NAME]] : "";
 	if (l->known[COL_TZ] >= 0 && *(v = (char *)l->values[l->known[COL_TZ]]))
@@ -318,6 +325,95 @@ herald_list_close(struct herald_list *l)
 	hbuf_free(&l->rec);
 	free(l->path);
 	free(l);
+}
+
+/* --- duplicates --- */
+
+struct herald_list_dups {
+	char *path;
+	struct herald_list *re;     /* a second reader for rows read again */
+	bool re_failed;
+	struct herald_keyset *set;
+};
+
+void
+herald_list_row_key(const char *email, char *key, size_t n)
+{
+	if (!herald_addr_key(email, key, n)) {
+		snprintf(key, n, "%s", email);
+		ascii_lower(key);
+	}
+}
+
+/* The key of the row at offset ref, read again from the file. */
+static bool
+key_at(void *arg, uint64_t ref, char *out, size_t n)
+{
+	struct herald_list_dups *d = arg;
+	struct herald_list *l;
+	struct herald_err e;
+	int line;
+
+	if (d->re == NULL && !d->re_failed) {
+		if (herald_list_open(d->path, &d->re, &e) != 0) {
+			d->re_failed = true;
+			return false;
+		}
+		/* one row at a time: read little */
+		d->re->bufsize = 1024;
+	}
+	if ((l = d->re) == NULL || ref > (uint64_t)INT64_MAX ||
+	    fseeko(l->f, (off_t)ref, SEEK_SET) != 0)
+		return false;
+	l->base = ref;
+	l->pos = l->len = 0;
+	if (read_record(l, &line, &e) != 0 || l->noffs != l->ncols)
+		return false;
+	herald_list_row_key(trim(l->rec.data + l->offs[l->known[COL_EMAIL]]),
+	    out, n);
+	return true;
+}
+
+struct herald_list_dups *
+herald_list_dups_new(const char *path, size_t hint, uint64_t (*hash)(
+    const void *, size_t))
+{
+	struct herald_list_dups *d = xcalloc(1, sizeof(*d));
+
+	d->path = xstrdup(path);
+	d->set = herald_keyset_new(hint, hash, key_at, d);
+	return d;
+}
+
+int
+herald_list_dups_add(struct herald_list_dups *d,
+    const struct herald_recipient *r)
+{
+	char key[512];
+	int first;
+
+	herald_list_row_key(r->email, key, sizeof(key));
+	first = herald_keyset_add(d->set, key, r->offset, r->line > 0 ?
+	    r->line : 1);
+	/* a row past 1 TiB is never taken for a duplicate (kept, not lost) */
+	return first < 0 ? 0 : first;
+}
+
+size_t
+herald_list_dups_bytes(const struct herald_list_dups *d)
+{
+	return herald_keyset_bytes(d->set);
+}
+
+void
+herald_list_dups_free(struct herald_list_dups *d)
+{
+	if (d == NULL)
+		return;
+	herald_keyset_free(d->set);
+	herald_list_close(d->re);
+	free(d->path);
+	free(d);
 }
 
 /*
@@ -411,9 +507,8 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	struct herald_list *l;
 	struct herald_recipient r;
 	struct herald_list_stats dummy;
-	struct herald_addrset *seen;
+	struct herald_list_dups *seen;
 	struct memo zones = { .n = 0 }, locales = { .n = 0 };
-	char key[512];
 	int rc;
 
 	if (st == NULL)
@@ -421,7 +516,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	memset(st, 0, sizeof(*st));
 	if ((rc = herald_list_open(path, &l, e)) != 0)
 		return rc;
-	seen = herald_addrset_new();
+	seen = herald_list_dups_new(path, 0, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 
@@ -441,9 +536,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 			continue;
 		}
 		/* Valid (validate_row), so it has a key. */
-		if (!herald_addr_key(r.email, key, sizeof(key)))
-			snprintf(key, sizeof(key), "%s", r.email);
-		if ((first = herald_addrset_add(seen, key, r.line)) != 0) {
+		if ((first = herald_list_dups_add(seen, &r)) != 0) {
 			char msg[64];
 
 			st->duplicates++;
@@ -477,7 +570,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 		rc = EX_DATAERR;
 	}
 	herald_list_close(l);
-	herald_addrset_free(seen);
+	herald_list_dups_free(seen);
 	memo_free(&zones);
 	memo_free(&locales);
 	return rc;

@@ -19,6 +19,7 @@
 
 struct herald_recipient {
 	int line;               /* file line the row starts on */
+	uint64_t offset;        /* file offset the row starts at */
 	const char *email;      /* as written (trimmed) */
 	const char *name;       /* "" when absent */
 	const char *timezone;   /* NULL when absent or empty */
@@ -45,6 +46,27 @@ int herald_list_next(struct herald_list *l, struct herald_recipient *r,
 const char *const *herald_list_columns(const struct herald_list *l,
     size_t *n);
 void herald_list_close(struct herald_list *l);
+
+/*
+ * Duplicate rows of one list file, decided on the address key (addr.h),
+ * never on a hash alone, in about 12 bytes a row: a row is remembered by
+ * its offset in the file and a hash, and read again from the file to be
+ * compared when the hashes agree (addr.h's herald_keyset).  A row that
+ * cannot be read again is taken for a different address: a reader may
+ * get a duplicate, never lose the mail.  hint: about how many rows (0:
+ * unknown); hash: NULL (tests pass one that collides).
+ */
+struct herald_list_dups;
+struct herald_list_dups *herald_list_dups_new(const char *path, size_t hint,
+    uint64_t (*hash)(const void *, size_t));
+/* 0 when r's address is new, else the line of its first row. */
+int herald_list_dups_add(struct herald_list_dups *d,
+    const struct herald_recipient *r);
+size_t herald_list_dups_bytes(const struct herald_list_dups *d);
+void herald_list_dups_free(struct herald_list_dups *d);   /* NULL is fine */
+/* The duplicate key of an address: herald_addr_key, or the address in
+ * lower case when it is not valid. */
+void herald_list_row_key(const char *email, char *key, size_t n);
 
 struct herald_list_stats {
 	size_t rows;        /* data rows */

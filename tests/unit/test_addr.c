@@ -98,11 +98,136 @@ test_set(void)
 	herald_addrset_free(NULL);
 }
 
+/*
+ * herald_keyset keeps no keys: the test holds them, by reference number,
+ * and counts how often the set asks for one.
+ */
+struct store {
+	char keys[3000][32];
+	int asked;
+	bool lose;          /* key_at fails: every key counts as new */
+};
+
+static bool
+store_key(void *arg, uint64_t ref, char *out, size_t n)
+{
+	struct store *st = arg;
+
+	st->asked++;
+	if (st->lose || ref >= 3000)
+		return false;
+	snprintf(out, n, "%s", st->keys[ref]);
+	return true;
+}
+
+/* Every key the same hash: each comparison goes back to the keys. */
+static uint64_t
+same_hash(const void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	return UINT64_C(0xdeadbeefcafef00d);
+}
+
+/* Two hashes only (by the key's length), differing in the bits the table
+ * is indexed by. */
+static uint64_t
+two_hashes(const void *p, size_t n)
+{
+	(void)p;
+	return n & 1 ? UINT64_C(1) << 63 : 1;
+}
+
+static void
+test_keyset_collisions(void)
+{
+	static struct store st;
+	herald_keyset_hash_fn fns[] = { same_hash, two_hashes, NULL };
+
+	for (size_t f = 0; f < 3; f++) {
+		/* hint 0: the table grows (1024 slots, then 2048, 4096)
+		 * with every key colliding */
+		struct herald_keyset *s = herald_keyset_new(0, fns[f],
+		    store_key, &st);
+		int wrong = 0;
+
+		memset(&st, 0, sizeof(st));
+		/* 3000 different keys, the oracle being their index: key i
+		 * is new the first time, and names line i + 1 after */
+		for (int i = 0; i < 3000; i++) {
+			snprintf(st.keys[i], sizeof(st.keys[i]),
+			    "user%d@example.org", i);
+			if (herald_keyset_add(s, st.keys[i], (uint64_t)i,
+			    i + 1) != 0)
+				wrong++;
+		}
+		INT_EQ(wrong, 0, "hash %zu: 3000 different addresses, none "
+		    "taken for another (a collision drops nobody)", f);
+		for (int i = 0; i < 3000; i += 7)
+			if (herald_keyset_add(s, st.keys[i], 99999,
+			    50000 + i) != i + 1)
+				wrong++;
+		INT_EQ(wrong, 0, "hash %zu: each repeat names its first line",
+		    f);
+		if (f == 0)
+			OK(st.asked >= 3000 * 2999 / 2, "all-colliding keys "
+			    "were compared whole (%d fetches)", st.asked);
+		if (f == 2)
+			OK(st.asked < 3000 / 7 + 50, "a real hash fetches "
+			    "little beyond the repeats (%d)", st.asked);
+		herald_keyset_free(s);
+	}
+}
+
+static void
+test_keyset_unreadable(void)
+{
+	static struct store st;
+	struct herald_keyset *s = herald_keyset_new(10, same_hash, store_key,
+	    &st);
+
+	memset(&st, 0, sizeof(st));
+	snprintf(st.keys[0], sizeof(st.keys[0]), "a@example.org");
+	INT_EQ(herald_keyset_add(s, "a@example.org", 0, 1), 0, "new");
+	st.lose = true;
+	INT_EQ(herald_keyset_add(s, "a@example.org", 1, 2), 0,
+	    "a key that cannot be read again counts as new (a copy too "
+	    "many, never a reader lost)");
+	st.lose = false;
+	INT_EQ(herald_keyset_add(s, "a@example.org", 2, 3), 1, "readable "
+	    "again: the first line");
+	INT_EQ(herald_keyset_add(s, "b@example.org", UINT64_C(1) << 41, 4), -1,
+	    "a reference past 2^40 is refused");
+	herald_keyset_free(s);
+	herald_keyset_free(NULL);
+}
+
+static void
+test_keyset_size(void)
+{
+	static struct store st;
+	struct herald_keyset *s = herald_keyset_new(100000, NULL, store_key,
+	    &st);
+	size_t b = herald_keyset_bytes(s);
+
+	/* 100,000 keys in 131,072 slots of 12 bytes: the whole set is
+	 * 1.5 MiB, the size issue 13's memory goal was counted with */
+	OK(b <= 131072 * 12 + 256, "100,000 rows: %zu bytes", b);
+	herald_keyset_free(s);
+	s = herald_keyset_new(0, NULL, store_key, &st);
+	OK(herald_keyset_bytes(s) <= 1024 * 12 + 256, "empty: %zu bytes",
+	    herald_keyset_bytes(s));
+	herald_keyset_free(s);
+}
+
 int
 main(void)
 {
 	test_valid();
 	test_key();
 	test_set();
+	test_keyset_collisions();
+	test_keyset_unreadable();
+	test_keyset_size();
 	return harness_done();
 }

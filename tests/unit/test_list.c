@@ -276,6 +276,74 @@ test_large(void)
 	rmdir(dir);
 }
 
+static uint64_t
+same_hash(const void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	return 42;
+}
+
+/*
+ * Duplicates are found by reading rows again at their offsets: a byte
+ * order mark, CRLF, blank lines, quoted fields over several lines, a row
+ * longer than the reader's buffer, with every hash colliding.  The
+ * expected first lines are counted by hand from the file below.
+ */
+static void
+test_dups_reread(void)
+{
+	char dir[] = "/tmp/herald-list-XXXXXX", path[64], longname[3001];
+	static const int want[] = { 0, 0, 0, 0, 2, 5, 6, 0, 11, 0, 14 };
+	uint64_t (*hashes[])(const void *, size_t) = { same_hash, NULL };
+	FILE *f;
+
+	OK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/dups.csv", dir);
+	memset(longname, 'n', 3000);
+	longname[3000] = '\0';
+	f = fopen(path, "wb");
+	fputs("\xef\xbb\xbf" "email,name\r\n", f);            /* 1 */
+	fputs("ann@example.org,\"Ann\r\nSmith\"\r\n", f);     /* 2-3 */
+	fputs("\r\n", f);                                        /* 4 */
+	fputs(" Bob@Example.org ,bob\r\n", f);                   /* 5 */
+	fputs("\"\"\"a b\"\"@example.org\",quoted\n", f);       /* 6 */
+	fputs("anne@example.org,not ann\n", f);                  /* 7 */
+	fputs("ANN@example.org,dup of 2\n", f);                  /* 8 */
+	fputs("bob@example.org,dup of 5\n", f);                  /* 9 */
+	fputs("\"\"\"a\\ b\"\"@EXAMPLE.org\",dup of 6\n", f);  /* 10 */
+	fprintf(f, "carl@example.org,\"%s\n%s\"\n", longname,
+	    longname);                                           /* 11-12 */
+	fputs("\"carl@example.org\",dup of 11\n", f);           /* 13 */
+	fprintf(f, "dave@example.org,%s\n", longname);           /* 14 */
+	fputs("Dave@example.org,dup of 14\n", f);               /* 15 */
+	fclose(f);
+	for (size_t h = 0; h < 2; h++) {
+		struct herald_list *l;
+		struct herald_list_dups *d = herald_list_dups_new(path, 0,
+		    hashes[h]);
+		struct herald_recipient r;
+		struct herald_err e = {0};
+		size_t i = 0;
+		int rc;
+
+		INT_EQ(herald_list_open(path, &l, &e), 0, "open: %s", e.msg);
+		while ((rc = herald_list_next(l, &r, &e)) == 0 && i < 11) {
+			int first = herald_list_dups_add(d, &r);
+
+			INT_EQ(first, want[i], "hash %zu, line %d (%s)", h,
+			    r.line, r.email);
+			i++;
+		}
+		INT_EQ(rc, -1, "to the end: %s", e.msg);
+		INT_EQ(i, 11, "rows");
+		herald_list_close(l);
+		herald_list_dups_free(d);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -285,5 +353,6 @@ main(void)
 	test_example();
 	test_addr();
 	test_large();
+	test_dups_reread();
 	return harness_done();
 }
