@@ -179,7 +179,8 @@ def variants(herald, site, tmp):
 
 def build_bare(tmp):
     exe = os.path.join(tmp, "bare_curl")
-    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"],
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl",
+                             "libcrypto"],
                             capture_output=True, text=True, check=True).stdout
     subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "bare_curl.c")]
                    + cflags.split() + ["-lpthread"], check=True)

@@ -9,7 +9,10 @@ DKIM cannot go faster than the machine signs.  This prints
   - herald send to Postfix's smtp-sink on 127.0.0.1 (a port chosen at run
     time), 8 connections, journal on disk, with no key, an RSA 2048 key and
     an Ed25519 key (keys made with openssl),
-  - the DKIM-on rate as a share of the all-cores signing rate (goal: 80%).
+  - the DKIM-on rate as a share of the all-cores signing rate (goal: 80%),
+  - the ceiling beside it: bench/bare_curl.c (no building, no journal)
+    making one RSA 2048 signature per message, which shares the cores
+    with the sink as herald does.
 Asserts nothing; not part of `make test`.
 Environment: HERALD_BENCH_DKIM_N (3000), HERALD_BENCH_REPEAT (3).
 Usage: dkim.py HERALD
@@ -75,6 +78,25 @@ def main():
                            capture_output=True)
             os.chmod(k, 0o600)
         bench.genlist(os.path.join(site, "lists", "l.csv"), N)
+        # the ceiling: bench/bare_curl.c sending one of herald's messages
+        # (as it goes on the wire) with one RSA signature a message
+        with open(os.path.join(site, "lists", "l.csv")) as f:
+            one = "".join(f.readlines()[:2])
+        with open(os.path.join(site, "lists", "one.csv"), "w") as f:
+            f.write(one)
+        with open(os.path.join(site, "herald.yml"), "w") as f:
+            f.write(base)
+        subprocess.run([herald, "preview", bench.POST, "--list",
+                        "lists/one.csv", "--out", os.path.join(tmp, "one")],
+                       cwd=site, check=True, capture_output=True)
+        eml = [x for x in os.listdir(os.path.join(tmp, "one"))
+               if x.endswith(".eml")][0]
+        fixed = os.path.join(tmp, "fixed.eml")
+        with open(os.path.join(tmp, "one", eml), "rb") as f:
+            raw = re.sub(rb"\r?\n", b"\r\n", f.read())
+        with open(fixed, "wb") as f:
+            f.write(raw)
+        bare = bench.build_bare(tmp)
         sink, port = bench.start_sink()
         env = dict(os.environ, HERALD_SMTP_URL=f"smtp://127.0.0.1:{port}")
 
@@ -96,15 +118,24 @@ def main():
                 lambda o: f"this run: {N} sent" in o)
             return N / dt, cpu
 
+        def bare_sign():
+            dt, cpu, _ = bench.run(
+                [bare, f"smtp://127.0.0.1:{port}", "<news@example.org>",
+                 fixed, str(N), str(CONNS), os.path.join(site, "rsa.pem")],
+                tmp, out_check=lambda o: f"sent {N} failed 0" in o)
+            return N / dt, cpu
+
         # The machine may be shared: measure openssl right beside each
         # herald run and compare pairwise.
-        res, ratio = {}, []
+        res, ratio, bratio = {}, [], []
         rsa1, rsaN, ed1, edN = [], [], [], []
         for _ in range(REP):
             res.setdefault("", []).append(send(""))
             rsaN.append(openssl_speed("rsa2048", ncpu))
             res.setdefault("rsa", []).append(send("rsa"))
             ratio.append(res["rsa"][-1][0] / rsaN[-1])
+            res.setdefault("bare", []).append(bare_sign())
+            bratio.append(res["bare"][-1][0] / rsaN[-1])
             rsa1.append(openssl_speed("rsa2048", 1))
             res.setdefault("ed25519", []).append(send("ed25519"))
             edN.append(openssl_speed("ed25519", ncpu))
@@ -135,6 +166,11 @@ def main():
           f"{100 * statistics.median(ratio):.0f}% of the {ncpu}-core signing "
           f"rate measured beside it (goal 80%); {cpu_ms('rsa'):.2f} ms CPU "
           f"a message")
+    print(f"  ceiling: bare libcurl loop + one RSA 2048 signature a "
+          f"message: {med('bare'):8.0f} msg/s = "
+          f"{100 * statistics.median(bratio):.0f}% of the {ncpu}-core signing "
+          f"rate; {cpu_ms('bare'):.2f} ms CPU a message; herald = "
+          f"{100 * med('rsa') / med('bare'):.0f}% of this ceiling")
     print(f"  herald send, Ed25519:       {med('ed25519'):8.0f} msg/s "
           f"({100 * med('ed25519') / med(''):.0f}% of the unsigned rate); "
           f"{cpu_ms('ed25519'):.2f} ms CPU a message")

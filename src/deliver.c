@@ -197,6 +197,13 @@ struct herald_deliver {
 	double next_start;         /* monotonic: not before */
 
 	int pass;
+	/* This pass's rows in other states than those it sends to without a
+	 * lookup (pass 1: every state but pending; later: deferred), as
+	 * sorted hashes (herald_journal_hashes): a reader not among them
+	 * needs no SELECT. */
+	uint64_t *hs;
+	size_t nhs;
+	bool have_hs;
 	struct herald_signpool *pool;  /* DKIM signers (NULL: no dkim) */
 	struct job **queue;        /* built, not yet started */
 	size_t nq, qcap;
@@ -647,14 +654,25 @@ send_one(void *arg, const struct herald_recipient *r)
 	struct herald_deliver *s = arg;
 	struct herald_jrow row;
 	struct job *jb;
+	uint64_t h;
 	int rc, tries;
 
 	if (interrupted(s) || s->stop)
 		return STOP_WALK;
 	if (!in_shard(r->email, s->shard_k, s->shard_n))
 		return 0;
-	rc = herald_journal_get(s->rj ? s->rj : s->j, r->email, &row,
-	    &s->err);
+	if (s->have_hs && herald_journal_key_hash(s->rj ? s->rj : s->j,
+	    r->email, &h) && !herald_journal_hashes_has(s->hs, s->nhs, h)) {
+		/* pass 1: pending (tries are reset at open); later passes:
+		 * not deferred, nothing to do */
+		if (s->pass > 1)
+			return 0;
+		memset(&row, 0, sizeof(row));
+		row.state = HERALD_J_PENDING;
+		rc = 0;
+	} else
+		rc = herald_journal_get(s->rj ? s->rj : s->j, r->email, &row,
+		    &s->err);
 	if (rc > 0) {
 		set_error(s, rc);
 		return STOP_WALK;
@@ -876,6 +894,12 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		if (s->pass > 1 && s->retry_pending == 0)
 			break;
 		s->retry_pending = 0;
+		/* every commit of the pass before has returned (drain) */
+		free(s->hs);
+		s->have_hs = herald_journal_hashes(s->rj ? s->rj : s->j,
+		    s->pass == 1 ? ((1u << HERALD_J_NSTATES) - 1) &
+		    ~(1u << HERALD_J_PENDING) : 1u << HERALD_J_DEFERRED,
+		    &s->hs, &s->nhs, &s->err) == 0;
 		rc = herald_campaign_each(s->c, send_one, s, &s->err);
 		if (rc != 0 && rc != STOP_WALK)
 			set_error(s, rc);
@@ -967,6 +991,7 @@ herald_deliver_free(struct herald_deliver *s)
 		s->done = next;
 	}
 	free(s->queue);
+	free(s->hs);
 	herald_smtp_free(s->smtp);
 	herald_journal_close(s->j);
 	herald_message_free(&s->msg);

@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 enum { DKIM_SIGN_RSASHA256 = 1, DKIM_SIGN_ED25519SHA256 };
@@ -48,6 +49,11 @@ struct key {
 	unsigned char *pub;     /* RSA: SubjectPublicKeyInfo DER; Ed25519: raw */
 	size_t publen;
 	EVP_PKEY *pkey;         /* Ed25519: signed with OpenSSL (see above) */
+	/* RSA: a signing context set up once (PKCS #1 v1.5, SHA-256) and
+	 * duplicated per signature.  Setting one up per message
+	 * (EVP_DigestSignInit: OpenSSL 3 fetches the algorithms, builds the
+	 * key's context) cost 27k instructions a signature (callgrind). */
+	EVP_PKEY_CTX *rsa_tmpl;
 };
 
 struct herald_dkim {
@@ -75,6 +81,7 @@ key_free(struct key *k)
 		free(k->pem);
 	}
 	free(k->pub);
+	EVP_PKEY_CTX_free(k->rsa_tmpl);
 	EVP_PKEY_free(k->pkey);
 }
 
@@ -117,6 +124,17 @@ key_inspect(struct key *k, const char *cfgfile, int line, struct herald_err *e)
 		k->alg = DKIM_SIGN_RSASHA256;
 		EVP_PKEY_up_ref(pk);
 		k->pkey = pk;
+		if ((k->rsa_tmpl = EVP_PKEY_CTX_new_from_pkey(NULL, pk,
+		    NULL)) == NULL || EVP_PKEY_sign_init(k->rsa_tmpl) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_padding(k->rsa_tmpl,
+		    RSA_PKCS1_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(k->rsa_tmpl,
+		    EVP_sha256()) != 1) {
+			rc = herald_errf(e, EX_CONFIG, cfgfile, line,
+			    "dkim key_file %s: OpenSSL cannot sign with it",
+			    k->file);
+			break;
+		}
 		n = i2d_PUBKEY(pk, NULL);
 		k->pub = xmalloc((size_t)(n > 0 ? n : 1));
 		p = k->pub;
@@ -206,6 +224,7 @@ static void
 canon_body(struct hbuf *out, const char *b, size_t n)
 {
 	size_t i = 0, blank = 0;	/* CRLFs held back: trailing empty lines */
+	char *o;
 
 	while (i < n) {
 		const char *nl = memchr(b + i, '\n', n - i);
@@ -223,20 +242,26 @@ canon_body(struct hbuf *out, const char *b, size_t n)
 			i = next;
 			continue;
 		}
+		/* at most the held-back CRLFs, the line and its CRLF: room
+		 * asked once a line, then written in place (a call per octet
+		 * was a tenth of a DKIM send's CPU) */
+		hbuf_grow(out, 2 * blank + (le - i) + 2);
+		o = out->data + start;
 		for (; blank > 0; blank--)
-			hbuf_puts(out, "\r\n");
-		(void)start;
+			*o++ = '\r', *o++ = '\n';
 		for (size_t k = i; k < le; k++) {
 			if (wsp(b[k])) {
 				sp = true;
 				continue;
 			}
 			if (sp)
-				hbuf_putc(out, ' ');
+				*o++ = ' ';
 			sp = false;
-			hbuf_putc(out, b[k]);
+			*o++ = b[k];
 		}
-		hbuf_puts(out, "\r\n");
+		*o++ = '\r', *o++ = '\n';
+		out->len = (size_t)(o - out->data);
+		out->data[out->len] = '\0';
 		i = next;
 	}
 }
@@ -382,22 +407,28 @@ openssl_sign(const struct key *k, time_t now, const struct hbuf *msg,
 
 	/* RFC 6376 3.7: RSASSA-PKCS1-v1_5 with SHA-256 over the hash input;
 	 * RFC 8463 3: PureEdDSA over the SHA-256 of the same input */
-	ctx = EVP_MD_CTX_new();
+	SHA256((const unsigned char *)hin.data, hin.len, hh);
 	if (ed) {
-		SHA256((const unsigned char *)hin.data, hin.len, hh);
+		ctx = EVP_MD_CTX_new();
 		if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, NULL, NULL,
 		    k->pkey) != 1 || EVP_DigestSign(ctx, sg, &sglen, hh,
 		    32) != 1)
 			rc = -1;
-	} else if (ctx == NULL || (size_t)EVP_PKEY_get_size(k->pkey) >
-	    sizeof(sg) || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
-	    k->pkey) != 1 || EVP_DigestSign(ctx, sg, &sglen,
-	    (const unsigned char *)hin.data, hin.len) != 1)
-		rc = -1;
+		EVP_MD_CTX_free(ctx);
+	} else {
+		/* the same RSASSA-PKCS1-v1_5 signature as EVP_DigestSign
+		 * over hin: the SHA-256 of hin in a DigestInfo, signed; a
+		 * copy of the prepared context, as a context is one thread's */
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_dup(k->rsa_tmpl);
+
+		if (pc == NULL || (size_t)EVP_PKEY_get_size(k->pkey) >
+		    sizeof(sg) || EVP_PKEY_sign(pc, sg, &sglen, hh, 32) != 1)
+			rc = -1;
+		EVP_PKEY_CTX_free(pc);
+	}
 	if (rc != 0)
 		rc = herald_errf(e, EX_SOFTWARE, NULL, 0,
 		    "DKIM (%s): signing failed", k->file);
-	EVP_MD_CTX_free(ctx);
 	if (rc == 0) {
 		struct hbuf bs = HBUF_INIT;
 

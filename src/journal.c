@@ -53,8 +53,12 @@ static const char *const stmt_sql[ST_N] = {
 	"SELECT addr, state, attempts, tries, next_try, unknowns, code, "
 	"  reply, message_id, updated FROM rcpt WHERE addr = ?1",
 	/* ST_INFLIGHT */
-	"UPDATE rcpt SET state = 1, attempts = attempts + 1, tries = tries + 1,"
-	"  message_id = ?2, updated = ?3 WHERE addr = ?1",
+	/* an upsert: a message never goes out without its row, even for an
+	 * address that got into the list after the run's first walk */
+	"INSERT INTO rcpt(addr, state, attempts, tries, message_id, updated)"
+	"  VALUES (?1, 1, 1, 1, ?2, ?3) ON CONFLICT(addr) DO UPDATE SET"
+	"  state = 1, attempts = attempts + 1, tries = tries + 1,"
+	"  message_id = ?2, updated = ?3",
 	/* ST_MARK */
 	"UPDATE rcpt SET state = ?2, code = ?3, reply = ?4, next_try = ?5, "
 	"  unknowns = unknowns + (?2 = 5), updated = ?6 WHERE addr = ?1",
@@ -221,7 +225,11 @@ static const char schema[] =
 	"  reply TEXT NOT NULL DEFAULT '',"
 	"  message_id TEXT NOT NULL DEFAULT '',"
 	"  updated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS rcpt_state ON rcpt(state);";
+	/* No index on state: every state change rewrote two of its pages
+	 * in each commit (about a third of the pages a send wrote to the
+	 * WAL), for queries that scan every row anyway or run once
+	 * (recovery's "WHERE state = 1", status counts). */
+	"DROP INDEX IF EXISTS rcpt_state;";
 
 /*
  * Journals of an earlier herald that kept one per shard spec
@@ -593,6 +601,78 @@ herald_journal_get(struct herald_journal *j, const char *addr,
 	if (rc == SQLITE_DONE)
 		return -1;
 	return dberr(j, e, "reading recipient");
+}
+
+bool
+herald_journal_key_hash(struct herald_journal *j, const char *addr,
+    uint64_t *h)
+{
+	if (!key(j, addr))
+		return false;
+	*h = hash64(j->addr, strlen(j->addr));
+	return true;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+herald_journal_hashes(struct herald_journal *j, unsigned mask,
+    uint64_t **out, size_t *n, struct herald_err *e)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	/* One scan, finished (so no read transaction stays open). */
+	if (sqlite3_prepare_v2(j->db, "SELECT addr FROM rcpt WHERE "
+	    "((1 << state) & ?1) != 0", -1, &s, NULL) != SQLITE_OK)
+		return dberr(j, e, "reading states");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)mask);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const void *a = sqlite3_column_text(s, 0);
+
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = hash64(a, (size_t)sqlite3_column_bytes(s, 0));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return dberr(j, e, "reading states");
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_u64);
+	return 0;
+}
+
+bool
+herald_journal_hashes_has(const uint64_t *hs, size_t n, uint64_t h)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (hs[mid] == h)
+			return true;
+		if (hs[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 int

@@ -106,6 +106,20 @@ int herald_journal_add(struct herald_journal *j, const char *addr,
  */
 int herald_journal_get(struct herald_journal *j, const char *addr,
     struct herald_jrow *row, struct herald_err *e);
+/*
+ * Walking a list without a lookup per reader: the sorted 64-bit hashes
+ * (hash64 of the key) of the rows whose state bit (1u << state) is in
+ * mask, read in one scan; *out is malloc'ed (NULL when none).  A reader
+ * whose key's hash (herald_journal_key_hash; false: no key) is not among
+ * them has no such row; one whose hash is may (a collision), so ask
+ * herald_journal_get.  Returns 0 or EX_IOERR.
+ */
+int herald_journal_hashes(struct herald_journal *j, unsigned mask,
+    uint64_t **out, size_t *n, struct herald_err *e);
+bool herald_journal_key_hash(struct herald_journal *j, const char *addr,
+    uint64_t *h);
+bool herald_journal_hashes_has(const uint64_t *hs, size_t n, uint64_t h);
+
 /* inflight: attempts and tries + 1, message_id recorded. */
 int herald_journal_mark_inflight(struct herald_journal *j, const char *addr,
     const char *message_id, struct herald_err *e);

@@ -314,13 +314,19 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 	char *o;
 
 	qp_init();
-	/* worst case: 3 per octet, a 3-octet soft break per 24 encoded octets */
-	hbuf_grow(out, 4 * n + 8);
+	hbuf_grow(out, 8);
 	o = out->data + out->len;
 	while (i < n) {
 		const unsigned char *nl = memchr(s + i, '\n', n - i);
 		size_t b = nl ? (size_t)(nl - s) : n, next = nl ? b + 1 : n;
 		size_t col = 0;
+
+		/* room for this line's worst case (3 per octet, a 3-octet
+		 * soft break per 24 encoded octets), asked line by line: the
+		 * caller's buffer, sized for the message, rarely moves */
+		out->len = (size_t)(o - out->data);
+		hbuf_grow(out, 4 * (b - i) + 8);
+		o = out->data + out->len;
 
 		if (nl && b > i && s[b - 1] == '\r')
 			b--;

@@ -1063,6 +1063,18 @@ herald_render_time(const char *datetime, const char *title, const char *words)
 #define ST_STRONG "font-weight:bold;"
 #define ST_HR	"border:0;border-top:" RULE ";height:0;margin:24px 0;"
 #define ST_IMG	"max-width:100%;height:auto;border:0;"
+/* a column's header above each value, shown only when the template's
+ * narrow-screen rules stack the rows (mso-hide: Outlook ignores display) */
+#define ST_LABEL "display:none;mso-hide:all;font-weight:bold;"
+
+/*
+ * Tables of this many columns or more carry class="herald-stack": on a
+ * narrow screen whose client honours <style>, templates/default.html turns
+ * each row into one block, every value under its column's header, instead
+ * of a table that scrolls sideways with very tall rows of long text.  The
+ * inline styles alone still give the scrolling table.
+ */
+#define STACK_MIN_COLS 3
 
 static const char *const heading_size[7] = {
 	"", "26px", "22px", "19px", "17px", "15px", "14px"
@@ -1130,6 +1142,49 @@ cell_align(cmark_node *cell)
 	return al[col];
 }
 
+static bool
+stacked(cmark_node *table)
+{
+	cmark_node *head = cmark_node_first_child(table);
+
+	return cmark_gfm_extensions_get_table_columns(table) >= STACK_MIN_COLS &&
+	    head != NULL && cmark_gfm_extensions_get_table_row_is_header(head);
+}
+
+static void html_node(struct html *h, cmark_node *n, bool entering);
+
+/* The header of cell's column, hidden, for the stacked layout. */
+static void
+html_label(struct html *h, cmark_node *cell)
+{
+	cmark_node *row = cmark_node_parent(cell);
+	cmark_node *table = row ? cmark_node_parent(row) : NULL;
+	cmark_node *hc;
+	cmark_iter *it;
+	cmark_event_type ev;
+	size_t col = 0;
+
+	if (table == NULL || !stacked(table))
+		return;
+	for (cmark_node *c = cmark_node_previous(cell); c != NULL;
+	    c = cmark_node_previous(c))
+		col++;
+	hc = cmark_node_first_child(cmark_node_first_child(table));
+	while (hc != NULL && col-- > 0)
+		hc = cmark_node_next(hc);
+	if (hc == NULL || cmark_node_first_child(hc) == NULL)
+		return;
+	hbuf_puts(h->out, "<span class=\"herald-label\" style=\"" ST_LABEL
+	    "\">");
+	it = cmark_iter_new(hc);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		if (cmark_iter_get_node(it) != hc)
+			html_node(h, cmark_iter_get_node(it),
+			    ev == CMARK_EVENT_ENTER);
+	cmark_iter_free(it);
+	hbuf_puts(h->out, "</span>");
+}
+
 static void
 html_cell(struct html *h, cmark_node *n, bool entering)
 {
@@ -1150,6 +1205,8 @@ html_cell(struct html *h, cmark_node *n, bool entering)
 	/* align= too: old Outlook ignores text-align on cells. */
 	hbuf_printf(h->out, "<%s align=\"%s\" style=\"%stext-align:%s;\">",
 	    tag, align, head ? ST_TH : ST_TD, align);
+	if (!head)
+		html_label(h, n);
 }
 
 static void
@@ -1186,13 +1243,21 @@ html_node(struct html *h, cmark_node *n, bool entering)
 	if (t == CMARK_NODE_TABLE) {
 		/* A table wider than a phone scrolls inside its own box; the
 		 * message itself never pans sideways. */
-		hbuf_puts(o, entering ? "<div style=\"" ST_TABLEBOX "\">\n"
-		    "<table cellpadding=\"0\" cellspacing=\"0\" style=\""
-		    ST_TABLE "\">\n" : "</table>\n</div>\n");
+		if (!entering)
+			hbuf_puts(o, "</table>\n</div>\n");
+		else
+			hbuf_printf(o, "<div style=\"%s\">\n<table%s "
+			    "cellpadding=\"0\" cellspacing=\"0\" "
+			    "style=\"%s\">\n", ST_TABLEBOX, stacked(n) ?
+			    " class=\"herald-stack\"" : "", ST_TABLE);
 		return;
 	}
 	if (t == CMARK_NODE_TABLE_ROW) {
-		hbuf_puts(o, entering ? "<tr>\n" : "</tr>\n");
+		bool head = cmark_gfm_extensions_get_table_row_is_header(n) &&
+		    stacked(cmark_node_parent(n));
+
+		hbuf_puts(o, !entering ? "</tr>\n" : head ?
+		    "<tr class=\"herald-head\">\n" : "<tr>\n");
 		return;
 	}
 	if (t == CMARK_NODE_TABLE_CELL) {

@@ -83,8 +83,8 @@ struct slot {
 	bool eof;                  /* libcurl has taken the last byte */
 	struct hbuf reply_acc;     /* lines of a multi-line reply so far */
 	char reply[REPLY_MAX + 1]; /* the last complete reply */
-	bool in_auth;              /* between AUTH and its final reply */
-	bool after_quit;           /* the next reply answers QUIT: ignore */
+	bool in_auth;              /* between AUTH and its final reply
+	                              (tracing: redact the answers) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -221,26 +221,35 @@ trace(struct slot *sl, char dir, const char *line)
 	pthread_mutex_unlock(&sl->s->mu);
 }
 
+/* A line of a server reply (the header callback, so also without
+ * tracing): keep the last complete reply.  221 answers QUIT only (RFC 5321
+ * 4.2.2), sent when a connection closes after a transaction: never the
+ * transaction's reply. */
 static void
 reply_line(struct slot *sl, const char *line)
 {
 	bool last = strlen(line) < 4 || line[3] != '-';
 
-	trace(sl, '<', line);
 	if (sl->reply_acc.len)
 		hbuf_putc(&sl->reply_acc, ' ');
 	if (sl->reply_acc.len < REPLY_MAX)
 		hbuf_puts(&sl->reply_acc, line);
 	if (!last)
 		return;
-	if (strncmp(line, "334", 3) != 0)
-		sl->in_auth = false;
-	if (sl->after_quit)
-		sl->after_quit = false;
-	else
+	if (strncmp(line, "221", 3) != 0)
 		snprintf(sl->reply, sizeof(sl->reply), "%s",
 		    hbuf_cstr(&sl->reply_acc));
 	hbuf_reset(&sl->reply_acc);
+}
+
+/* The same line, traced (--verbose only). */
+static void
+reply_trace(struct slot *sl, const char *line)
+{
+	trace(sl, '<', line);
+	if ((strlen(line) < 4 || line[3] != '-') &&
+	    strncmp(line, "334", 3) != 0)
+		sl->in_auth = false;
 }
 
 static void
@@ -264,8 +273,6 @@ command_line(struct slot *sl, const char *line)
 		trace(sl, '>', "[redacted]");
 		return;
 	}
-	if (strncasecmp(line, "QUIT", 4) == 0)
-		sl->after_quit = true;
 	trace(sl, '>', line);
 }
 
@@ -310,20 +317,28 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	(void)h;
 	switch (type) {
 	case CURLINFO_HEADER_IN:
-		each_line(sl, data, size, reply_line);
+		each_line(sl, data, size, reply_trace);
 		break;
 	case CURLINFO_HEADER_OUT:
 		each_line(sl, data, size, command_line);
 		break;
 	case CURLINFO_TEXT:
-		if (sl->s->trace)
-			each_line(sl, data, size, text_line);
+		each_line(sl, data, size, text_line);
 		break;
 	default:
 		/* The message body and TLS records are never traced. */
 		break;
 	}
 	return 0;
+}
+
+/* libcurl hands every reply line of the dialogue to the header callback
+ * (pingpong.c), with or without VERBOSE. */
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	each_line(arg, data, size * nitems, reply_line);
+	return size * nitems;
 }
 
 static size_t
@@ -399,7 +414,7 @@ slot_main(void *arg)
 		sl->eof = false;
 		sl->reply[0] = '\0';
 		sl->errbuf[0] = '\0';
-		sl->in_auth = sl->after_quit = false;
+		sl->in_auth = false;
 		hbuf_reset(&sl->reply_acc);
 		curl_easy_setopt(sl->easy, CURLOPT_MAIL_RCPT, jb->rcpt);
 		curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE,
@@ -473,11 +488,16 @@ setup_easy(struct slot *sl, const struct herald_smtp_opts *o,
 	/* Threads: no signals (SIGALRM for DNS timeouts) from libcurl. */
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
-	/* The debug callback is how the server's reply text is read; it
-	 * prints nothing unless tracing. */
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(h, CURLOPT_DEBUGDATA, sl);
+	/* The server's replies come through the header callback.  VERBOSE
+	 * (the debug callback) only when tracing: it makes libcurl format
+	 * every one of its notes, several a transaction. */
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, sl);
+	if (sl->s->trace != NULL) {
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, sl);
+	}
 }
 
 int

@@ -2,7 +2,10 @@
 Chromium: each message is loaded into a 375 px wide frame, and the page
 must be no wider than the frame (a wide table scrolls inside its own box),
 no localized <time> may take more than one line, and <html lang dir> follow the
-reader's locale.  Each message is measured twice: as sent, and with its
+reader's locale.  Tables of three or more columns stack on the narrow
+screen (one block per row, each value under its column's label, no cell
+taller than the scrolling table's rows) and stay tables at 700 px and
+without <style>.  Each message is measured twice: as sent, and with its
 <style> block removed (as clients in the Gmail family may do), so the
 inline styles alone must fit.  A screenshot of the first frame is kept in the build
 directory as phone-375.png.  Skipped (77) without chromium."""
@@ -20,6 +23,7 @@ import fixture  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FRAME = 375
+WIDE = 700
 
 POST = """---
 title: Office hours on a phone
@@ -63,7 +67,21 @@ window.addEventListener("load", function () {{
            several boxes on one line) */
         return new Set(Array.from(t.getClientRects()).map(function (b) {{ return Math.round(b.top); }})).size;
       }}),
-      lang: r.getAttribute("lang"), dir: r.getAttribute("dir")
+      lang: r.getAttribute("lang"), dir: r.getAttribute("dir"),
+      /* tables of 3+ columns: one block per row when <style> applies */
+      stacks: Array.from(d.querySelectorAll("table.herald-stack")).map(function (t) {{
+        var tw = t.getBoundingClientRect().width;
+        return {{
+          head: Array.from(t.querySelectorAll(".herald-head")).map(function (h) {{
+            return h.getClientRects().length > 0 && h.getBoundingClientRect().height > 0; }}),
+          cells: Array.from(t.querySelectorAll("td")).map(function (c) {{
+            var b = c.getBoundingClientRect(), l = c.querySelector(".herald-label");
+            return [b.width / tw, Math.round(b.height),
+                    l ? l.getClientRects().length > 0 : null]; }})
+        }};
+      }}),
+      rowmax: Math.max.apply(null, [0].concat(Array.from(d.querySelectorAll("table.herald-stack td")).map(
+        function (c) {{ return Math.round(c.getBoundingClientRect().height); }})))
     }};
   }});
   document.body.setAttribute("data-m", JSON.stringify(results));
@@ -103,6 +121,9 @@ def main():
             bare = re.sub(r"<style[^>]*>.*?</style>", "", msg, flags=re.S)
             frames.append(f'<iframe id="g{i}" style="display:block;width:{FRAME}px;height:1400px;border:0" '
                           f'srcdoc="{html.escape(bare, quote=True)}"></iframe>')
+            # a desktop-wide frame: the tables stay tables
+            frames.append(f'<iframe id="d{i}" style="display:block;width:{WIDE}px;height:1400px;border:0" '
+                          f'srcdoc="{html.escape(msg, quote=True)}"></iframe>')
         page = os.path.join(d, "frame.html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(PAGE.format(frames="\n".join(frames)))
@@ -134,11 +155,41 @@ def main():
                 fail(f"{addr}: a <time> breaks across lines: {got['times']}")
             if got["lang"] != lang or got["dir"] != dirn:
                 fail(f"{addr}: <html lang={got['lang']!r} dir={got['dir']!r}>, want {lang!r} {dirn!r}")
+        # Narrow screens that honour <style> stack the 4-column tables: no
+        # header row, every cell as wide as the table with its column's
+        # label above it, and no cell taller than the tallest row of the
+        # scrolling table; without <style> or on a wide screen the labels
+        # stay hidden and the header shows.
+        for i, (addr, *_r) in enumerate(READERS):
+            f, g, dk = res[f"f{i}"], res[f"g{i}"], res[f"d{i}"]
+            if len(f["stacks"]) != 2:
+                fail(f"{addr}: {len(f['stacks'])} stackable tables, want 2")
+            for t in f["stacks"]:
+                if any(t["head"]):
+                    fail(f"{addr}: a stacked table still shows its header row")
+                for w, _h, lab in t["cells"]:
+                    if w < 0.9:
+                        fail(f"{addr}: a stacked cell is {w:.0%} of the table's width")
+                    if lab is not True:
+                        fail(f"{addr}: a stacked cell does not show its column label")
+            tallest = max(h for t in f["stacks"] for _w, h, _l in t["cells"])
+            if tallest > g["rowmax"]:
+                fail(f"{addr}: a stacked cell is {tallest} px tall, taller than the "
+                     f"scrolling table's tallest row ({g['rowmax']} px)")
+            for kind, m in (("without <style>", g), (f"at {WIDE} px", dk)):
+                for t in m["stacks"]:
+                    if any(lab for _w, _h, lab in t["cells"]) or not all(t["head"]):
+                        fail(f"{addr} {kind}: labels shown or header hidden")
+            if dk["sw"] > WIDE:
+                fail(f"{addr} at {WIDE} px: {dk['sw']} px wide")
         keep = os.environ.get("HERALD_BUILD")
         if keep and os.path.exists(shot):
             shutil.copy(shot, os.path.join(keep, "phone-375.png"))
         print(f"ok: {len(READERS)} messages fit {FRAME} px: " +
-              ", ".join(f"{READERS[i][0]} {res[f'f{i}']['sw']}px" for i in range(len(READERS))))
+              ", ".join(f"{READERS[i][0]} {res[f'f{i}']['sw']}px" for i in range(len(READERS))) +
+              "; tallest cell stacked / scrolling: " +
+              ", ".join(f"{max(h for t in res[f'f{i}']['stacks'] for _w, h, _l in t['cells'])}"
+                        f"/{res[f'g{i}']['rowmax']}px" for i in range(len(READERS))))
         return 0
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -11,7 +11,7 @@
 - "a b"@x and _a_b_@x get different files.
 - A text-only reader's .html shows the decoded text, not quoted-printable.
 - index.html shows each reader's subject and session time, checked against
-  Python's zoneinfo.
+  Python's zoneinfo, in the words that reader's message shows.
 """
 import datetime
 import glob
@@ -149,6 +149,15 @@ def main():
                 h12 = h % 12 or 12
                 if not re.search(rf"(?<!\d)({h}|{h:02d}|{h12}):{m:02d}(?!\d)", row):
                     fail(f"index row for {addr} lacks its local time {h}:{m:02d}: {row}")
+            # the same words as the reader's message shows in its <time>
+            cells = row.split("</td><td>")
+            if cells[4] == "html":
+                page = open(os.path.join(out, cells[0].replace("&quot;", '"').replace(
+                    '"', "%22").replace(" ", "%20") + ".html"), encoding="utf-8").read()
+                shown = re.findall(r"<time[^>]*>(.*?)</time>", page)
+                listed = cells[6].split("<br>")
+                if not shown or listed != shown:
+                    fail(f"index row for {addr} lists {listed}, its message shows {shown}")
 
         # the mbox beside it
         raw = open(os.path.join(d, "all.mbox"), "rb").read()

@@ -261,6 +261,55 @@ test_listed(void)
 	snprintf(jpath, sizeof(jpath), "%s/journal-c0ffee.sqlite", dir);
 }
 
+/* The walk's shortcut: hashes of the rows in the asked states, and an
+ * inflight mark that creates a row missing from the journal. */
+static void
+test_hashes(void)
+{
+	static const char *const a[] = { "h1@example.org", "h2@example.org",
+	    "h3@example.org", "h4@example.org" };
+	struct herald_journal *j;
+	struct herald_err e = {0};
+	struct herald_jrow row;
+	uint64_t *hs, h;
+	size_t n;
+
+	snprintf(jpath, sizeof(jpath), "%s/journal-hashes.sqlite", dir);
+	INT_EQ(open_j(&j, hash1, false, false, &e), 0, "%s", e.msg);
+	for (int i = 0; i < 4; i++)
+		INT_EQ(herald_journal_add(j, a[i], &e), 0, "%s", e.msg);
+	INT_EQ(herald_journal_hashes(j, 1u << HERALD_J_SENT, &hs, &n, &e), 0,
+	    "%s", e.msg);
+	INT_EQ(n, 0, "nothing sent yet");
+	free(hs);
+	herald_journal_mark(j, a[1], HERALD_J_SENT, 250, "ok", 0, &e);
+	herald_journal_mark(j, a[3], HERALD_J_DEFERRED, 451, "later", 0, &e);
+	INT_EQ(herald_journal_hashes(j, (1u << HERALD_J_SENT) |
+	    (1u << HERALD_J_DEFERRED), &hs, &n, &e), 0, "%s", e.msg);
+	INT_EQ(n, 2, "sent + deferred");
+	for (int i = 0; i < 4; i++) {
+		/* the key is the lower-cased address, however it is spelt */
+		char up[64];
+
+		snprintf(up, sizeof(up), "%s", a[i]);
+		up[0] = 'H';
+		OK(herald_journal_key_hash(j, up, &h), "key of %s", up);
+		OK(herald_journal_hashes_has(hs, n, h) == (i == 1 || i == 3),
+		    "%s among the sent/deferred: %d", a[i],
+		    herald_journal_hashes_has(hs, n, h));
+	}
+	free(hs);
+	INT_EQ(herald_journal_mark_inflight(j, "late@example.org", "id@x", &e),
+	    0, "%s", e.msg);
+	INT_EQ(herald_journal_get(j, "late@example.org", &row, &e), 0,
+	    "an inflight mark makes the row");
+	INT_EQ(row.state, HERALD_J_INFLIGHT, "inflight");
+	INT_EQ(row.attempts, 1, "attempts");
+	STR_EQ(row.message_id, "id@x", "message id");
+	herald_journal_close(j);
+	snprintf(jpath, sizeof(jpath), "%s/journal-c0ffee.sqlite", dir);
+}
+
 int
 main(void)
 {
@@ -281,6 +330,7 @@ main(void)
 	test_lock();
 	test_readonly_missing();
 	test_listed();
+	test_hashes();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

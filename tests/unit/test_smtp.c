@@ -169,6 +169,7 @@ done_cb(void *arg, const struct herald_smtp_result *r)
 }
 
 static struct hbuf tracebuf;
+static bool quiet;   /* no trace callback: replies without VERBOSE */
 
 static void
 trace_cb(void *arg, int slot, char dir_, const char *line)
@@ -193,7 +194,7 @@ send_all(const char *const *rcpts, int n, struct outcome *out,
 		.url = url, .from = "news@example.org", .user = "newsbot",
 		.password = "hunter2-secret", .concurrency = concurrency,
 		.tls_required = tls_required, .timeout = timeout,
-		.trace = trace_cb,
+		.trace = quiet ? NULL : trace_cb,
 	};
 	int next = 0;
 	time_t deadline = time(NULL) + 30;
@@ -294,6 +295,8 @@ test_faults(void)
 	INT_EQ(o.status[6], HERALD_SMTP_DEFERRED, "421: %s", o.reply[6]);
 	OK(o.slow[6], "421 slows down");
 	INT_EQ(o.status[7], HERALD_SMTP_SENT, "after all that: %s", o.reply[7]);
+	OK(strncmp(o.reply[7], "250 2.0.0 queued as", 19) == 0,
+	    "the reply to the dot, not to QUIT: %s", o.reply[7]);
 	log = slurp("log");
 	OK(count(log, "DATA-END") == 4, "4 messages reached the dot:\n%s", log);
 	free(log);
@@ -430,6 +433,9 @@ main(void)
 	test_normal();
 	test_submit_buf();
 	test_faults();
+	quiet = true;       /* the same replies, read without tracing */
+	test_faults();
+	quiet = false;
 	test_greet421();
 	test_hang();
 	test_no_starttls();
