@@ -20,20 +20,26 @@
 #include "dkim.h"
 #include "localtime.h"
 #include "mime.h"
+#include "pieces.h"
 #include "suggest.h"
 #include "suppress.h"
 #include "template.h"
 #include "token.h"
 
+/* A rendered body as pieces shared with the other variants (pieces.h),
+ * each with its quoted-printable encoding. */
+struct body {
+	const struct herald_piece **pc;
+	size_t n;
+	size_t len;          /* the whole text's length */
+};
+
 struct herald_variant {
 	char *zone;          /* NULL: the post's zone */
 	char *locale;        /* NULL: default */
 	uint64_t key;
-	char *html;          /* rendered body fragment */
-	char *text;          /* rendered plain-text body */
-	struct hbuf qp_html; /* the same, quoted-printable, made on first use */
-	struct hbuf qp_text;
-	bool encoded;
+	struct body html;    /* rendered body fragment */
+	struct body text;    /* rendered plain-text body */
 	char *lang_of;       /* the reader locale lang/rtl were made for */
 	char lang[64];       /* herald_locale_html(lang_of) */
 	bool rtl;
@@ -354,10 +360,8 @@ variant_free(struct herald_variant *v)
 		return;
 	free(v->zone);
 	free(v->locale);
-	free(v->html);
-	free(v->text);
-	hbuf_free(&v->qp_html);
-	hbuf_free(&v->qp_text);
+	free(v->html.pc);
+	free(v->text.pc);
 	free(v->lang_of);
 	for (size_t i = 0; i < v->ntimes; i++)
 		free(v->times[i]);
@@ -373,6 +377,7 @@ herald_campaign_free(struct herald_campaign *c)
 	for (size_t i = 0; i < c->variants_cap; i++)
 		variant_free(c->variants[i]);
 	free(c->variants);
+	herald_pieces_free(c->pieces);
 	if (c->tctx != NULL) {
 		tplctx_free(c->tctx);
 		free(c->tctx);
@@ -476,8 +481,18 @@ get_variant(struct herald_campaign *c, const char *zone, const char *locale,
 		}
 		herald_render_html(c->doc, hs, &hb);
 		herald_render_text(c->doc, ts, &tb);
-		v->html = hbuf_detach(&hb);
-		v->text = hbuf_detach(&tb);
+		/* kept as pieces shared between variants: what differs
+		 * is only where the times are */
+		if (c->pieces == NULL)
+			c->pieces = herald_pieces_new(herald_mime_qp);
+		v->html.n = herald_pieces_cut(c->pieces, hb.data ? hb.data :
+		    "", hb.len, &v->html.pc);
+		v->html.len = hb.len;
+		v->text.n = herald_pieces_cut(c->pieces, tb.data ? tb.data :
+		    "", tb.len, &v->text.pc);
+		v->text.len = tb.len;
+		hbuf_free(&hb);
+		hbuf_free(&tb);
 		for (size_t k = 0; hs != NULL && k < ntimes; k++)
 			free((char *)hs[k]);
 		free(hs);
@@ -541,15 +556,50 @@ herald_campaign_message_id(const struct herald_campaign *c, const char *addr)
  * printable is line by line) and the template puts it in raw.
  */
 #define SENTINEL "\001&\001"
-#define MAX_SPANS 9
 
+/* The spans of one part: the template's own text (raw) and the body's
+ * pieces (encoded, with their raw text for preview). */
 struct spans {
-	struct herald_mime_span sp[MAX_SPANS];
-	const char *raw[MAX_SPANS];     /* content spans: the unencoded text */
-	size_t rawlen[MAX_SPANS];
-	size_t n;
+	struct herald_mime_span *sp;
+	const char **raw;               /* content spans: the unencoded text */
+	size_t *rawlen;
+	size_t n, cap;
 	size_t len;                     /* unencoded length of the whole */
 };
+
+static void
+spans_add(struct spans *s, const char *data, size_t len, bool encoded,
+    const char *raw, size_t rawlen)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->sp = xrealloc(s->sp, s->cap * sizeof(*s->sp));
+		s->raw = xrealloc(s->raw, s->cap * sizeof(*s->raw));
+		s->rawlen = xrealloc(s->rawlen, s->cap * sizeof(*s->rawlen));
+	}
+	s->sp[s->n] = (struct herald_mime_span){ data, len, encoded };
+	s->raw[s->n] = raw;
+	s->rawlen[s->n++] = rawlen;
+	s->len += encoded ? rawlen : len;
+}
+
+static void
+spans_free(struct spans *s)
+{
+	free(s->sp);
+	free(s->raw);
+	free(s->rawlen);
+}
+
+/* The whole body as text (for the rare reader the spans cannot serve). */
+static void
+body_join(const struct body *b, struct hbuf *out)
+{
+	hbuf_reset(out);
+	hbuf_grow(out, b->len);
+	for (size_t i = 0; i < b->n; i++)
+		hbuf_put(out, b->pc[i]->raw, b->pc[i]->rawlen);
+}
 
 /* Could a reader's value be taken for the sentinel? */
 static bool
@@ -580,22 +630,28 @@ find_sentinel(const struct hbuf *b, size_t at)
 
 static void
 render_whole(const struct herald_tpl *tpl, struct tplctx *t,
-    const char *content, struct hbuf *out)
+    const struct body *b, struct hbuf *out)
 {
+	struct hbuf content = HBUF_INIT;
+
+	body_join(b, &content);
 	hbuf_reset(out);
-	set_str(&t->root_items[3], content);
+	set_str(&t->root_items[3], hbuf_cstr(&content));
 	herald_tpl_render(tpl, &t->root, out);
+	set_str(&t->root_items[3], "");
+	hbuf_free(&content);
 }
 
 static bool
 render_spans(const struct herald_tpl *tpl, struct tplctx *t,
-    const char *content, const struct hbuf *qp, struct hbuf *out,
-    struct spans *s)
+    const struct body *b, struct hbuf *out, struct spans *s)
 {
-	size_t clen = strlen(content), sl = sizeof(SENTINEL) - 1, at = 0;
+	size_t sl = sizeof(SENTINEL) - 1, at = 0, uses = 0;
+	const struct herald_piece *last = b->n ? b->pc[b->n - 1] : NULL;
 	const char *p;
 
-	if (clen == 0 || content[clen - 1] != '\n')
+	if (last == NULL || last->rawlen == 0 ||
+	    last->raw[last->rawlen - 1] != '\n')
 		return false;
 	hbuf_reset(out);
 	set_str(&t->root_items[3], SENTINEL);
@@ -605,32 +661,23 @@ render_spans(const struct herald_tpl *tpl, struct tplctx *t,
 	while ((p = find_sentinel(out, at)) != NULL) {
 		size_t off = (size_t)(p - out->data);
 
-		if (s->n + 3 > MAX_SPANS || (off > 0 && out->data[off - 1] !=
-		    '\n')) {
+		/* a template that repeats the content more than a few times
+		 * is rendered whole */
+		if (++uses > 3 || (off > 0 && out->data[off - 1] != '\n')) {
 			s->n = 0;
 			return false;
 		}
-		if (off > at) {
-			s->sp[s->n] = (struct herald_mime_span){ out->data + at,
-			    off - at, false };
-			s->raw[s->n++] = NULL;
-			s->len += off - at;
-		}
-		s->sp[s->n] = (struct herald_mime_span){ qp->data, qp->len,
-		    true };
-		s->raw[s->n] = content;
-		s->rawlen[s->n++] = clen;
-		s->len += clen;
+		if (off > at)
+			spans_add(s, out->data + at, off - at, false, NULL, 0);
+		for (size_t i = 0; i < b->n; i++)
+			spans_add(s, b->pc[i]->enc, b->pc[i]->enclen, true,
+			    b->pc[i]->raw, b->pc[i]->rawlen);
 		at = off + sl;
 	}
 	if (s->n == 0)
 		return false;
-	if (out->len > at) {
-		s->sp[s->n] = (struct herald_mime_span){ out->data + at,
-		    out->len - at, false };
-		s->raw[s->n++] = NULL;
-		s->len += out->len - at;
-	}
+	if (out->len > at)
+		spans_add(s, out->data + at, out->len - at, false, NULL, 0);
 	return true;
 }
 
@@ -708,22 +755,18 @@ herald_campaign_message(struct herald_campaign *c,
 	}
 	set_str(&t->root_items[5], v->lang);
 	set_str(&t->root_items[6], v->rtl ? "rtl" : "ltr");
-	/* The variant's body is encoded once; per reader only the template
-	 * around it (greeting, footer, links) is rendered and encoded. */
-	if (!v->encoded) {
-		herald_mime_qp(&v->qp_html, v->html, strlen(v->html));
-		herald_mime_qp(&v->qp_text, v->text, strlen(v->text));
-		v->encoded = true;
-	}
+	/* The variant's body is encoded once (its pieces); per reader only
+	 * the template around it (greeting, footer, links) is rendered and
+	 * encoded. */
 	spans_ok = !holds_sentinel(r, hbuf_cstr(&url));
 	if (!r->text_only) {
-		if (!(spans_ok && render_spans(c->tpl_html, t, v->html,
-		    &v->qp_html, &html, &hsp)))
-			render_whole(c->tpl_html, t, v->html, &html);
+		if (!(spans_ok && render_spans(c->tpl_html, t, &v->html,
+		    &html, &hsp)))
+			render_whole(c->tpl_html, t, &v->html, &html);
 	}
-	if (!(spans_ok && render_spans(c->tpl_text, t, v->text, &v->qp_text,
-	    &text, &tsp)))
-		render_whole(c->tpl_text, t, v->text, &text);
+	if (!(spans_ok && render_spans(c->tpl_text, t, &v->text, &text,
+	    &tsp)))
+		render_whole(c->tpl_text, t, &v->text, &text);
 	if (subject_prefix)
 		hbuf_puts(&subj, subject_prefix);
 	hbuf_puts(&subj, c->post.subject);
@@ -789,6 +832,8 @@ herald_campaign_message(struct herald_campaign *c,
 	hbuf_free(&url);
 	hbuf_free(&lu);
 	hbuf_free(&subj);
+	spans_free(&hsp);
+	spans_free(&tsp);
 	return rc;
 }
 

@@ -38,6 +38,7 @@ struct herald_variant;        /* private: one (zone, locale) rendering */
 struct tplctx;                /* private: the templates' value tree */
 struct herald_tokens;
 struct herald_suppress;
+struct herald_pieces;
 
 struct herald_campaign {
 	struct herald_config cfg;
@@ -54,6 +55,7 @@ struct herald_campaign {
 	struct herald_suppress *sup;  /* the list's suppressions, or NULL */
 	size_t nsuppressed;       /* suppressed rows skipped by the last walk */
 	struct herald_variant **variants;  /* cache, one per (zone, locale) */
+	struct herald_pieces *pieces; /* the variants' text, shared (pieces.h) */
 	size_t nvariants;
 	size_t variants_cap;
 	char *list_id_hdr;        /* the List-Id value, built once */
