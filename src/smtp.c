@@ -71,8 +71,11 @@ struct slot {
 	/* Under s->mu: */
 	struct sjob *q[HERALD_SMTP_DEPTH];  /* posted, not started (a ring) */
 	size_t qhead, qn;
-	size_t nbusy;              /* posted and not finished (queued + running) */
-	bool proven;               /* the last transaction got its 250: take
+	/* Changed under s->mu; atomic so that room and idle can read them
+	 * without it (a stale count only makes a submit wait a round: submit
+	 * checks again under the lock). */
+	atomic_size_t nbusy;       /* posted and not finished (queued + running) */
+	atomic_bool proven;        /* the last transaction got its 250: take
 	                              up to HERALD_SMTP_DEPTH, else one */
 	struct sjob **done;        /* finished, not yet reported */
 	size_t ndone, donecap;
@@ -92,7 +95,7 @@ struct herald_smtp {
 	struct slot *slots;
 	size_t nslots;
 	size_t active;             /* submitted and not yet reported (caller's) */
-	bool ever_ok;              /* some transaction got its 250 (s->mu) */
+	atomic_bool ever_ok;       /* some transaction got its 250 (s->mu) */
 	pthread_mutex_t mu;
 	pthread_cond_t result_cv;  /* a slot finished */
 	atomic_bool quit;
@@ -434,10 +437,10 @@ slot_main(void *arg)
 			    sizeof(*sl->done));
 		}
 		sl->done[sl->ndone++] = jb;
-		sl->nbusy--;
-		sl->proven = jb->rc == CURLE_OK;
-		if (sl->proven)
-			s->ever_ok = true;
+		atomic_fetch_sub(&sl->nbusy, 1);
+		atomic_store(&sl->proven, jb->rc == CURLE_OK);
+		if (jb->rc == CURLE_OK)
+			atomic_store(&s->ever_ok, true);
 		pthread_cond_signal(&s->result_cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -563,11 +566,14 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 	pthread_cond_init(&s->result_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&s->quit, false);
+	atomic_init(&s->ever_ok, false);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 
 		sl->s = s;
 		sl->id = (int)i + 1;
+		atomic_init(&sl->nbusy, 0);
+		atomic_init(&sl->proven, false);
 		pthread_cond_init(&sl->cv, NULL);
 		if ((sl->multi = curl_multi_init()) == NULL ||
 		    (sl->easy = curl_easy_init()) == NULL)
@@ -638,8 +644,14 @@ herald_smtp_free(struct herald_smtp *s)
 	free(s);
 }
 
+static size_t
+busy(const struct slot *sl)
+{
+	return atomic_load_explicit(&sl->nbusy, memory_order_relaxed);
+}
+
 /*
- * How many transactions a slot takes (under s->mu): HERALD_SMTP_DEPTH once
+ * How many transactions a slot takes: HERALD_SMTP_DEPTH once
  * its connection has delivered a message; one while it has not; and until
  * any connection has delivered one, one transaction at a time in all, so
  * messages meet a relay that cannot be reached or refuses them in list
@@ -648,25 +660,26 @@ herald_smtp_free(struct herald_smtp *s)
 static size_t
 slot_cap(const struct herald_smtp *s, const struct slot *sl)
 {
-	if (sl->proven)
+	if (atomic_load_explicit(&sl->proven, memory_order_relaxed))
 		return HERALD_SMTP_DEPTH;
-	if (!s->ever_ok) {
+	if (!atomic_load_explicit(&s->ever_ok, memory_order_relaxed)) {
 		for (size_t i = 0; i < s->nslots; i++)
-			if (s->slots[i].nbusy > 0)
+			if (busy(&s->slots[i]) > 0)
 				return 0;
 	}
 	return 1;
 }
 
+/* The lock-free reads (see nbusy): the caller's thread polls these every
+ * round and every message; taking s->mu for them made the nine threads
+ * queue on it. */
 size_t
 herald_smtp_idle(const struct herald_smtp *s)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
 	for (size_t i = 0; i < s->nslots; i++)
-		n += s->slots[i].nbusy == 0 && slot_cap(s, &s->slots[i]) > 0;
-	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+		n += busy(&s->slots[i]) == 0 && slot_cap(s, &s->slots[i]) > 0;
 	return n;
 }
 
@@ -675,13 +688,14 @@ herald_smtp_room(const struct herald_smtp *s)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
-	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].nbusy < slot_cap(s, &s->slots[i]))
-			n += slot_cap(s, &s->slots[i]) - s->slots[i].nbusy;
-	if (!s->ever_ok && n > 1)
+	for (size_t i = 0; i < s->nslots; i++) {
+		size_t b = busy(&s->slots[i]), cap = slot_cap(s, &s->slots[i]);
+
+		if (b < cap)
+			n += cap - b;
+	}
+	if (!atomic_load_explicit(&s->ever_ok, memory_order_relaxed) && n > 1)
 		n = 1;
-	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	return n;
 }
 
@@ -742,8 +756,8 @@ herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
 	/* The least loaded connection (an idle one first). */
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].nbusy < slot_cap(s, &s->slots[i]) &&
-		    (sl == NULL || s->slots[i].nbusy < sl->nbusy))
+		if (busy(&s->slots[i]) < slot_cap(s, &s->slots[i]) &&
+		    (sl == NULL || busy(&s->slots[i]) < busy(sl)))
 			sl = &s->slots[i];
 	if (sl == NULL) {
 		pthread_mutex_unlock(&s->mu);
@@ -758,7 +772,7 @@ herald_smtp_submit_buf(struct herald_smtp *s, const char *rcpt,
 	}
 	sl->q[(sl->qhead + sl->qn) % HERALD_SMTP_DEPTH] = jb;
 	sl->qn++;
-	sl->nbusy++;
+	atomic_fetch_add(&sl->nbusy, 1);
 	s->active++;
 	pthread_cond_signal(&sl->cv);
 	pthread_mutex_unlock(&s->mu);
