@@ -278,7 +278,8 @@ herald_addrset_add(struct herald_addrset *s, const char *key, int line)
 
 struct herald_keyset {
 	uint64_t *slot;     /* (ref + 1) | tag << REF_BITS; 0 = empty */
-	int *line;          /* beside slot[], same index */
+	int *line;          /* beside slot[], same index; NULL: not kept */
+	bool lines;
 	size_t cap, n;
 	unsigned bits;      /* cap == 1 << bits */
 	herald_keyset_hash_fn hash;
@@ -299,7 +300,7 @@ keyset_alloc(struct herald_keyset *s, unsigned bits)
 	s->bits = bits;
 	s->cap = (size_t)1 << bits;
 	s->slot = xcalloc(s->cap, sizeof(*s->slot));
-	s->line = xcalloc(s->cap, sizeof(*s->line));
+	s->line = s->lines ? xcalloc(s->cap, sizeof(*s->line)) : NULL;
 }
 
 /* At most 7/8 full: linear probing stays short, and 100,000 keys fit in
@@ -311,12 +312,13 @@ keyset_full(size_t n, size_t cap)
 }
 
 struct herald_keyset *
-herald_keyset_new(size_t hint, herald_keyset_hash_fn hash,
+herald_keyset_new(size_t hint, bool lines, herald_keyset_hash_fn hash,
     herald_keyset_key_fn key_at, void *arg)
 {
 	struct herald_keyset *s = xcalloc(1, sizeof(*s));
 	unsigned bits = 10;
 
+	s->lines = lines;
 	while (keyset_full(hint, (size_t)1 << bits))
 		bits++;
 	keyset_alloc(s, bits);
@@ -351,7 +353,8 @@ keyset_grow(struct herald_keyset *s)
 		    s->slot[i]; i = (i + 1) & (s->cap - 1))
 			;
 		s->slot[i] = os[k];
-		s->line[i] = ol[k];
+		if (ol)
+			s->line[i] = ol[k];
 	}
 	free(os);
 	free(ol);
@@ -378,10 +381,11 @@ herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
 		if ((v >> REF_BITS) == tag &&
 		    s->key_at(s->arg, (v & REF_MASK) - 1, other, sizeof(other)) &&
 		    strcmp(other, key) == 0)
-			return s->line[i];
+			return s->line ? s->line[i] : 1;
 	}
 	s->slot[i] = (ref + 1) | tag << REF_BITS;
-	s->line[i] = line;
+	if (s->line)
+		s->line[i] = line;
 	s->n++;
 	return 0;
 }
@@ -389,5 +393,6 @@ herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
 size_t
 herald_keyset_bytes(const struct herald_keyset *s)
 {
-	return sizeof(*s) + s->cap * (sizeof(*s->slot) + sizeof(*s->line));
+	return sizeof(*s) + s->cap * (sizeof(*s->slot) +
+	    (s->line ? sizeof(*s->line) : 0));
 }

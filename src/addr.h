@@ -57,8 +57,8 @@ int herald_addrset_find(const struct herald_addrset *s, const char *key);
 
 /*
  * A set of keys kept where they came from (a list file), not in memory:
- * 12 bytes a key at most 7/8 full, so 100,000 list rows cost 1.5 MiB
- * instead of the keys themselves.  Each key is stored as the caller's
+ * 8 bytes a key (12 with its line) at most 7/8 full, so 100,000 list rows
+ * cost 1 MiB (1.5) instead of the keys themselves.  Each key is stored as the caller's
  * reference (below 2^40 - 1: a row's byte offset) and 24 bits of its hash;
  * a key whose hash bits match one in the set is fetched again with
  * key_at(arg, ref, out, n) and compared whole, so two different keys are
@@ -70,13 +70,14 @@ typedef uint64_t (*herald_keyset_hash_fn)(const void *p, size_t n);
 typedef bool (*herald_keyset_key_fn)(void *arg, uint64_t ref, char *out,
     size_t n);
 struct herald_keyset;
-/* hint: about how many keys will be added (0 when unknown). */
-struct herald_keyset *herald_keyset_new(size_t hint, herald_keyset_hash_fn hash,
-    herald_keyset_key_fn key_at, void *arg);
+/* hint: about how many keys will be added (0 when unknown); lines: keep
+ * the number given with each key (4 more bytes a key). */
+struct herald_keyset *herald_keyset_new(size_t hint, bool lines,
+    herald_keyset_hash_fn hash, herald_keyset_key_fn key_at, void *arg);
 void herald_keyset_free(struct herald_keyset *s);     /* NULL is fine */
 /* Add key (at most 511 bytes) found at ref with a number (a line, not 0):
- * 0 when it is new, else the number given with its first occurrence;
- * -1 when ref is too large to keep. */
+ * 0 when it is new, else the number given with its first occurrence (1
+ * when numbers are not kept); -1 when ref is too large to keep. */
 int herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
     int line);
 /* Memory the set holds, in bytes. */

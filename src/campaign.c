@@ -875,8 +875,9 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 		herald_list_close(l);
 		return rc;
 	}
-	/* sized from the validation pass: no growing on the way */
-	seen = herald_list_dups_new(c->list_path, c->stats.rows, NULL);
+	/* sized from the validation pass: no growing on the way; the first
+	 * row's line is not needed here */
+	seen = herald_list_dups_new(c->list_path, c->stats.rows, false, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		/* Duplicates are decided on the address, never on a hash
 		 * alone: a collision must not cost a subscriber the mail. */

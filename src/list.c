@@ -375,13 +375,13 @@ key_at(void *arg, uint64_t ref, char *out, size_t n)
 }
 
 struct herald_list_dups *
-herald_list_dups_new(const char *path, size_t hint, uint64_t (*hash)(
-    const void *, size_t))
+herald_list_dups_new(const char *path, size_t hint, bool lines,
+    uint64_t (*hash)(const void *, size_t))
 {
 	struct herald_list_dups *d = xcalloc(1, sizeof(*d));
 
 	d->path = xstrdup(path);
-	d->set = herald_keyset_new(hint, hash, key_at, d);
+	d->set = herald_keyset_new(hint, lines, hash, key_at, d);
 	return d;
 }
 
@@ -516,7 +516,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	memset(st, 0, sizeof(*st));
 	if ((rc = herald_list_open(path, &l, e)) != 0)
 		return rc;
-	seen = herald_list_dups_new(path, 0, NULL);
+	seen = herald_list_dups_new(path, 0, true, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 

@@ -54,12 +54,14 @@ void herald_list_close(struct herald_list *l);
  * compared when the hashes agree (addr.h's herald_keyset).  A row that
  * cannot be read again is taken for a different address: a reader may
  * get a duplicate, never lose the mail.  hint: about how many rows (0:
- * unknown); hash: NULL (tests pass one that collides).
+ * unknown); lines: keep each row's line (else 8 bytes a row); hash: NULL
+ * (tests pass one that collides).
  */
 struct herald_list_dups;
 struct herald_list_dups *herald_list_dups_new(const char *path, size_t hint,
-    uint64_t (*hash)(const void *, size_t));
-/* 0 when r's address is new, else the line of its first row. */
+    bool lines, uint64_t (*hash)(const void *, size_t));
+/* 0 when r's address is new, else the line of its first row (1 without
+ * lines). */
 int herald_list_dups_add(struct herald_list_dups *d,
     const struct herald_recipient *r);
 size_t herald_list_dups_bytes(const struct herald_list_dups *d);

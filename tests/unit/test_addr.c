@@ -147,8 +147,8 @@ test_keyset_collisions(void)
 	for (size_t f = 0; f < 3; f++) {
 		/* hint 0: the table grows (1024 slots, then 2048, 4096)
 		 * with every key colliding */
-		struct herald_keyset *s = herald_keyset_new(0, fns[f],
-		    store_key, &st);
+		struct herald_keyset *s = herald_keyset_new(0, true,
+		    fns[f], store_key, &st);
 		int wrong = 0;
 
 		memset(&st, 0, sizeof(st));
@@ -183,8 +183,8 @@ static void
 test_keyset_unreadable(void)
 {
 	static struct store st;
-	struct herald_keyset *s = herald_keyset_new(10, same_hash, store_key,
-	    &st);
+	struct herald_keyset *s = herald_keyset_new(10, true, same_hash,
+	    store_key, &st);
 
 	memset(&st, 0, sizeof(st));
 	snprintf(st.keys[0], sizeof(st.keys[0]), "a@example.org");
@@ -206,15 +206,35 @@ static void
 test_keyset_size(void)
 {
 	static struct store st;
-	struct herald_keyset *s = herald_keyset_new(100000, NULL, store_key,
-	    &st);
+	struct herald_keyset *s = herald_keyset_new(100000, true, NULL,
+	    store_key, &st);
 	size_t b = herald_keyset_bytes(s);
 
 	/* 100,000 keys in 131,072 slots of 12 bytes: the whole set is
 	 * 1.5 MiB, the size issue 13's memory goal was counted with */
 	OK(b <= 131072 * 12 + 256, "100,000 rows: %zu bytes", b);
 	herald_keyset_free(s);
-	s = herald_keyset_new(0, NULL, store_key, &st);
+	s = herald_keyset_new(100000, false, NULL, store_key, &st);
+	OK(herald_keyset_bytes(s) <= 131072 * 8 + 256, "100,000 rows without "
+	    "lines: %zu bytes", herald_keyset_bytes(s));
+	herald_keyset_free(s);
+	/* without lines, with every hash the same: still exact */
+	memset(&st, 0, sizeof(st));
+	s = herald_keyset_new(0, false, same_hash, store_key, &st);
+	for (int i = 0; i < 2000; i++)
+		snprintf(st.keys[i], sizeof(st.keys[i]), "u%d@example.org", i);
+	{
+		int wrong = 0;
+
+		for (int i = 0; i < 2000; i++)
+			wrong += herald_keyset_add(s, st.keys[i], (uint64_t)i,
+			    i + 1) != 0;
+		for (int i = 0; i < 2000; i += 3)
+			wrong += herald_keyset_add(s, st.keys[i], 5000, 9) != 1;
+		INT_EQ(wrong, 0, "without lines: new keys 0, repeats 1");
+	}
+	herald_keyset_free(s);
+	s = herald_keyset_new(0, true, NULL, store_key, &st);
 	OK(herald_keyset_bytes(s) <= 1024 * 12 + 256, "empty: %zu bytes",
 	    herald_keyset_bytes(s));
 	herald_keyset_free(s);

@@ -321,7 +321,9 @@ test_dups_reread(void)
 	for (size_t h = 0; h < 2; h++) {
 		struct herald_list *l;
 		struct herald_list_dups *d = herald_list_dups_new(path, 0,
-		    hashes[h]);
+		    true, hashes[h]);
+		struct herald_list_dups *nl = herald_list_dups_new(path, 0,
+		    false, hashes[h]);
 		struct herald_recipient r;
 		struct herald_err e = {0};
 		size_t i = 0;
@@ -333,12 +335,16 @@ test_dups_reread(void)
 
 			INT_EQ(first, want[i], "hash %zu, line %d (%s)", h,
 			    r.line, r.email);
+			INT_EQ(herald_list_dups_add(nl, &r), want[i] != 0,
+			    "without lines: hash %zu, line %d (%s)", h, r.line,
+			    r.email);
 			i++;
 		}
 		INT_EQ(rc, -1, "to the end: %s", e.msg);
 		INT_EQ(i, 11, "rows");
 		herald_list_close(l);
 		herald_list_dups_free(d);
+		herald_list_dups_free(nl);
 	}
 	unlink(path);
 	rmdir(dir);
