@@ -306,6 +306,23 @@ qp_init(void)
 	qp_lit['\t'] = 1;
 }
 
+/* Are all 8 octets of w literal (printable ASCII but "=")?  Word-at-a-time
+ * tests (each exact as to "is there any"): an octet below 0x20, above
+ * 0x7e, or equal to "=".  Tab, also literal, takes the octet loop. */
+#define QP_ONES 0x0101010101010101ULL
+#define QP_HIGH 0x8080808080808080ULL
+
+static inline bool
+qp_lit8(uint64_t w)
+{
+	uint64_t below = (w - QP_ONES * 0x20) & ~w & QP_HIGH;
+	uint64_t above = ((w + QP_ONES * (0x7f - 0x7e)) | w) & QP_HIGH;
+	uint64_t x = w ^ (QP_ONES * '=');
+	uint64_t eq = (x - QP_ONES) & ~x & QP_HIGH;
+
+	return (below | above | eq) == 0;
+}
+
 static void
 qp_put(struct hbuf *out, const char *str, size_t n)
 {
@@ -343,6 +360,11 @@ qp_put(struct hbuf *out, const char *str, size_t n)
 
 				if (lim > QP_LINE_MAX - 1 - col)
 					lim = QP_LINE_MAX - 1 - col;
+				for (uint64_t w; k + 8 <= lim; k += 8) {
+					memcpy(&w, s + i + k, 8);
+					if (!qp_lit8(w))
+						break;
+				}
 				while (k < lim && qp_lit[s[i + k]])
 					k++;
 				memcpy(o, s + i, k);

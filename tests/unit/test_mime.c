@@ -589,6 +589,59 @@ test_invalid(void)
 	hbuf_free(&b);
 }
 
+/*
+ * The encoder reads literal runs 8 octets at a time: every octet class
+ * (tab, space, "=", a control, DEL, UTF-8, "From " at a line start) at
+ * every place in and around those words, on short lines and on lines long
+ * enough for soft breaks, must decode back (RFC 2045 6.7) with no encoded
+ * line over 76 characters.
+ */
+static void
+test_qp_words(void)
+{
+	static const char *const odd[] = { "=", "\t", " ", "\x1f", "\x7f",
+	    "\xc3\xa9", "\xe2\x82\xac", "From " };
+	struct hbuf in = HBUF_INIT, enc = HBUF_INIT, dec = HBUF_INIT,
+	    want = HBUF_INIT;
+	size_t lens[] = { 7, 8, 9, 17, 40, 75, 76, 77, 150 };
+
+	for (size_t o = 0; o < sizeof(odd) / sizeof(*odd); o++)
+	for (size_t l = 0; l < sizeof(lens) / sizeof(*lens); l++)
+	for (size_t at = 0; at < 18 && at <= lens[l]; at++) {
+		const char *p, *nl;
+		size_t worst = 0;
+
+		hbuf_reset(&in);
+		for (size_t k = 0; k < lens[l]; k++) {
+			if (k == at)
+				hbuf_puts(&in, odd[o]);
+			hbuf_putc(&in, (char)('a' + k % 26));
+		}
+		hbuf_puts(&in, "\nnext line\n");
+		hbuf_reset(&enc);
+		herald_mime_qp(&enc, in.data, in.len);
+		for (p = enc.data; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+			if ((size_t)(nl - p) > worst)
+				worst = (size_t)(nl - p);
+		hbuf_reset(&dec);
+		hbuf_reset(&want);
+		qp_decode(enc.data, enc.len, &dec);
+		crlf(in.data, in.len, &want);
+		OK(dec.len == want.len && memcmp(dec.data, want.data,
+		    dec.len) == 0, "qp %zu/%zu/%zu does not round-trip:\n%s",
+		    o, lens[l], at, enc.data);
+		OK(worst <= 77, "qp %zu/%zu/%zu: a line of %zu (with CR)",
+		    o, lens[l], at, worst);
+		OK(strstr(enc.data, "\nFrom ") == NULL &&
+		    strncmp(enc.data, "From ", 5) != 0,
+		    "qp %zu/%zu/%zu: From at a line start", o, lens[l], at);
+	}
+	hbuf_free(&in);
+	hbuf_free(&enc);
+	hbuf_free(&dec);
+	hbuf_free(&want);
+}
+
 int
 main(void)
 {
@@ -599,6 +652,7 @@ main(void)
 	test_names_subjects();
 	test_bodies();
 	test_random_bodies();
+	test_qp_words();
 	test_injection();
 	test_invalid();
 	if (getenv("HERALD_KEEP_MIME"))
