@@ -877,7 +877,7 @@ herald_campaign_each_sup(struct herald_campaign *c, herald_rcpt_fn fn,
 	}
 	/* sized from the validation pass: no growing on the way; the first
 	 * row's line is not needed here */
-	seen = herald_list_dups_new(c->list_path, c->stats.rows, false, NULL);
+	seen = herald_list_dups_new(l, c->stats.rows, false, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		/* Duplicates are decided on the address, never on a hash
 		 * alone: a collision must not cost a subscriber the mail. */

@@ -13,6 +13,7 @@
 #include "suggest.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,8 @@ herald_list_close(struct herald_list *l)
 
 struct herald_list_dups {
 	char *path;
+	dev_t dev;                  /* the file being walked */
+	ino_t ino;
 	struct herald_list *re;     /* a second reader for rows read again */
 	bool re_failed;
 	struct herald_keyset *set;
@@ -355,7 +358,17 @@ key_at(void *arg, uint64_t ref, char *out, size_t n)
 	int line;
 
 	if (d->re == NULL && !d->re_failed) {
+		struct stat st;
+
 		if (herald_list_open(d->path, &d->re, &e) != 0) {
+			d->re_failed = true;
+			return false;
+		}
+		/* the file walked, not one renamed over it since */
+		if (fstat(fileno(d->re->f), &st) != 0 || st.st_dev != d->dev ||
+		    st.st_ino != d->ino) {
+			herald_list_close(d->re);
+			d->re = NULL;
 			d->re_failed = true;
 			return false;
 		}
@@ -375,12 +388,18 @@ key_at(void *arg, uint64_t ref, char *out, size_t n)
 }
 
 struct herald_list_dups *
-herald_list_dups_new(const char *path, size_t hint, bool lines,
+herald_list_dups_new(const struct herald_list *l, size_t hint, bool lines,
     uint64_t (*hash)(const void *, size_t))
 {
 	struct herald_list_dups *d = xcalloc(1, sizeof(*d));
+	struct stat st;
 
-	d->path = xstrdup(path);
+	d->path = xstrdup(l->path);
+	if (fstat(fileno(l->f), &st) == 0) {
+		d->dev = st.st_dev;
+		d->ino = st.st_ino;
+	} else
+		d->re_failed = true;
 	d->set = herald_keyset_new(hint, lines, hash, key_at, d);
 	return d;
 }
@@ -516,7 +535,7 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	memset(st, 0, sizeof(*st));
 	if ((rc = herald_list_open(path, &l, e)) != 0)
 		return rc;
-	seen = herald_list_dups_new(path, 0, true, NULL);
+	seen = herald_list_dups_new(l, 0, true, NULL);
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 

@@ -48,18 +48,19 @@ const char *const *herald_list_columns(const struct herald_list *l,
 void herald_list_close(struct herald_list *l);
 
 /*
- * Duplicate rows of one list file, decided on the address key (addr.h),
- * never on a hash alone, in about 12 bytes a row: a row is remembered by
- * its offset in the file and a hash, and read again from the file to be
- * compared when the hashes agree (addr.h's herald_keyset).  A row that
- * cannot be read again is taken for a different address: a reader may
- * get a duplicate, never lose the mail.  hint: about how many rows (0:
- * unknown); lines: keep each row's line (else 8 bytes a row); hash: NULL
+ * Duplicate rows of the list l is reading (add each row as l gives it),
+ * decided on the address key (addr.h), never on a hash alone, in 8 or 12
+ * bytes a row: a row is remembered by its offset in the file and a hash,
+ * and read again from the file to be compared when the hashes agree
+ * (addr.h's herald_keyset).  A row that cannot be read again, or a path
+ * that now names another file, counts as a different address: a reader
+ * may get a duplicate, never lose the mail.  hint: about how many rows
+ * (0: unknown); lines: keep each row's line (4 bytes more); hash: NULL
  * (tests pass one that collides).
  */
 struct herald_list_dups;
-struct herald_list_dups *herald_list_dups_new(const char *path, size_t hint,
-    bool lines, uint64_t (*hash)(const void *, size_t));
+struct herald_list_dups *herald_list_dups_new(const struct herald_list *l,
+    size_t hint, bool lines, uint64_t (*hash)(const void *, size_t));
 /* 0 when r's address is new, else the line of its first row (1 without
  * lines). */
 int herald_list_dups_add(struct herald_list_dups *d,

@@ -320,16 +320,15 @@ test_dups_reread(void)
 	fclose(f);
 	for (size_t h = 0; h < 2; h++) {
 		struct herald_list *l;
-		struct herald_list_dups *d = herald_list_dups_new(path, 0,
-		    true, hashes[h]);
-		struct herald_list_dups *nl = herald_list_dups_new(path, 0,
-		    false, hashes[h]);
+		struct herald_list_dups *d, *nl;
 		struct herald_recipient r;
 		struct herald_err e = {0};
 		size_t i = 0;
 		int rc;
 
 		INT_EQ(herald_list_open(path, &l, &e), 0, "open: %s", e.msg);
+		d = herald_list_dups_new(l, 0, true, hashes[h]);
+		nl = herald_list_dups_new(l, 0, false, hashes[h]);
 		while ((rc = herald_list_next(l, &r, &e)) == 0 && i < 11) {
 			int first = herald_list_dups_add(d, &r);
 
@@ -350,6 +349,46 @@ test_dups_reread(void)
 	rmdir(dir);
 }
 
+/*
+ * A list renamed over while it is walked: the rows are read again from
+ * the file being walked or not at all.  The new file holds, at the offset
+ * of the walked file's "b@" row, the "a@" address the walk is at; read
+ * from there, the walk's "a@" would look like a repeat and be skipped.
+ */
+static void
+test_dups_renamed(void)
+{
+	char dir[] = "/tmp/herald-list-XXXXXX", path[64], other[64];
+	struct herald_list *l;
+	struct herald_list_dups *d;
+	struct herald_recipient r;
+	struct herald_err e = {0};
+	FILE *f;
+
+	OK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/l.csv", dir);
+	snprintf(other, sizeof(other), "%s/new.csv", dir);
+	f = fopen(path, "w");
+	fputs("email\nb@example.org\na@example.org\n", f);
+	fclose(f);
+	f = fopen(other, "w");
+	fputs("email\na@example.org\nb@example.org\n", f);
+	fclose(f);
+	INT_EQ(herald_list_open(path, &l, &e), 0, "open");
+	d = herald_list_dups_new(l, 0, true, same_hash);
+	INT_EQ(herald_list_next(l, &r, &e), 0, "row b");
+	INT_EQ(herald_list_dups_add(d, &r), 0, "b is new");
+	OK(rename(other, path) == 0, "rename");
+	INT_EQ(herald_list_next(l, &r, &e), 0, "row a");
+	STR_EQ(r.email, "a@example.org", "the walked file's row");
+	INT_EQ(herald_list_dups_add(d, &r), 0, "a is new: the row at b's "
+	    "offset is read from the walked file or not at all");
+	herald_list_dups_free(d);
+	herald_list_close(l);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -360,5 +399,6 @@ main(void)
 	test_addr();
 	test_large();
 	test_dups_reread();
+	test_dups_renamed();
 	return harness_done();
 }
