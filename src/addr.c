@@ -360,6 +360,13 @@ keyset_grow(struct herald_keyset *s)
 	free(ol);
 }
 
+void
+herald_keyset_reserve(struct herald_keyset *s, size_t n)
+{
+	while (keyset_full(n, s->cap))
+		keyset_grow(s);
+}
+
 int
 herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
     int line)

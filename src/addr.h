@@ -80,6 +80,9 @@ void herald_keyset_free(struct herald_keyset *s);     /* NULL is fine */
  * when numbers are not kept); -1 when ref is too large to keep. */
 int herald_keyset_add(struct herald_keyset *s, const char *key, uint64_t ref,
     int line);
+/* Make room for n keys in all now (one step instead of doubling: the
+ * old and new tables are held together once, small and large). */
+void herald_keyset_reserve(struct herald_keyset *s, size_t n);
 /* Memory the set holds, in bytes. */
 size_t herald_keyset_bytes(const struct herald_keyset *s);
 

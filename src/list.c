@@ -32,6 +32,7 @@ struct herald_list {
 	size_t bufsize;         /* how much of buf one read fills */
 	uint64_t base;          /* file offset of buf[0] */
 	uint64_t roff;          /* file offset of the last record read */
+	uint64_t first_off;     /* file offset of the first data row */
 	int line;               /* line of the next byte read */
 	char **cols;
 	size_t ncols;
@@ -288,6 +289,8 @@ herald_list_next(struct herald_list *l, struct herald_recipient *r,
 			    l->rec.data + l->offs[l->known[k]]);
 	r->line = line;
 	r->offset = l->roff;
+	if (l->first_off == 0)
+		l->first_off = l->roff;
 	r->email = l->values[l->known[COL_EMAIL]];
 	r->name = l->known[COL_NAME] >= 0 ? l->values[l->known[COL_NAME]] : "";
 	if (l->known[COL_TZ] >= 0 && *(v = (char *)l->values[l->known[COL_TZ]]))
@@ -509,6 +512,30 @@ validate_row(const char *path, const struct herald_recipient *r,
 	return 0;
 }
 
+/*
+ * After the first rows, make room in the duplicate set for as many rows as
+ * the file holds at their length: one step, not a doubling every time it
+ * fills (which holds the old table beside the new one each time).
+ */
+#define ESTIMATE_AFTER 1000
+static void
+reserve_estimate(const struct herald_list *l, struct herald_list_dups *d,
+    const struct herald_recipient *r)
+{
+	struct stat st;
+	uint64_t first = l->first_off, per;
+
+	if (r->offset <= first || fstat(fileno(l->f), &st) != 0 ||
+	    (uint64_t)st.st_size <= r->offset)
+		return;
+	per = (r->offset - first) / (ESTIMATE_AFTER - 1);
+	if (per == 0)
+		return;
+	/* a little more, for rows shorter than the first ones */
+	herald_keyset_reserve(d->set, (size_t)(((uint64_t)st.st_size - first) /
+	    per / 32 * 33));
+}
+
 int
 herald_list_validate(const char *path, struct herald_list_stats *st,
     herald_list_warn_fn warn, void *arg, struct herald_err *e)
@@ -539,7 +566,8 @@ herald_list_validate_all(const char *path, struct herald_list_stats *st,
 	while ((rc = herald_list_next(l, &r, e)) == 0) {
 		int first;
 
-		st->rows++;
+		if (++st->rows == ESTIMATE_AFTER)
+			reserve_estimate(l, seen, &r);
 		rc = validate_row(path, &r, l->known[COL_FORMAT], &zones,
 		    &locales, e);
 		if (rc != 0 && bad == NULL)

@@ -214,6 +214,25 @@ test_keyset_size(void)
 	 * 1.5 MiB, the size issue 13's memory goal was counted with */
 	OK(b <= 131072 * 12 + 256, "100,000 rows: %zu bytes", b);
 	herald_keyset_free(s);
+	/* reserving after some keys: the same size as a hint, keys kept */
+	memset(&st, 0, sizeof(st));
+	s = herald_keyset_new(0, true, NULL, store_key, &st);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(st.keys[i], sizeof(st.keys[i]), "r%d@example.org", i);
+		herald_keyset_add(s, st.keys[i], (uint64_t)i, i + 1);
+	}
+	herald_keyset_reserve(s, 100000);
+	OK(herald_keyset_bytes(s) <= 131072 * 12 + 256, "reserved for 100,000: "
+	    "%zu bytes", herald_keyset_bytes(s));
+	{
+		int wrong = 0;
+
+		for (int i = 0; i < 1000; i++)
+			wrong += herald_keyset_add(s, st.keys[i], 7777, 9) !=
+			    i + 1;
+		INT_EQ(wrong, 0, "after reserving, every key is still found");
+	}
+	herald_keyset_free(s);
 	s = herald_keyset_new(100000, false, NULL, store_key, &st);
 	OK(herald_keyset_bytes(s) <= 131072 * 8 + 256, "100,000 rows without "
 	    "lines: %zu bytes", herald_keyset_bytes(s));
