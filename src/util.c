@@ -129,6 +129,7 @@ hbuf_grow(struct hbuf *b, size_t extra)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+	b->data[b->len] = '\0';   /* a fresh buffer reads as "" too */
 }
 
 void
