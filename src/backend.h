@@ -1,13 +1,20 @@
 /*
  * backend.h - where finished messages go.  One interface, several backends
- * (the shape of OpenSMTPD's queue_backend): the pipeline hands each message
- * to put(), commit() makes the whole run visible at once, and close()
- * without a commit leaves what was there before (nothing half-written).
+ * (the shape of OpenSMTPD's queue_backend): the pipeline (pipeline.h)
+ * builds each message once and hands it to put(), commit() ends the run,
+ * and close() frees the backend.
  *
- *   spool  a directory: ADDRESS.eml, ADDRESS.html, index.html (spool.c)
- *   mbox   one mboxrd file with LF line ends, or standard output (mbox.c)
- *
- * Delivery over SMTP (deliver.c) keeps its own journal-driven loop.
+ *   spool  a directory: ADDRESS.eml, ADDRESS.html, index.html (spool.c);
+ *          commit makes the whole run visible at once, close without a
+ *          commit leaves what was there before (nothing half-written)
+ *   mbox   one mboxrd file with LF line ends, or standard output (mbox.c),
+ *          likewise
+ *   smtp   delivery (deliver.c, private to it): put() journals the reader
+ *          inflight through the group-commit writer and hands the message
+ *          to a connection once that row is durable; commit() drains the
+ *          pass (every transaction started has its result durable).  Which
+ *          readers a pass takes (journal state, back-off) is deliver.c's
+ *          want() filter, not the backend's.
  */
 #ifndef HERALD_BACKEND_H
 #define HERALD_BACKEND_H
@@ -18,10 +25,14 @@ struct herald_backend;
 
 struct herald_backend_ops {
 	const char *name;
-	/* Store one message.  Returns 0 or a sysexits code with e filled. */
+	/* Store one message.  Returns 0 or a sysexits code with e filled
+	 * (smtp: or deliver.c's stop value).  put() may take m->eml (moving
+	 * the buffer and leaving m->eml zeroed: the next build starts a new
+	 * one); everything else in m stays the caller's. */
 	int (*put)(struct herald_backend *b, const struct herald_recipient *r,
-	    const struct herald_message *m, struct herald_err *e);
-	/* Make everything put so far visible, replacing the previous run. */
+	    struct herald_message *m, struct herald_err *e);
+	/* Make everything put so far visible, replacing the previous run
+	 * (smtp: wait until everything put has its result durable). */
 	int (*commit)(struct herald_backend *b, struct herald_err *e);
 	/* Free b; without a commit, remove whatever the run wrote. */
 	void (*close)(struct herald_backend *b);
@@ -56,7 +67,7 @@ int herald_mbox_open(const char *path, const struct herald_campaign *c,
 
 static inline int
 herald_backend_put(struct herald_backend *b, const struct herald_recipient *r,
-    const struct herald_message *m, struct herald_err *e)
+    struct herald_message *m, struct herald_err *e)
 {
 	int rc = b->ops->put(b, r, m, e);
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
 #include "clip.h"
 #include "cmd.h"
+#include "pipeline.h"
 #include "progress.h"
 
 static const char preview_usage[] =
@@ -41,34 +41,23 @@ static const char preview_usage[] =
 "  -h, --help          this text\n";
 
 struct preview {
-	struct herald_campaign *c;
-	time_t date;
-	struct herald_message msg;
+	struct herald_pipeline pl;
 	struct herald_backend *be[2];
-	size_t nbe;
 	struct herald_progress prog;
 	struct herald_clip clip;
 	size_t written;
-	struct herald_err *e;
 };
 
-static int
-preview_one(void *arg, const struct herald_recipient *r)
+/* Each message as the pipeline builds it, before the backends have it. */
+static void
+preview_built(void *arg, const struct herald_recipient *r,
+    const struct herald_message *m)
 {
 	struct preview *p = arg;
-	int rc;
 
-	if ((rc = herald_campaign_message(p->c, r, p->date, NULL, &p->msg,
-	    p->e)) != 0)
-		return rc;
-	herald_clip_note(&p->clip, r, &p->msg);
-	for (size_t i = 0; i < p->nbe && rc == 0; i++)
-		rc = herald_backend_put(p->be[i], r, &p->msg, p->e);
-	if (rc == 0) {
-		p->written++;
-		herald_progress_update(&p->prog, p->written, 0, 0);
-	}
-	return rc;
+	herald_clip_note(&p->clip, r, m);
+	p->written++;
+	herald_progress_update(&p->prog, p->written, 0, 0);
 }
 
 int
@@ -122,45 +111,49 @@ herald_cmd_preview(int argc, char **argv)
 	if (mbox && strcmp(mbox, "-") == 0)
 		report = stderr;	/* stdout carries the mbox */
 	o.post_path = argv[optind];
-	p.e = &e;
-	if ((rc = herald_campaign_open(&o, &p.c, &e)) != 0)
+	if ((rc = herald_campaign_open(&o, &p.pl.c, &e)) != 0)
 		return herald_cmd_fail(&e);
 
-	p.date = time(NULL);
-	for (size_t i = 0; i < herald_doc_ntimes(p.c->doc); i++) {
-		const struct herald_session *s = herald_doc_time(p.c->doc, i);
-		if (s->utc < (int64_t)p.date && !s->history && !s->recurring) {
+	p.pl.date = time(NULL);
+	p.pl.be = p.be;
+	p.pl.built = preview_built;
+	p.pl.arg = &p;
+	for (size_t i = 0; i < herald_doc_ntimes(p.pl.c->doc); i++) {
+		const struct herald_session *s = herald_doc_time(p.pl.c->doc, i);
+		if (s->utc < (int64_t)p.pl.date && !s->history && !s->recurring) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "session time \"%s\" is in the "
 			    "past (send will refuse it without --allow-past)", s->orig);
-			herald_cmd_warn(NULL, p.c->post.path, s->line, msg);
+			herald_cmd_warn(NULL, p.pl.c->post.path, s->line, msg);
 		}
 	}
-	herald_cmd_unconverted(p.c, false);
-	herald_cmd_unresolved(p.c);
-	if (dir && (rc = herald_spool_open(dir, p.c, &p.be[p.nbe], &e)) == 0)
-		p.nbe++;
+	herald_cmd_unconverted(p.pl.c, false);
+	herald_cmd_unresolved(p.pl.c);
+	if (dir && (rc = herald_spool_open(dir, p.pl.c, &p.be[p.pl.nbe],
+	    &e)) == 0)
+		p.pl.nbe++;
 	if (rc == 0 && mbox &&
-	    (rc = herald_mbox_open(mbox, p.c, &p.be[p.nbe], &e)) == 0)
-		p.nbe++;
+	    (rc = herald_mbox_open(mbox, p.pl.c, &p.be[p.pl.nbe], &e)) == 0)
+		p.pl.nbe++;
 	if (rc != 0)
 		goto fail;
 
-	herald_progress_start(&p.prog, "preview", p.c->stats.unique, verbose);
-	if (p.c->list_path) {
-		rc = herald_campaign_each(p.c, preview_one, &p, &e);
+	herald_progress_start(&p.prog, "preview", p.pl.c->stats.unique,
+	    verbose);
+	if (p.pl.c->list_path) {
+		rc = herald_pipeline_run(&p.pl, &e);
 	} else {
 		struct herald_recipient r;
 
 		herald_clip_sample(&r);
-		rc = preview_one(&p, &r);
+		rc = herald_pipeline_one(&p.pl, &r, &e);
 	}
 	herald_progress_end(&p.prog);
-	for (size_t i = 0; i < p.nbe && rc == 0; i++)
+	for (size_t i = 0; i < p.pl.nbe && rc == 0; i++)
 		rc = herald_backend_commit(p.be[i], &e);
 	if (rc != 0)
 		goto fail;
-	herald_cmd_clip(p.c, &p.clip);
+	herald_cmd_clip(p.pl.c, &p.clip);
 	if (dir)
 		fprintf(report, "wrote %zu message%s to %s/ (open %s/index.html)\n",
 		    p.written, p.written == 1 ? "" : "s", dir, dir);
@@ -169,17 +162,17 @@ herald_cmd_preview(int argc, char **argv)
 		    p.written, p.written == 1 ? "" : "s",
 		    strcmp(mbox, "-") == 0 ? "standard output" : mbox,
 		    strcmp(mbox, "-") == 0 ? "FILE" : mbox);
-	if (p.c->nsuppressed)
+	if (p.pl.c->nsuppressed)
 		fprintf(report, "skipped %zu suppressed reader%s (herald "
-		    "unsubscribe --list-suppressed)\n", p.c->nsuppressed,
-		    p.c->nsuppressed == 1 ? "" : "s");
+		    "unsubscribe --list-suppressed)\n", p.pl.c->nsuppressed,
+		    p.pl.c->nsuppressed == 1 ? "" : "s");
 fail:
 	if (rc != 0)
 		herald_cmd_fail(&e);
-	for (size_t i = 0; i < p.nbe; i++)
+	for (size_t i = 0; i < p.pl.nbe; i++)
 		herald_backend_close(p.be[i]);
-	herald_message_free(&p.msg);
+	herald_pipeline_free(&p.pl);
 	herald_clip_free(&p.clip);
-	herald_campaign_free(p.c);
+	herald_campaign_free(p.pl.c);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "pipeline.h"
 #include "signpool.h"
 #include "suppress.h"
 
@@ -182,10 +183,13 @@ struct job {
 };
 
 struct herald_deliver {
+	struct herald_backend be;  /* first: the SMTP backend (backend.h) */
+	struct herald_backend *bep[1];
+	struct herald_pipeline pl; /* walks, builds, puts to be */
+	int next_tries;            /* want() to put(): the row's tries + 1 */
 	struct herald_campaign *c;
 	struct herald_journal *j;
 	struct herald_smtp *smtp;
-	struct herald_message msg;
 	struct herald_deliver_opts o;
 	const volatile sig_atomic_t *intr;
 
@@ -648,25 +652,30 @@ drain(struct herald_deliver *s, bool all)
 	}
 }
 
+/*
+ * The pipeline's filter (pipeline.h): which readers this pass sends to.
+ * Pass 1: rows pending, deferred or unknown; later passes: rows deferred
+ * in this run whose back-off has passed (waited out here, the transfers
+ * going on meanwhile).
+ */
 static int
-send_one(void *arg, const struct herald_recipient *r)
+deliver_want(void *arg, const struct herald_recipient *r)
 {
 	struct herald_deliver *s = arg;
 	struct herald_jrow row;
-	struct job *jb;
 	uint64_t h;
-	int rc, tries;
+	int rc;
 
 	if (interrupted(s) || s->stop)
 		return STOP_WALK;
 	if (!in_shard(r->email, s->shard_k, s->shard_n))
-		return 0;
+		return HERALD_PIPE_SKIP;
 	if (s->have_hs && herald_journal_key_hash(s->rj ? s->rj : s->j,
 	    r->email, &h) && !herald_journal_hashes_has(s->hs, s->nhs, h)) {
 		/* pass 1: pending (tries are reset at open); later passes:
 		 * not deferred, nothing to do */
 		if (s->pass > 1)
-			return 0;
+			return HERALD_PIPE_SKIP;
 		memset(&row, 0, sizeof(row));
 		row.state = HERALD_J_PENDING;
 		rc = 0;
@@ -677,19 +686,19 @@ send_one(void *arg, const struct herald_recipient *r)
 		set_error(s, rc);
 		return STOP_WALK;
 	}
-	if (rc < 0)
-		return 0;   /* not journaled: cannot happen after the sync */
+	if (rc < 0)   /* not journaled: cannot happen after the sync */
+		return HERALD_PIPE_SKIP;
 	if (s->pass == 1) {
 		if (row.state != HERALD_J_PENDING &&
 		    row.state != HERALD_J_DEFERRED &&
 		    row.state != HERALD_J_UNKNOWN)
-			return 0;
+			return HERALD_PIPE_SKIP;
 	} else {
 		double wait;
 
 		if (row.state != HERALD_J_DEFERRED || row.tries == 0 ||
 		    row.tries >= s->max_tries)
-			return 0;
+			return HERALD_PIPE_SKIP;
 		/* Back off: keep the transfers going meanwhile. */
 		while ((wait = row.next_try - wall()) > 0 && !interrupted(s) &&
 		    !s->stop) {
@@ -699,19 +708,31 @@ send_one(void *arg, const struct herald_recipient *r)
 		if (interrupted(s) || s->stop)
 			return STOP_WALK;
 	}
-	tries = row.tries + 1;
-	rc = herald_campaign_message(s->c, r, s->o.date, NULL, &s->msg, &s->err);
-	if (rc != 0) {
-		set_error(s, rc);
-		return STOP_WALK;
-	}
+	s->next_tries = row.tries + 1;
+	return 0;
+}
+
+/*
+ * The SMTP backend's put(): queue the message (its buffer taken, no copy),
+ * give it to the DKIM signers, and let step() mark it inflight through
+ * the group-commit writer and hand it to a connection once that row is
+ * durable.
+ */
+static int
+smtp_put(struct herald_backend *b, const struct herald_recipient *r,
+    struct herald_message *m, struct herald_err *e)
+{
+	struct herald_deliver *s = (struct herald_deliver *)b;
+	struct job *jb;
+
+	(void)e;	/* errors are s->err, returned by herald_deliver_run */
 	jb = xcalloc(1, sizeof(*jb));
 	jb->addr = xstrdup(r->email);
-	jb->mid = xstrdup(s->msg.message_id);
-	jb->tries = tries;
+	jb->mid = xstrdup(m->message_id);
+	jb->tries = s->next_tries;
 	/* The built message itself, no copy (campaign starts a new buffer). */
-	jb->eml = s->msg.eml;
-	memset(&s->msg.eml, 0, sizeof(s->msg.eml));
+	jb->eml = m->eml;
+	memset(&m->eml, 0, sizeof(m->eml));
 	s->queue[s->nq++] = jb;
 	if (s->pool != NULL) {
 		/* signed on another core while the next ones are built */
@@ -727,6 +748,30 @@ send_one(void *arg, const struct herald_recipient *r)
 	drain(s, false);
 	return interrupted(s) || s->stop ? STOP_WALK : 0;
 }
+
+/* The SMTP backend's commit(): the end of a pass, every transaction started
+ * finished and its result durable. */
+static int
+smtp_commit(struct herald_backend *b, struct herald_err *e)
+{
+	(void)e;
+	drain((struct herald_deliver *)b, true);
+	return 0;
+}
+
+/* Freed by herald_deliver_free, which owns everything. */
+static void
+smtp_close(struct herald_backend *b)
+{
+	(void)b;
+}
+
+static const struct herald_backend_ops smtp_ops = {
+	.name = "smtp",
+	.put = smtp_put,
+	.commit = smtp_commit,
+	.close = smtp_close,
+};
 
 static int
 smtp_open(struct herald_campaign *c, const struct herald_deliver_opts *o,
@@ -800,6 +845,16 @@ herald_deliver_open(struct herald_campaign *c,
 	    HERALD_SMTP_DEPTH;
 	s->queue = xcalloc(s->qcap, sizeof(*s->queue));
 	s->done_tail = &s->done;
+	s->be.ops = &smtp_ops;
+	s->be.c = c;
+	s->be.where = c->cfg.smtp.url;
+	s->bep[0] = &s->be;
+	s->pl.c = c;
+	s->pl.date = o->date;
+	s->pl.be = s->bep;
+	s->pl.nbe = 1;
+	s->pl.want = deliver_want;
+	s->pl.arg = s;
 
 	/* Check the SMTP settings before touching the journal. */
 	if ((rc = smtp_open(c, o, o->concurrency > 0 ? o->concurrency : 4,
@@ -900,10 +955,11 @@ herald_deliver_run(struct herald_deliver *s, struct herald_deliver_stats *st,
 		    s->pass == 1 ? ((1u << HERALD_J_NSTATES) - 1) &
 		    ~(1u << HERALD_J_PENDING) : 1u << HERALD_J_DEFERRED,
 		    &s->hs, &s->nhs, &s->err) == 0;
-		rc = herald_campaign_each(s->c, send_one, s, &s->err);
+		rc = herald_pipeline_run(&s->pl, &s->err);
 		if (rc != 0 && rc != STOP_WALK)
 			set_error(s, rc);
-		drain(s, true);
+		/* after an error too: what was started finishes, recorded */
+		(void)herald_backend_commit(&s->be, &s->err);
 		if (s->stop || interrupted(s))
 			break;
 	}
@@ -994,7 +1050,7 @@ herald_deliver_free(struct herald_deliver *s)
 	free(s->hs);
 	herald_smtp_free(s->smtp);
 	herald_journal_close(s->j);
-	herald_message_free(&s->msg);
+	herald_pipeline_free(&s->pl);
 	free(s);
 }
 

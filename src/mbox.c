@@ -72,7 +72,7 @@ clean_stale(const char *dir, const char *base)
 
 static int
 mbox_put(struct herald_backend *b, const struct herald_recipient *r,
-    const struct herald_message *m, struct herald_err *e)
+    struct herald_message *m, struct herald_err *e)
 {
 	struct mbox *x = (struct mbox *)b;
 	const char *p = m->eml.data ? m->eml.data : "";

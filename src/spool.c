@@ -201,7 +201,7 @@ stage_write(struct spool *s, const char *ext, const char *data, size_t len,
 
 static int
 spool_put(struct herald_backend *b, const struct herald_recipient *r,
-    const struct herald_message *m, struct herald_err *e)
+    struct herald_message *m, struct herald_err *e)
 {
 	struct spool *s = (struct spool *)b;
 	const char *subject = b->c->post.subject;
