@@ -1,7 +1,8 @@
 /*
  * deliver.c - the delivery engine (see deliver.h): queue, pacing, back-off,
  * 421 slow-downs, the 5.1.1 policy, and the journal around every
- * transaction.
+ * transaction.  It is the SMTP backend of backend.h (smtp_ops), fed by
+ * pipeline.c once per pass through deliver_want().
  */
 #include <math.h>
 #include <stdio.h>

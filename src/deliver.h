@@ -20,6 +20,10 @@
  *                         flat: at most `concurrency` messages built ahead
  *                         plus those in flight.
  *
+ * Each pass is one herald_pipeline_run (pipeline.h) into deliver.c's SMTP
+ * backend (backend.h): the pass's choice of rows is the pipeline's want(),
+ * the journal and the connections are the backend's put() and commit().
+ *
  * A row is committed "inflight" before its transaction starts and its
  * result after the reply, so a kill at any moment leaves the journal able
  * to tell who may have a copy.

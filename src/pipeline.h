@@ -23,7 +23,8 @@
 struct herald_pipeline {
 	struct herald_campaign *c;
 	time_t date;                     /* the messages' Date: */
-	struct herald_backend **be;      /* put() in this order */
+	struct herald_backend **be;      /* put() in this order; one that
+	                                    takes m->eml must be last */
 	size_t nbe;
 	/* Optional.  0: build and put this reader; HERALD_PIPE_SKIP: not
 	 * this one; anything else stops the walk and is returned. */
