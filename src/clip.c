@@ -2,6 +2,7 @@
  * clip.c - how close each reader's HTML part comes to the size at which
  * Gmail clips a message (clip.h says where the figure comes from).
  */
+#define _GNU_SOURCE        /* memrchr */
 #include "clip.h"
 
 #include <stdlib.h>
@@ -11,15 +12,21 @@
  * produce, and the HTML part is the last of multipart/alternative. */
 #define DELIM "\r\n--=_herald_"
 
-/* The last pat that ends at or before end, or NULL. */
+/* The last pat that ends at or before end, or NULL: memrchr finds each
+ * candidate first byte (a CR; quoted-printable lines are at most 76
+ * octets), one comparison there. */
 static const char *
 last_before(const char *s, const char *end, const char *pat)
 {
 	size_t k = strlen(pat);
+	const char *p;
 
-	for (size_t i = (size_t)(end - s); i >= k; i--)
-		if (memcmp(s + i - k, pat, k) == 0)
-			return s + i - k;
+	if ((size_t)(end - s) < k)
+		return NULL;
+	for (size_t n = (size_t)(end - s) - k + 1;
+	    (p = memrchr(s, pat[0], n)) != NULL; n = (size_t)(p - s))
+		if (memcmp(p, pat, k) == 0)
+			return p;
 	return NULL;
 }
 
