@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE        /* memrchr */
 #include "clip.h"
+#include "pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,48 +77,42 @@ herald_clip_sample(struct herald_recipient *r)
 	r->values = vals;
 }
 
-struct measure {
-	struct herald_campaign *c;
-	time_t date;
-	struct herald_message msg;
-	struct herald_clip *k;
-	struct herald_err *e;
-};
-
+/* check's measure: the pipeline (pipeline.h) with no backend, HTML
+ * readers only, each message noted as it is built. */
 static int
-measure_one(void *arg, const struct herald_recipient *r)
+measure_want(void *arg, const struct herald_recipient *r)
 {
-	struct measure *m = arg;
-	int rc;
+	(void)arg;
+	return r->text_only ? HERALD_PIPE_SKIP : 0;
+}
 
-	if (r->text_only)
-		return 0;
-	if ((rc = herald_campaign_message(m->c, r, m->date, NULL, &m->msg,
-	    m->e)) != 0)
-		return rc;
-	herald_clip_note(m->k, r, &m->msg);
-	return 0;
+static void
+measure_built(void *arg, const struct herald_recipient *r,
+    const struct herald_message *m)
+{
+	herald_clip_note(arg, r, m);
 }
 
 int
 herald_clip_measure(struct herald_campaign *c, time_t date,
     struct herald_clip *k, struct herald_err *e)
 {
-	struct measure m = { .c = c, .date = date, .k = k, .e = e };
+	struct herald_pipeline p = { .c = c, .date = date,
+	    .want = measure_want, .built = measure_built, .arg = k };
 	bool sign_later = c->sign_later;
 	int rc;
 
 	c->sign_later = true;	/* a signature is a header: not measured */
 	if (c->list_path)
-		rc = herald_campaign_each(c, measure_one, &m, e);
+		rc = herald_pipeline_run(&p, e);
 	else {
 		struct herald_recipient r;
 
 		herald_clip_sample(&r);
-		rc = measure_one(&m, &r);
+		rc = herald_pipeline_one(&p, &r, e);
 	}
 	c->sign_later = sign_later;
-	herald_message_free(&m.msg);
+	herald_pipeline_free(&p);
 	return rc;
 }
 

@@ -5,6 +5,8 @@
  * reader's message once, and hand it to each backend's put().
  *
  *   preview   every reader, to a spool directory and/or an mbox
+ *   check     every HTML reader, to no backend (clip.c measures each
+ *             message as built)
  *   send      each pass of deliver.c: the readers whose journal rows that
  *             pass retries, to the SMTP backend
  *
