@@ -15,6 +15,8 @@
  *          pass (every transaction started has its result durable).  Which
  *          readers a pass takes (journal state, back-off) is deliver.c's
  *          want() filter, not the backend's.
+ *          `send --to` uses a one-message variant (deliver.c): put()
+ *          connects, sends and waits for the reply; nothing is journaled.
  */
 #ifndef HERALD_BACKEND_H
 #define HERALD_BACKEND_H

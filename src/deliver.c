@@ -1057,16 +1057,21 @@ herald_deliver_free(struct herald_deliver *s)
 
 /* --- one test copy, not journaled --- */
 
+/*
+ * The test copy (send --to): the pipeline takes the row asked for (or the
+ * first), builds it readdressed with "[TEST] ", and puts it to a
+ * one-message SMTP backend, which connects on its put() and waits for the
+ * reply there.  No journal: a test copy is not a delivery.
+ */
 struct testcopy {
+	struct herald_backend b;         /* first: the backend handle */
 	struct herald_campaign *c;
 	const struct herald_deliver_opts *o;
-	struct herald_message msg;
 	struct herald_smtp_result *res;
 	char *reply;
 	size_t reply_len;
 	const char *to;
-	bool built, done;
-	struct herald_err err;
+	bool built;
 };
 
 static void
@@ -1079,32 +1084,63 @@ test_done(void *arg, const struct herald_smtp_result *r)
 	t->res->reply = t->reply;
 	t->res->rcpt = t->to;
 	t->res->cookie = NULL;
-	t->done = true;
 }
 
 static int
-test_build(void *arg, const struct herald_recipient *r)
+test_want(void *arg, const struct herald_recipient *r)
 {
 	struct testcopy *t = arg;
-	struct herald_recipient copy = *r;
-	const char **vals;
+
+	if (t->built)
+		return STOP_WALK;	/* one copy only */
+	if (t->o->test_as != NULL && !ascii_ieq(r->email, t->o->test_as))
+		return HERALD_PIPE_SKIP;	/* not the row asked for */
+	return 0;
+}
+
+static int
+test_put(struct herald_backend *b, const struct herald_recipient *r,
+    struct herald_message *m, struct herald_err *e)
+{
+	struct testcopy *t = (struct testcopy *)b;
+	struct herald_smtp *smtp = NULL;
+	double deadline;
 	int rc;
 
-	if (t->o->test_as != NULL && !ascii_ieq(r->email, t->o->test_as))
-		return 0;	/* not the row asked for: read on */
-	vals = xcalloc(r->ncols ? r->ncols : 1, sizeof(*vals));
-	/* That subscriber's personalisation, addressed to --to. */
-	for (size_t i = 0; i < r->ncols; i++)
-		vals[i] = strcmp(r->cols[i], "email") == 0 ? t->to :
-		    r->values[i];
-	copy.email = t->to;
-	copy.values = vals;
-	rc = herald_campaign_message(t->c, &copy, t->o->date, "[TEST] ",
-	    &t->msg, &t->err);
-	free(vals);
-	t->built = rc == 0;
-	return rc ? rc : STOP_WALK;
+	(void)r;
+	t->built = true;
+	if ((rc = smtp_open(t->c, t->o, 1, &smtp, e)) == 0 &&
+	    (rc = herald_smtp_submit(smtp, t->to, m->eml.data, m->eml.len,
+	    NULL, e)) == 0) {
+		/* Bounded: every reply has its own timeout; a backstop. */
+		deadline = mono() + 3600;
+		while (herald_smtp_active(smtp) > 0 && mono() < deadline)
+			herald_smtp_run(smtp, 100, test_done, t);
+	}
+	herald_smtp_free(smtp);
+	return rc;
 }
+
+static int
+test_commit(struct herald_backend *b, struct herald_err *e)
+{
+	(void)b;
+	(void)e;
+	return 0;		/* put() waited for the reply */
+}
+
+static void
+test_close(struct herald_backend *b)
+{
+	(void)b;		/* on the caller's stack */
+}
+
+static const struct herald_backend_ops test_ops = {
+	.name = "smtp (one test copy)",
+	.put = test_put,
+	.commit = test_commit,
+	.close = test_close,
+};
 
 int
 herald_deliver_test(struct herald_campaign *c,
@@ -1112,39 +1148,28 @@ herald_deliver_test(struct herald_campaign *c,
     struct herald_smtp_result *res, char *reply, size_t reply_len,
     struct herald_err *e)
 {
-	struct testcopy t = { .c = c, .o = o, .to = to, .res = res,
-	    .reply = reply, .reply_len = reply_len };
-	struct herald_smtp *smtp = NULL;
-	double deadline;
+	struct testcopy t = { .b = { .ops = &test_ops, .c = c, .where = to },
+	    .c = c, .o = o, .to = to, .res = res, .reply = reply,
+	    .reply_len = reply_len };
+	struct herald_backend *be = &t.b;
+	struct herald_pipeline p = { .c = c, .date = o->date, .be = &be,
+	    .nbe = 1, .subject_prefix = "[TEST] ", .to_addr = to,
+	    .want = test_want, .arg = &t };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	res->status = HERALD_SMTP_DEFERRED;
 	res->reply = reply;
 	snprintf(reply, reply_len, "no reply");
-	rc = herald_campaign_each(c, test_build, &t, &t.err);
-	if (rc == 0 && !t.built && o->test_as != NULL) {
-		rc = herald_errf(e, EX_DATAERR, c->list_path, 0, "--as %s: no "
-		    "such subscriber in the list", o->test_as);
-		goto out;
-	}
-	if ((rc != 0 && rc != STOP_WALK) || !t.built) {
-		*e = t.err;
-		rc = e->code ? e->code : EX_DATAERR;
-		goto out;
-	}
-	if ((rc = smtp_open(c, o, 1, &smtp, e)) != 0)
-		goto out;
-	if ((rc = herald_smtp_submit(smtp, to, t.msg.eml.data, t.msg.eml.len,
-	    NULL, e)) != 0)
-		goto out;
-	/* Bounded: every reply has its own timeout; this is a backstop. */
-	deadline = mono() + 3600;
-	while (herald_smtp_active(smtp) > 0 && mono() < deadline)
-		herald_smtp_run(smtp, 100, test_done, &t);
-	rc = 0;
-out:
-	herald_smtp_free(smtp);
-	herald_message_free(&t.msg);
+	rc = herald_pipeline_run(&p, e);
+	if (rc == STOP_WALK)
+		rc = 0;
+	if (rc == 0 && !t.built)
+		rc = o->test_as != NULL ?
+		    herald_errf(e, EX_DATAERR, c->list_path, 0, "--as %s: no "
+		    "such subscriber in the list", o->test_as) :
+		    herald_errf(e, EX_DATAERR, c->list_path, 0, "no "
+		    "subscriber in the list to personalise the copy as");
+	herald_pipeline_free(&p);
 	return rc;
 }

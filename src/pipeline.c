@@ -4,6 +4,9 @@
  */
 #include "pipeline.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static int
 pipe_one(void *arg, const struct herald_recipient *r)
 {
@@ -12,8 +15,24 @@ pipe_one(void *arg, const struct herald_recipient *r)
 
 	if (p->want != NULL && (rc = p->want(p->arg, r)) != 0)
 		return rc == HERALD_PIPE_SKIP ? 0 : rc;
-	if ((rc = herald_campaign_message(p->c, r, p->date, NULL, &p->msg,
-	    p->e)) != 0)
+	if (p->to_addr != NULL) {
+		/* that row's personalisation, addressed to to_addr */
+		struct herald_recipient copy = *r;
+		const char **vals = xcalloc(r->ncols ? r->ncols : 1,
+		    sizeof(*vals));
+
+		for (size_t i = 0; i < r->ncols; i++)
+			vals[i] = strcmp(r->cols[i], "email") == 0 ?
+			    p->to_addr : r->values[i];
+		copy.email = p->to_addr;
+		copy.values = vals;
+		rc = herald_campaign_message(p->c, &copy, p->date,
+		    p->subject_prefix, &p->msg, p->e);
+		free(vals);
+	} else
+		rc = herald_campaign_message(p->c, r, p->date,
+		    p->subject_prefix, &p->msg, p->e);
+	if (rc != 0)
 		return rc;
 	if (p->built != NULL)
 		p->built(p->arg, r, &p->msg);

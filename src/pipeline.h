@@ -9,6 +9,8 @@
  *             message as built)
  *   send      each pass of deliver.c: the readers whose journal rows that
  *             pass retries, to the SMTP backend
+ *   send --to one reader's message, readdressed and marked "[TEST] ", to
+ *             a one-message SMTP backend (no journal)
  *
  * The pipeline does not commit: the caller decides (preview only after a
  * walk without error; deliver.c after every pass, error or not, since its
@@ -28,6 +30,10 @@ struct herald_pipeline {
 	struct herald_backend **be;      /* put() in this order; one that
 	                                    takes m->eml must be last */
 	size_t nbe;
+	const char *subject_prefix;      /* e.g. "[TEST] "; NULL: none */
+	/* Optional (send --to): each message is the reader's, personalised
+	 * as that row, but addressed to to_addr. */
+	const char *to_addr;
 	/* Optional.  0: build and put this reader; HERALD_PIPE_SKIP: not
 	 * this one; anything else stops the walk and is returned. */
 	int (*want)(void *arg, const struct herald_recipient *r);

@@ -196,6 +196,40 @@ main(void)
 		}
 	}
 
+	/* send --to: cy's row, readdressed and marked; put() still names cy */
+	{
+		struct rec one = { .b.ops = &rec_ops, .b.c = c, .take = true };
+		struct herald_backend *be1[1] = { &one.b };
+		struct filt g = { .stop = "dee@example.org" };
+		const char *subj, *hdr_end;
+
+		p.be = be1;
+		p.nbe = 1;
+		p.want = want;
+		p.arg = &g;
+		g.skip = NULL;
+		p.to_addr = "tester@example.net";
+		p.subject_prefix = "[TEST] ";
+		INT_EQ(herald_pipeline_run(&p, &e), 123, "stopped at dee");
+		INT_EQ((int)one.n, 3, "ana, bo and cy put");
+		if (one.n == 3) {
+			STR_EQ(one.addr[2], "cy@example.org", "put names the row");
+			OK(addressed_to(&one.eml[2], "tester@example.net"),
+			    "the copy is addressed to --to");
+			OK(!addressed_to(&one.eml[2], "cy@example.org"),
+			    "and not to the row");
+			hdr_end = strstr(one.eml[2].data, "\r\n\r\n");
+			subj = strstr(one.eml[2].data, "\r\nSubject: [TEST] ");
+			OK(subj != NULL && subj < hdr_end, "Subject marked [TEST]");
+		}
+		for (size_t i = 0; i < one.n; i++) {
+			free(one.addr[i]);
+			hbuf_free(&one.eml[i]);
+		}
+		p.to_addr = NULL;
+		p.subject_prefix = NULL;
+	}
+
 	for (size_t i = 0; i < keep.n; i++) {
 		free(keep.addr[i]);
 		hbuf_free(&keep.eml[i]);
