@@ -55,7 +55,21 @@ def openssl_speed(alg, multi):
     return float(m.group(1)) if m else float("nan")
 
 
+
+def usage_or_help(nargs):
+    """--help prints this file's docstring; too few arguments print its
+    usage line and exit 64."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__.strip())
+        sys.exit(0)
+    if len(sys.argv) - 1 < nargs:
+        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
+        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
+        sys.exit(64)
+
+
 def main():
+    usage_or_help(1)
     herald = os.path.abspath(sys.argv[1])
     ncpu = os.cpu_count() or 1
     tmp = tempfile.mkdtemp(prefix="herald-bench-dkim.")

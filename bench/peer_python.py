@@ -27,7 +27,21 @@ def b64u(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
+
+def usage_or_help(nargs):
+    """--help prints this file's docstring; too few arguments print its
+    usage line and exit 64."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__.strip())
+        sys.exit(0)
+    if len(sys.argv) - 1 < nargs:
+        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
+        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
+        sys.exit(64)
+
+
 def main():
+    usage_or_help(3)
     mode, lst, vfile = sys.argv[1:4]
     V = json.load(open(vfile, encoding="utf-8"))
     secret = bytes.fromhex(V["secret"])

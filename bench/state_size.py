@@ -109,7 +109,21 @@ def measure(herald, n, url, tmp):
     return max(peak[0], final), final, dt
 
 
+
+def usage_or_help(nargs):
+    """--help prints this file's docstring; too few arguments print its
+    usage line and exit 64."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__.strip())
+        sys.exit(0)
+    if len(sys.argv) - 1 < nargs:
+        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
+        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
+        sys.exit(64)
+
+
 def main():
+    usage_or_help(1)
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     herald = os.path.abspath(sys.argv[1])
