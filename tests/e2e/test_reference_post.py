@@ -1,7 +1,7 @@
 """The reference post in ../shared/posts/, unedited, previewed for
 lists/example.csv: both parts of every message match the golden files in
 tests/data/golden/reference/ (regenerate with HERALD_UPDATE_GOLDEN=1 after
-checking the difference by eye), every reference link works, and no raw
+checking the difference by eye; a missing golden fails), every reference link works, and no raw
 Markdown or shortcode syntax is left.  Skipped (77) without ../shared."""
 import glob
 import os
@@ -35,6 +35,7 @@ def main():
         fixture.check(files, 'files')
         os.makedirs(GOLDEN, exist_ok=True)
         mismatches = []
+        missing = []
         for f in files:
             msg = fixture.parse_strict(f)
             text, html = fixture.parts(msg)
@@ -53,13 +54,20 @@ def main():
                 if body is None:
                     continue
                 g = base + ext
-                if update or not os.path.exists(g):
+                if update:
                     with open(g, "w", encoding="utf-8", newline="") as out:
                         out.write(body)
+                    continue
+                if not os.path.exists(g):
+                    # a missing golden is a failure, never written here
+                    missing.append(g)
                     continue
                 want = open(g, encoding="utf-8", newline="").read()
                 if want != body:
                     mismatches.append(g)
+        fixture.check(not missing, "golden missing (make it with "
+                      "HERALD_UPDATE_GOLDEN=1 and check it by eye): " +
+                      ", ".join(missing))
         fixture.check(not mismatches, "differs from golden: " + ", ".join(mismatches))
         print(f"ok: {len(files)} messages match the goldens")
         return 0
