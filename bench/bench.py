@@ -31,12 +31,13 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -83,38 +84,12 @@ def run(cmd, cwd, env=None, out_check=None):
     return dt, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_sink():
-    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-    if not os.path.exists(sink):
-        sys.exit("bench: Postfix's smtp-sink not found (scripts/deps.sh "
-                 "installs postfix)")
-    for _ in range(20):
-        port = free_port()
-        cmd = [sink]
-        if os.geteuid() == 0:
-            cmd += ["-u", "nobody"]
-        cmd += [f"127.0.0.1:{port}", "256"]
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if p.poll() is not None:
-                break
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return p, port
-            except OSError:
-                time.sleep(0.05)
-        p.kill()
-        p.wait()
-    sys.exit("bench: smtp-sink did not start")
+    started = benchlib.start_sink()
+    if started is None:
+        sys.exit("bench: Postfix's smtp-sink not found or did not start "
+                 "(scripts/deps.sh installs postfix)")
+    return started
 
 
 def genlist(path, n):
@@ -208,20 +183,9 @@ def fs_of(path):
 
 
 
-def usage_or_help(nargs):
-    """--help prints this file's docstring; too few arguments print its
-    usage line and exit 64."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        print(__doc__.strip())
-        sys.exit(0)
-    if len(sys.argv) - 1 < nargs:
-        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
-        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
-        sys.exit(64)
-
 
 def main():
-    usage_or_help(1)
+    benchlib.usage_or_help(__doc__, 1)
     herald = os.path.abspath(sys.argv[1])
     md = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "doc",
                                                             "benchmarks.md")

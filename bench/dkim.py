@@ -28,6 +28,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402  (run, start_sink, genlist)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 N = int(os.environ.get("HERALD_BENCH_DKIM_N", 3000))
 REP = int(os.environ.get("HERALD_BENCH_REPEAT", 3))
@@ -56,20 +58,9 @@ def openssl_speed(alg, multi):
 
 
 
-def usage_or_help(nargs):
-    """--help prints this file's docstring; too few arguments print its
-    usage line and exit 64."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        print(__doc__.strip())
-        sys.exit(0)
-    if len(sys.argv) - 1 < nargs:
-        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
-        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
-        sys.exit(64)
-
 
 def main():
-    usage_or_help(1)
+    benchlib.usage_or_help(__doc__, 1)
     herald = os.path.abspath(sys.argv[1])
     ncpu = os.cpu_count() or 1
     tmp = tempfile.mkdtemp(prefix="herald-bench-dkim.")

@@ -3,6 +3,9 @@
 locales, non-ASCII names and a share of text-only readers.
 Usage: genlist.py N > LIST.csv"""
 import sys
+import os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 ZONES = ["Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Kolkata",
          "Asia/Tokyo", "Pacific/Kiritimati", "Australia/Adelaide", "America/Sao_Paulo",
@@ -14,20 +17,9 @@ NAMES = ["Zoë Çelik", "José Müller", "田中 花子", "Ólafur Arnalds", "An
 
 
 
-def usage_or_help(nargs):
-    """--help prints this file's docstring; too few arguments print its
-    usage line and exit 64."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        print(__doc__.strip())
-        sys.exit(0)
-    if len(sys.argv) - 1 < nargs:
-        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
-        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
-        sys.exit(64)
-
 
 def main():
-    usage_or_help(1)
+    benchlib.usage_or_help(__doc__, 1)
     n = int(sys.argv[1])
     out = sys.stdout
     out.write("email,name,timezone,locale,format\n")

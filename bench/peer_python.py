@@ -21,6 +21,9 @@ import threading
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
+import os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 
 def b64u(b):
@@ -28,20 +31,9 @@ def b64u(b):
 
 
 
-def usage_or_help(nargs):
-    """--help prints this file's docstring; too few arguments print its
-    usage line and exit 64."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        print(__doc__.strip())
-        sys.exit(0)
-    if len(sys.argv) - 1 < nargs:
-        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
-        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
-        sys.exit(64)
-
 
 def main():
-    usage_or_help(3)
+    benchlib.usage_or_help(__doc__, 3)
     mode, lst, vfile = sys.argv[1:4]
     V = json.load(open(vfile, encoding="utf-8"))
     secret = bytes.fromhex(V["secret"])

@@ -13,12 +13,13 @@ Exit 0; asserts nothing (tests/e2e/test_state_size.py holds the bound).
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -26,32 +27,7 @@ POST = "2027-11-22-async-office-hours.md"
 PY = "/usr/bin/python3"
 
 
-def start_sink():
-    """Postfix's smtp-sink on 127.0.0.1, a free port: (Popen, port), or
-    None when it is not installed."""
-    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-    if not os.path.exists(sink):
-        return None
-    for _ in range(20):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        cmd = [sink] + (["-u", "nobody"] if os.geteuid() == 0 else []) + \
-            ["127.0.0.1:%d" % port, "256"]
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if p.poll() is not None:
-                break
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return p, port
-            except OSError:
-                time.sleep(0.05)
-        p.kill()
-        p.wait()
-    return None
+start_sink = benchlib.start_sink   # (Popen, port) or None
 
 
 def genlist(path, n):
@@ -110,22 +86,9 @@ def measure(herald, n, url, tmp):
 
 
 
-def usage_or_help(nargs):
-    """--help prints this file's docstring; too few arguments print its
-    usage line and exit 64."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        print(__doc__.strip())
-        sys.exit(0)
-    if len(sys.argv) - 1 < nargs:
-        lines = [l for l in __doc__.splitlines() if l.startswith("Usage:")]
-        sys.stderr.write((lines[0] if lines else "see --help") + "\n")
-        sys.exit(64)
-
 
 def main():
-    usage_or_help(1)
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
+    benchlib.usage_or_help(__doc__, 1)
     herald = os.path.abspath(sys.argv[1])
     ns = [int(a) for a in sys.argv[2:]] or [10000, 100000]
     tmp = tempfile.mkdtemp(prefix="herald-state.",
