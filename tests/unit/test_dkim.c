@@ -17,103 +17,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <opendkim/dkim.h>
+#include "dkim_keys.h"
 
 static char tmpdir[] = "/tmp/herald-test-dkim.XXXXXX";
 
-/* Signatures that libopendkim passes (header and body hash). */
-static int
-verified(const char *keyfile, const struct hbuf *msg, int *nsigs)
+static void
+clean_tmpdir(void)
 {
-	DKIM_LIB *lib = dkim_init(NULL, NULL);
-	DKIM_STAT st;
-	DKIM *v;
-	DKIM_SIGINFO **sigs = NULL;
-	int n = 0, ok = 0;
-	unsigned int method = DKIM_QUERY_FILE;
+	static const char *const files[] = { "rsa.pem", "ed.pem", "herald.yml" };
 
-	*nsigs = 0;
-	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYMETHOD, &method,
-	    sizeof(method));
-	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYINFO,
-	    (void *)keyfile, strlen(keyfile));
-	v = dkim_verify(lib, (const unsigned char *)"t", NULL, &st);
-	if (v == NULL) {
-		dkim_close(lib);
-		return -1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xasprintf("%s/%s", tmpdir, files[i]);
+
+		unlink(p);
+		free(p);
 	}
-	dkim_chunk(v, (unsigned char *)msg->data, msg->len);
-	dkim_chunk(v, NULL, 0);
-	(void)dkim_eom(v, NULL);
-	if (dkim_getsiglist(v, &sigs, &n) == DKIM_STAT_OK) {
-		*nsigs = n;
-		for (int i = 0; i < n; i++) {
-			(void)dkim_sig_process(v, sigs[i]);
-			if (DKIM_SIG_CHECK(sigs[i]))
-				ok++;
-			else if (getenv("HERALD_TEST_VERBOSE"))
-				fprintf(stderr, "sig %d: %s\n", i, dkim_sig_geterrorstr(
-				    dkim_sig_geterror(sigs[i])));
-		}
-	}
-	dkim_free(v);
-	dkim_close(lib);
-	return ok;
 }
 
 static void
 test_verify(void)
 {
-	char *rsa = xasprintf("%s/rsa.pem", tmpdir);
-	char *ed = xasprintf("%s/ed.pem", tmpdir);
-	char *cfgp = xasprintf("%s/herald.yml", tmpdir);
-	char *keys = xasprintf("%s/keys.txt", tmpdir);
-	char *cmd;
-	struct herald_config cfg;
-	struct herald_dkim *d = NULL;
+	char *keys = NULL;
+	struct herald_dkim *d;
 	struct herald_err e = {0};
 	struct herald_mail m = {0};
 	struct hbuf msg = HBUF_INIT, bad = HBUF_INIT;
-	FILE *f;
 	time_t now;
 	int n, rc;
 
-	cmd = xasprintf("openssl genpkey -algorithm RSA -pkeyopt "
-	    "rsa_keygen_bits:2048 -out %s 2>/dev/null && openssl genpkey "
-	    "-algorithm ed25519 -out %s 2>/dev/null && chmod 600 %s %s",
-	    rsa, ed, rsa, ed);
-	if (system(cmd) != 0) {
-		printf("skipped: openssl genpkey failed\n");
-		exit(77);
-	}
-	free(cmd);
-	f = fopen(cfgp, "w");
-	fprintf(f, "site:\n  base_url: https://blog.example.org\n"
-	    "from: '\"Caf\xc3\xa9 WG\" <news@example.org>'\n"
-	    "unsubscribe:\n  url: https://example.org/u\n"
-	    "dkim:\n  - selector: r1\n    key_file: rsa.pem\n"
-	    "  - selector: e1\n    domain: example.org\n    key_file: ed.pem\n");
-	fclose(f);
-	rc = herald_config_load(cfgp, &cfg, &e);
-	INT_EQ(rc, 0, "config: %s", e.msg);
-	if (rc != 0)
-		return;
-	rc = herald_dkim_open(&cfg, &d, &e);
-	INT_EQ(rc, 0, "dkim open: %s", e.msg);
-	if (rc != 0)
-		return;
+	d = dkim_test_keys(tmpdir, "\"Caf\xc3\xa9 WG\" <news@example.org>", &keys);
 	INT_EQ(herald_dkim_nkeys(d), 2, "two keys");
-	/* the records, as DKIM_QUERY_FILE wants them: "NAME RECORD" */
-	f = fopen(keys, "w");
-	for (size_t i = 0; i < herald_dkim_nkeys(d); i++) {
-		struct herald_dkim_info in;
-
-		herald_dkim_info(d, i, &in);
-		fprintf(f, "%s %s\n", in.dns_name, in.record);
-		free(in.record);
-		free(in.dns_name);
-	}
-	fclose(f);
 
 	m.from_name = "Caf\xc3\xa9 WG";
 	m.from_addr = "news@example.org";
@@ -137,7 +70,7 @@ test_verify(void)
 	rc = herald_dkim_sign(d, &msg, &e);
 	INT_EQ(rc, 0, "sign: %s", e.msg);
 
-	INT_EQ(verified(keys, &msg, &n), 2, "libopendkim passes both "
+	INT_EQ(dkim_test_verified(keys, &msg, &n), 2, "libopendkim passes both "
 	    "signatures (of %d)", n);
 	INT_EQ(n, 2, "two signatures");
 	OK(strstr(msg.data, "a=rsa-sha256;") != NULL, "an RSA signature");
@@ -160,24 +93,18 @@ test_verify(void)
 		if (s)
 			s[9] = 'o';
 	}
-	INT_EQ(verified(keys, &bad, &n), 0, "changed Subject fails");
+	INT_EQ(dkim_test_verified(keys, &bad, &n), 0, "changed Subject fails");
 	hbuf_reset(&bad);
 	hbuf_put(&bad, msg.data, msg.len);
 	hbuf_puts(&bad, "appended\r\n");
-	INT_EQ(verified(keys, &bad, &n), 0, "appended body fails");
+	INT_EQ(dkim_test_verified(keys, &bad, &n), 0, "appended body fails");
 
 	hbuf_free(&msg);
 	hbuf_free(&bad);
 	herald_dkim_free(d);
-	herald_config_free(&cfg);
-	unlink(rsa);
-	unlink(ed);
-	unlink(cfgp);
 	unlink(keys);
-	free(rsa);
-	free(ed);
-	free(cfgp);
 	free(keys);
+	clean_tmpdir();
 }
 
 int
