@@ -117,3 +117,25 @@ def parts(msg):
         elif ct == "text/html" and html is None:
             html = part.get_content()
     return text, html
+
+
+def run_cases(subdir, run_case):
+    """Run run_case(path) -> [problems] on every tests/data/SUBDIR/*.case;
+    print one line per case; 1 when any failed or there are none."""
+    import glob
+    cases = sorted(glob.glob(os.path.join(SRC, "tests", "data", subdir,
+                                          "*.case")))
+    if not cases:
+        print("FAIL: no cases in tests/data/" + subdir)
+        return 1
+    failed = 0
+    for c in cases:
+        problems = run_case(c)
+        name = os.path.basename(c)
+        if problems:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems))
+        else:
+            print(f"ok   {name}")
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0

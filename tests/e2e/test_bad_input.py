@@ -10,7 +10,6 @@ PATH inside a fresh site directory (`=== PATH (escapes)` decodes \\r \\n
 \\xNN first; `=== -PATH` deletes PATH).  Unnamed files default to a valid
 post.md and lists/l.csv.
 """
-import glob
 import os
 import re
 import shutil
@@ -96,21 +95,7 @@ def run_case(path):
 
 
 def main():
-    cases = sorted(glob.glob(os.path.join(fixture.SRC, "tests", "data", "cli", "*.case")))
-    if not cases:
-        print("no cases")
-        return 1
-    failed = 0
-    for c in cases:
-        problems = run_case(c)
-        name = os.path.basename(c)
-        if problems:
-            failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems))
-        else:
-            print(f"ok   {name}")
-    print(f"{len(cases)} cases, {failed} failed")
-    return 1 if failed else 0
+    return fixture.run_cases("cli", run_case)
 
 
 if __name__ == "__main__":

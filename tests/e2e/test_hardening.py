@@ -189,21 +189,7 @@ def measure_rss(args, cwd, env):
 def main():
     if not os.path.exists(fixture.CHECK_EML):
         fixture.skip("../shared/tools/check_eml.py is missing")
-    cases = sorted(glob.glob(os.path.join(fixture.SRC, "tests", "data", "hardening", "*.case")))
-    if not cases:
-        print("FAIL: no cases in tests/data/hardening")
-        return 1
-    failed = 0
-    for c in cases:
-        problems = run_case(c)
-        name = os.path.basename(c)
-        if problems:
-            failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems))
-        else:
-            print(f"ok   {name}")
-    print(f"{len(cases) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return fixture.run_cases("hardening", run_case)
 
 
 if __name__ == "__main__":
