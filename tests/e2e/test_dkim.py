@@ -162,10 +162,15 @@ def main():
         for f in emls:
             with open(f, "rb") as fh:
                 check_signed(fh.read(), recs, os.path.basename(f))
-        r = subprocess.run([fixture.PYTHON, fixture.CHECK_EML] + keyfiles + emls,
-                           capture_output=True, timeout=300)
-        C.eq(r.returncode, 0, "check_eml.py --dkim-pubkey: %s"
-             % r.stdout.decode()[-2000:])
+        if os.path.exists(fixture.CHECK_EML):
+            r = subprocess.run([fixture.PYTHON, fixture.CHECK_EML] + keyfiles
+                               + emls, capture_output=True, timeout=300)
+            C.eq(r.returncode, 0, "check_eml.py --dkim-pubkey: %s"
+                 % r.stdout.decode()[-2000:])
+        else:
+            # outside the workspace (no ../shared): dkimpy alone decides
+            print("note: %s is missing; only dkimpy verified" %
+                  fixture.CHECK_EML, flush=True)
 
         # a tampered copy does not verify (the oracle can fail)
         with open(emls[0], "rb") as fh:
