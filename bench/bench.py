@@ -11,6 +11,10 @@ time), 8 connections each:
               connection, the same per-reader work
   bare        bench/bare_curl.c: libcurl's multi interface resending one
               fixed message (the ceiling: no building, no journal)
+  bare-pipelined
+              bench/bare_curl.c --pipelined: the same message, libcurl only
+              connecting, MAIL/RCPT/DATA spoken over curl_easy_send/recv
+              with PIPELINING (herald's own client's technique, its ceiling)
 Building only: herald preview into a sink (--mbox /dev/null when preview has
 it, else files on tmpfs), and the peers' build modes.
 
@@ -252,6 +256,12 @@ def main():
             "bare": lambda: run([bare, url, "<news@example.org>", fixed,
                                  str(N), str(CONNS)], tmp,
                                 out_check=lambda o: f"sent {N} failed 0" in o),
+            # counted only if every connection really pipelined
+            "bare-pipelined": lambda: run(
+                [bare, "--pipelined", url, "<news@example.org>", fixed,
+                 str(N), str(CONNS)], tmp,
+                out_check=lambda o: f"sent {N} failed 0" in o and
+                "mode pipelined" in o),
             "nodemailer": lambda: run(["node", os.path.join(
                 HERE, "peer_nodemailer.js"), "send", lst, vfile, str(port),
                 str(CONNS)], tmp, nenv),
@@ -266,7 +276,7 @@ def main():
             "python": lambda: run([PY, os.path.join(HERE, "peer_python.py"),
                                    "build", lst, vfile], tmp),
         }
-        order = ["herald", "bare"] + peers
+        order = ["herald", "bare", "bare-pipelined"] + peers
         border = ["herald"] + peers
         res = {}
         for rep in range(REP):
@@ -304,6 +314,7 @@ def main():
     note = {
         "herald": "journal on disk (%s)" % fs_of(os.environ.get("TMPDIR", "/var/tmp")),
         "bare": "one fixed message, no journal",
+        "bare-pipelined": "same, own MAIL/RCPT/DATA, PIPELINING",
         "nodemailer": "pooled, Nagle off, no journal",
         "python": "smtplib threads, no journal",
     }
@@ -332,6 +343,8 @@ def main():
             ratios.append(f"- {label}: **{a / b:.2f}** (goal {goal})")
     ratio("send, herald / bare libcurl loop", med("send", "herald"),
           med("send", "bare"), ">= 0.85")
+    ratio("send, herald / bare pipelined loop (herald's client technique)",
+          med("send", "herald"), med("send", "bare-pipelined"), "-")
     ratio("send, herald / nodemailer", med("send", "herald"),
           med("send", "nodemailer"), ">= 5")
     ratio("send, herald / python", med("send", "herald"),
