@@ -47,7 +47,27 @@ def server(tmp, name, **kw):
     name += "-pipe" if PIPE else ""
     with sendkit.server(tmp, name, pipelining=PIPE, **kw) as srv:
         yield srv
-    C.eq(srv.log().discipline(PIPE), [], "%s: wire discipline" % name)
+    log = srv.log()
+    C.eq(log.discipline(PIPE), [], "%s: wire discipline" % name)
+    if PIPE:
+        C.eq(split_groups(log), [], "%s: MAIL, RCPT, DATA in one read" % name)
+
+
+def split_groups(log):
+    """With PIPELINING herald sends each MAIL/RCPT/DATA as one group (RFC
+    2920), so the three arrive in one read; the groups that did not."""
+    bad = []
+    for conn in log.conns():
+        cs = log.events("c", conn)
+        for i, r in enumerate(cs):
+            if not r["line"].upper().startswith("MAIL FROM"):
+                continue
+            grp = cs[i:i + 3]
+            verbs = [g["line"][:4].upper() for g in grp]
+            if verbs != ["MAIL", "RCPT", "DATA"] or \
+                    len({g["rd"] for g in grp}) != 1:
+                bad.append((conn, [(g["line"], g["rd"]) for g in grp]))
+    return bad
 
 
 def site(srv, **kw):

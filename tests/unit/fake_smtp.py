@@ -79,17 +79,18 @@ async def handle(r, w):
 
     async def check(after):
         """Before replying to `after`: may anything else be here yet?"""
+        early = len(r._buffer)   # came with the command, in one read
         await asyncio.sleep(WAIT)
         extra = bytes(r._buffer)
         if not extra:
             return
         shown = extra[:60].replace(b"\r\n", b"\\r\\n")
         if after == b"DATA":
-            if extra[:4].upper() in VERBS:
+            if early and extra[:4].upper() in VERBS:
                 rec(b"VIOLATION (c) command in one group after DATA: " + shown)
             else:
-                rec(b"VIOLATION (b) bytes after DATA before its reply: "
-                    + shown)
+                rec(b"VIOLATION (b) sent after DATA before its reply was "
+                    b"written: " + shown)
         elif not pipe:
             rec(b"VIOLATION (a) no PIPELINING, but sent before the reply to "
                 + after + b": " + shown)
