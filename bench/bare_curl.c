@@ -217,7 +217,7 @@ read_reply(struct pconn *c)
 		char *nl;
 
 		while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
-			size_t ll = (size_t)(nl - c->in) + 1;
+			size_t ll = (size_t)(nl - c->in) + 1, ln;
 			int code = -1, fin = 0;
 
 			if (ll >= 5 && c->in[0] >= '2' && c->in[0] <= '5' &&
@@ -229,8 +229,13 @@ read_reply(struct pconn *c)
 				    (c->in[1] - '0') * 10 + (c->in[2] - '0');
 				fin = c->in[3] != '-';
 			}
-			snprintf(c->last, sizeof(c->last), "%.*s",
-			    (int)(ll > 2 ? ll - 2 : 0), c->in);
+			/* kept for the error message (a memcpy: this runs
+			 * four times a message) */
+			ln = ll > 2 ? ll - 2 : 0;
+			if (ln >= sizeof(c->last))
+				ln = sizeof(c->last) - 1;
+			memcpy(c->last, c->in, ln);
+			c->last[ln] = '\0';
 			memmove(c->in, c->in + ll, c->inlen - ll);
 			c->inlen -= ll;
 			if (code < 0)

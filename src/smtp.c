@@ -1,34 +1,39 @@
 /*
- * smtp.c - SMTP submission over libcurl's multi interface (see smtp.h).
+ * smtp.c - SMTP submission (see smtp.h).
  *
  * RFC 5321 (SMTP: one MAIL/RCPT/DATA transaction per recipient, replies
- * 2xx/4xx/5xx, dot-stuffing, which libcurl does), RFC 3207 (STARTTLS),
- * RFC 4954 (AUTH, done by libcurl; its lines are never traced), RFC 8314
- * (implicit TLS, smtps://).
+ * 2xx/4xx/5xx, dot-stuffing), RFC 2920 (PIPELINING), RFC 1870 (SIZE),
+ * RFC 3207 (STARTTLS), RFC 4954 (AUTH; its lines are never traced),
+ * RFC 8314 (implicit TLS, smtps://).
  *
- * Each slot is one connection: its own multi handle (pool of one,
- * CURLMOPT_MAXCONNECTS = 1) and easy handle, driven by its own thread, so
- * the connection carries many transactions.  The threads are there because
- * libcurl 7.88 waits for the reply to the final dot inside its "done"
- * phase with a blocking loop (smtp_done -> smtp_block_statemach): with one
- * multi handle for every connection, one slow 250 would stall them all and
- * --concurrency would buy nothing.  The threads touch only their own slot;
- * results, and trace lines, are handed to the caller's thread, which alone
- * runs the callbacks.  A slot holds up to HERALD_SMTP_DEPTH transactions
- * and its thread starts the next one as soon as the reply to the previous
- * final dot is in, without a round trip through the caller's thread.
+ * libcurl makes the connection and stops (CURLOPT_CONNECT_ONLY): TCP, the
+ * greeting, EHLO, STARTTLS with the certificate checked, AUTH.  The EHLO
+ * reply reaches the header callback, which notes PIPELINING and SIZE.
+ * Then run_job() speaks each transaction through curl_easy_send/recv (so
+ * TLS stays libcurl's): MAIL, RCPT and DATA as one group when PIPELINING
+ * is offered, else one at a time; the body after the 354 only, as built
+ * (dot-stuffed here in the rare message that needs it), then ".", with the
+ * next transaction's group in the same write.  libcurl's own SMTP transfer
+ * was the cost: a per-octet dot-stuffing scan and copy, four round trips a
+ * message (doc/notes.md).
  *
- * A transaction that fails (a 4xx or 5xx, a 421 above all) makes libcurl
- * close its connection (verified on 7.88 with --verbose); the next one on that
- * slot starts on a fresh connection, so a 421 is never ignored by reusing
- * the connection the server asked us to leave.
+ * Each slot is one connection, driven by its own thread, so the connection
+ * carries many transactions and one slow reply holds up only its own.  The
+ * threads touch only their own slot; results, and trace lines, are handed
+ * to the caller's thread, which alone runs the callbacks.  A slot holds up
+ * to HERALD_SMTP_DEPTH transactions and its thread starts the next one as
+ * soon as the previous one has its reply, without a round trip through
+ * the caller's thread.
  *
- * Telling "deferred" from "unknown": the read callback notes when libcurl
- * has taken the last byte of the message (not when it calls back once
- * more: with CURLOPT_INFILESIZE set it does not); after that libcurl sends
- * the final dot.  A transfer that fails after that point without a reply code
- * may have been delivered (the 250 got lost), so it is unknown; one that
- * fails before it cannot have been, so it is deferred.
+ * A transaction that fails (a 4xx or 5xx, a 421 above all) ends its
+ * connection (QUIT if the server is answering); the next one on that slot
+ * starts on a fresh connection, so a 421 is never ignored, and one whose
+ * group was already pipelined behind the failure is run again there.
+ *
+ * Telling "deferred" from "unknown": run_job counts what it has written;
+ * once the whole "." CRLF after the message is out, a failure without a
+ * reply may hide a delivery (the 250 got lost), so it is unknown; one
+ * before that cannot have been delivered, so it is deferred.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -89,6 +94,8 @@ struct slot {
 	                              up to HERALD_SMTP_DEPTH, else one */
 	struct sjob **done;        /* finished, not yet reported */
 	size_t ndone, donecap;
+	atomic_size_t nposted;     /* results put in done, ever */
+	size_t ntaken;             /* ... and taken by the caller (its own) */
 	struct hbuf trace;         /* "D line\n" entries not yet handed out */
 	/* The slot's thread's: the running transaction and the connection */
 	struct sjob *cur;
@@ -938,7 +945,9 @@ slot_main(void *arg)
 
 		sl->cur = jb;
 		run_job(sl, jb);
-		hbuf_free(&jb->data);
+		/* jb->data is freed by the caller's thread, whose heap it
+		 * came from (freeing it here made the threads queue on
+		 * malloc's arena lock) */
 		sl->cur = NULL;
 
 		pthread_mutex_lock(&sl->mu);
@@ -948,6 +957,7 @@ slot_main(void *arg)
 			    sizeof(*sl->done));
 		}
 		sl->done[sl->ndone++] = jb;
+		atomic_fetch_add(&sl->nposted, 1);
 		atomic_fetch_sub(&sl->nbusy, 1);
 		atomic_store(&sl->proven, jb->rc == CURLE_OK);
 		if (jb->rc == CURLE_OK)
@@ -1103,6 +1113,7 @@ herald_smtp_new(const struct herald_smtp_opts *o, struct herald_smtp **out,
 		sl->s = s;
 		sl->id = (int)i + 1;
 		atomic_init(&sl->nbusy, 0);
+		atomic_init(&sl->nposted, 0);
 		atomic_init(&sl->proven, false);
 		pthread_mutex_init(&sl->mu, NULL);
 		pthread_cond_init(&sl->cv, NULL);
@@ -1459,7 +1470,11 @@ herald_smtp_run(struct herald_smtp *s, int wait_ms, herald_smtp_done_fn fn,
 		for (size_t i = 0; i < s->nslots; i++) {
 			struct slot *sl = &s->slots[i];
 
+			/* nothing new from this slot: leave its lock alone */
+			if (atomic_load(&sl->nposted) == sl->ntaken)
+				continue;
 			pthread_mutex_lock(&sl->mu);
+			sl->ntaken += sl->ndone;
 			if (sl->ndone > 0) {
 				if (nready + sl->ndone > cap) {
 					cap = nready + sl->ndone + 16;

@@ -1,13 +1,15 @@
 /*
- * smtp.h - deliver messages over SMTP with libcurl's multi interface:
- * a fixed number of slots (connections), each reused for many messages,
- * one recipient per transaction.
+ * smtp.h - deliver messages over SMTP: a fixed number of slots
+ * (connections), each reused for many messages, one recipient per
+ * transaction.  libcurl makes each connection (greeting, EHLO, STARTTLS,
+ * AUTH); herald speaks each transaction itself (MAIL, RCPT, DATA, with
+ * PIPELINING when offered), see smtp.c.
  *
- * What libcurl does not do, this module does: it normalises every line
- * ending to CRLF (a bare LF passed through is the SMTP-smuggling vector),
- * takes only envelope addresses that addr.c's rule accepts (no CR, LF,
- * NUL or angle brackets, which libcurl would send on as extra commands), and tells 4xx from 5xx from the
- * reply code.  libcurl does the dot-stuffing (RFC 5321 4.5.2).
+ * It normalises every line ending to CRLF (a bare LF passed through is the
+ * SMTP-smuggling vector), takes only envelope addresses that addr.c's rule
+ * accepts (no CR, LF, NUL or angle brackets, which would be extra
+ * commands), dot-stuffs (RFC 5321 4.5.2), and tells 4xx from 5xx from the
+ * reply code.
  *
  * TLS (RFC 3207): smtps:// is TLS from the start; smtp:// requires
  * STARTTLS with the certificate and host name verified, so a server that
@@ -28,8 +30,9 @@ enum herald_smtp_status {
 	HERALD_SMTP_DEFERRED,   /* 4xx, or the connection failed before the
 	                           final dot: safe to retry */
 	HERALD_SMTP_FAILED,     /* 5xx: final */
-	HERALD_SMTP_UNKNOWN     /* the whole message went out and no reply
-	                           came: it may have been delivered */
+	HERALD_SMTP_UNKNOWN     /* the whole message and its final dot went
+	                           out and no reply came: it may have been
+	                           delivered */
 };
 
 /* A line of the SMTP dialogue for --verbose (credentials redacted).
@@ -85,7 +88,7 @@ void herald_smtp_free(struct herald_smtp *s);   /* NULL is fine */
  * its reply (the caller's thread is not in that path).  Until it has
  * delivered a message (and again after any failure) it takes one.
  */
-#define HERALD_SMTP_DEPTH 3
+#define HERALD_SMTP_DEPTH 8
 
 size_t herald_smtp_idle(const struct herald_smtp *s);    /* connections
                                                             with nothing to do */
