@@ -10,7 +10,12 @@ completes), a relay that answers 421 to everything (the run stops after 10
 in a row, exit 75), a connection dropped after the final dot (unknown, resent with
 the same Message-ID), a server that never answers (timeout, deferred),
 --to, --shard, --rate, past session times, a changed post, status --json.
+
+Every scenario with a server runs twice: without and with PIPELINING
+(RFC 2920) advertised, and the server's wire log must show no command sent
+too early for the mode (faultsmtp's Log.discipline).
 """
+import contextlib
 import json
 import os
 import sys
@@ -18,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sendkit import (Checks, Site, delivered, headers, out, server,  # noqa
+from sendkit import (Checks, Site, delivered, headers, out,  # noqa
                      PAST_POST, POST)
 import sendkit  # noqa: E402
 
@@ -26,6 +31,43 @@ FAST = ["--retry-base", "0.05"]
 TMP = tempfile.mkdtemp(prefix="test_send_faults.")
 C = Checks()
 sites = []
+PIPE = False    # advertise PIPELINING (set by pipelining() below)
+
+
+def pipelining(on):
+    global PIPE
+    PIPE = on
+    print("-- PIPELINING advertised: %s" % on, flush=True)
+
+
+@contextlib.contextmanager
+def server(tmp, name, **kw):
+    """sendkit's fault server, advertising PIPELINING when PIPE is set;
+    afterwards its wire log must keep the discipline of the mode."""
+    name += "-pipe" if PIPE else ""
+    with sendkit.server(tmp, name, pipelining=PIPE, **kw) as srv:
+        yield srv
+    log = srv.log()
+    C.eq(log.discipline(PIPE), [], "%s: wire discipline" % name)
+    if PIPE:
+        C.eq(split_groups(log), [], "%s: MAIL, RCPT, DATA in one read" % name)
+
+
+def split_groups(log):
+    """With PIPELINING herald sends each MAIL/RCPT/DATA as one group (RFC
+    2920), so the three arrive in one read; the groups that did not."""
+    bad = []
+    for conn in log.conns():
+        cs = log.events("c", conn)
+        for i, r in enumerate(cs):
+            if not r["line"].upper().startswith("MAIL FROM"):
+                continue
+            grp = cs[i:i + 3]
+            verbs = [g["line"][:4].upper() for g in grp]
+            if verbs != ["MAIL", "RCPT", "DATA"] or \
+                    len({g["rd"] for g in grp}) != 1:
+                bad.append((conn, [(g["line"], g["rd"]) for g in grp]))
+    return bad
 
 
 def site(srv, **kw):
@@ -386,10 +428,12 @@ def test_refusals():
 
 
 def main():
-    sendkit.run_tests((test_basic, test_concurrency, test_transient, test_permanent, test_deferred,
-              test_relay_busy, test_unknown, test_silent, test_unreachable,
-              test_to_shard_rate,
-              test_refusals), C, TMP, sites)
+    with_server = (test_basic, test_concurrency, test_transient,
+                   test_permanent, test_deferred, test_relay_busy,
+                   test_unknown, test_silent, test_to_shard_rate,
+                   test_refusals)
+    sendkit.run_tests(with_server + (test_unreachable, (pipelining, (True,)))
+                      + with_server, C, TMP, sites)
 
 
 if __name__ == "__main__":

@@ -3,21 +3,68 @@
 usage: fake_smtp.py MODE LOGDIR
 Listens on 127.0.0.1 (a free port, printed on stdout), logs every line it
 receives to LOGDIR/log (prefixed with the connection number) and each
-message's raw DATA bytes (still dot-stuffed) to LOGDIR/msg-N.raw.
+message's raw DATA bytes (still dot-stuffed) to LOGDIR/msg-N.raw, and the
+same un-stuffed (RFC 5321 4.5.2: one leading "." removed from each line that
+has one) to LOGDIR/msg-N.eml.
 
-MODE: normal | greet421 | hang | nostarttls (no STARTTLS offered; the
-client must then give up before MAIL and AUTH).  Per-recipient faults are
-chosen by the local part: r550, r451, r452, m421 (421 on RCPT, then close),
-d451 / d554 (after the final dot), drop (close after the final dot), hangdot
-(no reply after the final dot).
+MODE is BASE or BASE+OPTION+...
+BASE: normal | greet421 | hang | nostarttls (no STARTTLS offered; the
+client must then give up before MAIL and AUTH).
+OPTION:
+  pipe       advertise PIPELINING (RFC 2920) in the EHLO reply
+  mail451=K  the K-th MAIL command of the server's life gets 451
+Per-recipient faults are chosen by the local part: r550, r451, r452, m421
+(421 on RCPT, then close), d451 / d554 (after the final dot), drop (close
+after the final dot), hangdot (no reply after the final dot), q354 (550 on
+RCPT, then a broken server's 354 to DATA anyway: the client must send a
+lone "." and gets 554).
+
+Like Postfix, DATA with no accepted recipient gets "554 5.5.1 Error: no
+valid recipients", RCPT or DATA without an accepted MAIL gets 503.
+
+Wire discipline (RFC 5321 lockstep, RFC 2920 pipelining).  Before each reply
+the server waits WAIT seconds and looks at what the client has sent beyond
+the command being answered (the StreamReader's buffer).  It logs a line
+starting "VIOLATION" when
+  (a) PIPELINING was not advertised and anything arrived before the reply
+      to the previous command (or to the final dot) was written;
+  (b) anything arrived after DATA before its reply (354 or an error) was
+      written: DATA ends a group, the body waits for the 354;
+  (c) a command came in one group after DATA (or after EHLO, HELO, QUIT,
+      NOOP, which also end a group);
+  (d) a message body came after a 354 that followed no accepted recipient
+      (RFC 2920 3.1: the client sends a single dot).
+Bytes that land later than WAIT after the command (a client with Nagle's
+delay on, which libcurl turns off) escape the check; bytes sent in one
+write with the command never do.
+Other log lines: CONNECT, CLOSE, "C: <command line>", "GROUP <verbs>" (with
+PIPELINING: the commands already received together with a MAIL command, in
+one read), "AFTER-DOT <verbs>" (commands received together with a final
+dot), DATA-END (a message's final dot), "STORED <rcpt> <N>" (msg-N kept),
+DATA-EMPTY (the lone dot after a q354).
 """
 import asyncio
 import os
 import sys
 
-mode, logdir = sys.argv[1], sys.argv[2]
+WAIT = 0.004   # before each reply: time for bytes sent without waiting to land
+
+spec, logdir = sys.argv[1], sys.argv[2]
+mode, *opts = spec.split("+")
+pipe = "pipe" in opts
+mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
-state = {"conns": 0, "msgs": 0}
+state = {"conns": 0, "msgs": 0, "mails": 0}
+VERBS = (b"EHLO", b"HELO", b"MAIL", b"RCPT", b"DATA", b"RSET", b"NOOP",
+         b"QUIT", b"AUTH", b"VRFY", b"EXPN", b"STARTTLS")
+GROUP_END = (b"EHLO", b"HELO", b"DATA", b"QUIT", b"NOOP", b"STARTTLS")
+
+
+def verbs(buf):
+    """The verbs of the complete lines in buf (b"?" for anything else)."""
+    lines = bytes(buf).split(b"\r\n")[:-1]
+    return [ln[:4].upper() if ln[:4].upper() in VERBS else b"?"
+            for ln in lines]
 
 
 async def handle(r, w):
@@ -30,6 +77,27 @@ async def handle(r, w):
     def say(s):
         w.write(s + b"\r\n")
 
+    async def check(after):
+        """Before replying to `after`: may anything else be here yet?"""
+        early = len(r._buffer)   # came with the command, in one read
+        await asyncio.sleep(WAIT)
+        extra = bytes(r._buffer)
+        if not extra:
+            return
+        shown = extra[:60].replace(b"\r\n", b"\\r\\n")
+        if after == b"DATA":
+            if early and extra[:4].upper() in VERBS:
+                rec(b"VIOLATION (c) command in one group after DATA: " + shown)
+            else:
+                rec(b"VIOLATION (b) sent after DATA before its reply was "
+                    b"written: " + shown)
+        elif not pipe:
+            rec(b"VIOLATION (a) no PIPELINING, but sent before the reply to "
+                + after + b": " + shown)
+        elif after in GROUP_END:
+            rec(b"VIOLATION (c) command in one group after " + after + b": "
+                + shown)
+
     rec(b"CONNECT")
     try:
         if mode == "greet421":
@@ -41,29 +109,52 @@ async def handle(r, w):
             return
         say(b"220 fake ESMTP")
         rcpt = b""
+        mail_ok, rcpts_ok, quirk = False, 0, False
         while True:
             line = await r.readline()
             if not line:
                 return
             rec(b"C: " + line.rstrip(b"\r\n"))
             verb = line[:4].upper()
+            if verb == b"MAIL" and pipe and r._buffer:
+                rec(b"GROUP " + b" ".join([b"MAIL"] + verbs(r._buffer)))
+            if verb == b"AUTH" and len(line.split()) == 2:
+                await check(b"AUTH")   # the answer waits for the 334
+            else:
+                await check(verb)
             if verb in (b"EHLO", b"HELO"):
                 say(b"250-fake")
+                if pipe:
+                    say(b"250-PIPELINING")
                 say(b"250-AUTH PLAIN LOGIN")
                 say(b"250 8BITMIME")
+                mail_ok, rcpts_ok, quirk = False, 0, False
             elif verb == b"AUTH":
                 if len(line.split()) == 2:
                     say(b"334 ")
                     await w.drain()
                     cred = await r.readline()
                     rec(b"C: " + cred.rstrip(b"\r\n"))
+                    await check(b"AUTH")
                 say(b"235 2.7.0 ok")
             elif verb == b"MAIL":
-                say(b"250 2.1.0 ok")
+                state["mails"] += 1
+                if mail_ok:
+                    say(b"503 5.5.1 Error: nested MAIL command")
+                elif state["mails"] in mail451:
+                    say(b"451 4.3.0 sender check failed, try later")
+                else:
+                    say(b"250 2.1.0 ok")
+                    mail_ok, rcpts_ok, quirk = True, 0, False
             elif verb == b"RCPT":
                 rcpt = line.split(b":", 1)[1].strip().strip(b"<>").split(b"@")[0]
-                if rcpt == b"r550":
+                if not mail_ok:
+                    say(b"503 5.5.1 Error: need MAIL command")
+                elif rcpt == b"r550":
                     say(b"550 5.1.1 <r550>: no such user")
+                elif rcpt == b"q354":
+                    say(b"550 5.1.1 <q354>: no such user")
+                    quirk = True
                 elif rcpt == b"r451":
                     say(b"451 4.3.0 try again later")
                 elif rcpt == b"r452":
@@ -74,34 +165,63 @@ async def handle(r, w):
                     return
                 else:
                     say(b"250 2.1.5 ok")
+                    rcpts_ok += 1
             elif verb == b"DATA":
-                say(b"354 go ahead")
-                await w.drain()
-                data = b""
-                while True:
-                    dl = await r.readline()
-                    if not dl:
-                        return
-                    if dl == b".\r\n":
-                        break
-                    data += dl
-                state["msgs"] += 1
-                with open(os.path.join(logdir, "msg-%d.raw" % state["msgs"]),
-                          "wb") as f:
-                    f.write(data)
-                rec(b"DATA-END")
-                if rcpt == b"d451":
-                    say(b"451 4.3.0 queue full")
-                elif rcpt == b"d554":
-                    say(b"554 5.7.1 rejected as spam")
-                elif rcpt == b"drop":
-                    return
-                elif rcpt == b"hangdot":
-                    await asyncio.sleep(30)
-                    return
+                if not mail_ok:
+                    say(b"503 5.5.1 Error: need RCPT command")
+                elif rcpts_ok == 0 and not quirk:
+                    say(b"554 5.5.1 Error: no valid recipients")
+                    mail_ok = False
                 else:
-                    say(b"250 2.0.0 queued as %d" % state["msgs"])
+                    say(b"354 go ahead")
+                    await w.drain()
+                    data = b""
+                    while True:
+                        dl = await r.readline()
+                        if not dl:
+                            return
+                        if dl == b".\r\n":
+                            break
+                        data += dl
+                    if r._buffer:
+                        rec(b"AFTER-DOT " + b" ".join(verbs(r._buffer)))
+                    await check(b"the final dot")
+                    mail_ok = False
+                    if rcpts_ok == 0:
+                        rec(b"DATA-EMPTY")
+                        if data:
+                            rec(b"VIOLATION (d) a body after the 354 to a "
+                                b"DATA with no accepted recipient: %d bytes"
+                                % len(data))
+                        say(b"554 5.5.1 Error: no valid recipients")
+                        await w.drain()
+                        continue
+                    state["msgs"] += 1
+                    n = state["msgs"]
+                    with open(os.path.join(logdir, "msg-%d.raw" % n),
+                              "wb") as f:
+                        f.write(data)
+                    with open(os.path.join(logdir, "msg-%d.eml" % n),
+                              "wb") as f:
+                        f.writelines(ln[1:] if ln.startswith(b".") else ln
+                                     for ln in data.splitlines(True))
+                    rec(b"DATA-END")
+                    if rcpt not in (b"d451", b"d554", b"drop", b"hangdot"):
+                        rec(b"STORED %s %d" % (rcpt, n))
+                    if rcpt == b"d451":
+                        say(b"451 4.3.0 queue full")
+                    elif rcpt == b"d554":
+                        say(b"554 5.7.1 rejected as spam")
+                    elif rcpt == b"drop":
+                        return
+                    elif rcpt == b"hangdot":
+                        await asyncio.sleep(30)
+                        return
+                    else:
+                        say(b"250 2.0.0 queued as %d" % n)
             elif verb == b"RSET" or verb == b"NOOP":
+                if verb == b"RSET":
+                    mail_ok, rcpts_ok, quirk = False, 0, False
                 say(b"250 ok")
             elif verb == b"QUIT":
                 say(b"221 bye")

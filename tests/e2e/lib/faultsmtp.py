@@ -208,7 +208,7 @@ def parse_script(script):
         raise ScriptError("script must be a list of rules or an object")
     opts = dict(script)
     rules = [Rule(i, r) for i, r in enumerate(opts.pop("rules", []))]
-    allowed = {"seed", "delay_ms", "stall_seconds", "starttls"}
+    allowed = {"seed", "delay_ms", "stall_seconds", "starttls", "pipelining"}
     unknown = set(opts) - allowed
     if unknown:
         raise ScriptError(f"script: unknown keys {sorted(unknown)}")
@@ -237,6 +237,7 @@ class State:
         self.stall_seconds = float(opts.get("stall_seconds",
                                             cfg["stall_seconds"]))
         self.starttls = opts.get("starttls", cfg["starttls"])
+        self.pipelining = bool(opts.get("pipelining", cfg["pipelining"]))
         if self.starttls not in ("auto", "off", "refuse"):
             raise ScriptError("starttls must be auto, off or refuse")
         self.conns = 0
@@ -261,6 +262,8 @@ class State:
             self.stall_seconds = float(opts["stall_seconds"])
         if "starttls" in opts:
             self.starttls = opts["starttls"]
+        if "pipelining" in opts:
+            self.pipelining = bool(opts["pipelining"])
         self.log(0, "script", rules=len(rules))
 
     def close(self):
@@ -310,6 +313,7 @@ class FaultSMTP(SMTP):
         self.conn_txns = 0
         self.txn_no = 0
         self._rxbuf = bytearray()
+        self._reads = 0     # data_received calls: "rd" in the log
         self._in_data = False
         self._data_bytes = 0
         self._closed_by_server = False
@@ -322,6 +326,7 @@ class FaultSMTP(SMTP):
         return self._tls_protocol is not None
 
     def data_received(self, data):
+        self._reads += 1
         self._log_rx(data)
         super().data_received(data)
 
@@ -339,7 +344,7 @@ class FaultSMTP(SMTP):
                 if line == b".\r\n":
                     self._in_data = False
                     self.st.log(self.conn_no, "data", bytes=self._data_bytes,
-                                tls=self._tls_on())
+                                tls=self._tls_on(), rd=self._reads)
                 else:
                     self._data_bytes += len(line)
             else:
@@ -361,7 +366,7 @@ class FaultSMTP(SMTP):
         else:
             eol = ""
         rec = {"line": line.decode("utf-8", "backslashreplace"),
-               "tls": self._tls_on()}
+               "tls": self._tls_on(), "rd": self._reads}
         if eol != "crlf":
             rec["eol"] = eol
         if partial:
@@ -527,6 +532,8 @@ class Handler:
         elif self.st.starttls == "refuse" and not server._tls_on() and \
                 not any(r[4:] == "STARTTLS" for r in responses):
             responses.insert(len(responses) - 1, "250-STARTTLS")
+        if self.st.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_AUTH(self, server, session, envelope, args):
@@ -608,7 +615,7 @@ class FaultServer:
                  auth=None, auth_insecure=False, require_tls=False,
                  delay_ms=0, stall_seconds=120, idle_timeout=60,
                  max_seconds=900, hostname="localhost", smtputf8=True,
-                 portfile=None):
+                 portfile=None, pipelining=False):
         if not _loopback(host):
             raise ValueError(f"faultsmtp listens on loopback only, not {host}")
         self.host = host
@@ -633,7 +640,8 @@ class FaultServer:
             self.tls_ctx.load_cert_chain(tls_cert, tls_key)
         self.cfg = {"script": script, "maildir": self.maildir,
                     "log": self.log_path, "delay_ms": delay_ms,
-                    "stall_seconds": stall_seconds, "starttls": starttls}
+                    "stall_seconds": stall_seconds, "starttls": starttls,
+                    "pipelining": pipelining}
         parse_script(script)  # report script errors in the caller's thread
         self.auth_insecure = auth_insecure
         self.require_tls = require_tls
@@ -944,6 +952,37 @@ class Log:
         t = self.text()
         return [n for n in needles if n in t]
 
+    def discipline(self, pipelining):
+        """Wire-discipline violations, from what arrived in one read ("rd"):
+        without PIPELINING (RFC 5321 lockstep) no two commands, nor a final
+        dot and a command, may come in one read; with it (RFC 2920), nothing
+        may follow EHLO, HELO, DATA, QUIT, NOOP or STARTTLS in one read
+        (DATA ends a group: the body waits for the 354).  Returns a list of
+        "VIOLATION ..." strings, empty when the client kept the rules.  It
+        sees only what shares a read: a client that writes too early in
+        separate writes can escape it (tests/unit/fake_smtp.py also waits)."""
+        out = []
+        groups = {}
+        for r in self.records:
+            if r["ev"] in ("c", "data") and "rd" in r:
+                item = r["line"] if r["ev"] == "c" else "<final dot>"
+                groups.setdefault((r["conn"], r["rd"]), []).append(item)
+        for (conn, rd), items in sorted(groups.items()):
+            if len(items) < 2:
+                continue
+            if not pipelining:
+                out.append("VIOLATION conn %d: without PIPELINING, in one "
+                           "read: %r" % (conn, items))
+                continue
+            for i, item in enumerate(items[:-1]):
+                verb = item.split(" ", 1)[0].upper()
+                if verb in ("EHLO", "HELO", "DATA", "QUIT", "NOOP",
+                            "STARTTLS"):
+                    out.append("VIOLATION conn %d: %r after %s in one read"
+                               % (conn, items[i + 1:], verb))
+                    break
+        return out
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
@@ -971,6 +1010,8 @@ def main(argv=None):
     ap.add_argument("--idle-timeout", type=float, default=60)
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--hostname", default="localhost")
+    ap.add_argument("--pipelining", action="store_true",
+                    help="advertise PIPELINING (RFC 2920) after EHLO")
     a = ap.parse_args(argv)
     mode = "off" if a.no_starttls else "refuse" if a.refuse_starttls else "auto"
     try:
@@ -982,7 +1023,7 @@ def main(argv=None):
             require_tls=a.require_tls, delay_ms=a.delay_ms,
             stall_seconds=a.stall_seconds, idle_timeout=a.idle_timeout,
             max_seconds=a.max_seconds, hostname=a.hostname,
-            portfile=a.portfile)
+            portfile=a.portfile, pipelining=a.pipelining)
     except (ScriptError, ValueError, OSError) as e:
         print("faultsmtp: %s" % e, file=sys.stderr)
         return 64

@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""Wire-level checks of SMTP PIPELINING (RFC 2920) and lockstep (RFC 5321).
+
+First the checkers themselves, driven by a raw socket client that keeps the
+rules or breaks one of them on purpose: tests/unit/fake_smtp.py (its
+VIOLATION lines, its un-stuffing, its Postfix-like replies to a pipelined
+group) and tests/e2e/lib/faultsmtp.py (PIPELINING advertised or not, and
+Log.discipline() over what arrived in one read).  Each checker must stay
+silent for a client that keeps the rules and must speak for one that does
+not.
+
+Exit 0 = pass, 1 = fail, 77 = skipped (aiosmtpd missing).
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+FAKE = os.path.join(SRC, "tests", "unit", "fake_smtp.py")
+sys.path.insert(0, os.path.join(HERE, "lib"))
+TMP = tempfile.mkdtemp(prefix="test_smtp_pipelining.")
+failures = []
+
+
+def fail(what):
+    failures.append(what)
+    print("FAIL: " + what, file=sys.stderr)
+
+
+def check(cond, what):
+    if not cond:
+        fail(what)
+
+
+class Client:
+    """A raw SMTP client: sends exactly the bytes it is told, when told."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        # As libcurl does: no Nagle delay, so an early write lands at once.
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def reply(self):
+        """One (possibly multi-line) reply: its lines, as text."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return lines
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode())
+            if len(line) < 4 or line[3:4] != b"-":
+                return lines
+
+    def replies(self, n):
+        return [self.reply()[-1] for _ in range(n)]
+
+    def cmd(self, line):
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def close(self):
+        self.s.close()
+
+
+class Fake:
+    """tests/unit/fake_smtp.py MODE in its own directory."""
+
+    def __init__(self, name, mode):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir)
+        self.p = subprocess.Popen(["/usr/bin/python3", FAKE, mode, self.dir],
+                                  stdout=subprocess.PIPE)
+        self.port = int(self.p.stdout.readline())
+
+    def log(self):
+        time.sleep(0.05)   # let the server write its last lines
+        with open(os.path.join(self.dir, "log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def file(self, name):
+        with open(os.path.join(self.dir, name), "rb") as f:
+            return f.read()
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+
+
+GROUP = (b"MAIL FROM:<a@example.org>\r\nRCPT TO:<%s@example.org>\r\n"
+         b"DATA\r\n")
+BODY = b"Subject: t\r\n\r\n..leading dot\r\n..\r\nend\r\n"
+UNSTUFFED = b"Subject: t\r\n\r\n.leading dot\r\n.\r\nend\r\n"
+
+
+def lockstep_to_data(c, rcpt=b"ok"):
+    c.cmd(b"EHLO client.example.org")
+    c.cmd(b"MAIL FROM:<a@example.org>")
+    c.cmd(b"RCPT TO:<%s@example.org>" % rcpt)
+    return c.cmd(b"DATA")[-1]
+
+
+def fake_case(name, mode, client, want):
+    """Run client(Client) against fake_smtp MODE; want: None (no
+    VIOLATION may be logged) or the "(x)" tag the VIOLATION must carry."""
+    f = Fake(name, mode)
+    try:
+        c = Client(f.port)
+        try:
+            client(c, f)
+        finally:
+            c.close()
+        log = f.log()
+    finally:
+        f.stop()
+    v = [ln for ln in log.splitlines() if " VIOLATION" in ln]
+    if want is None:
+        check(v == [], "%s: no VIOLATION for a client keeping the rules: %s"
+              % (name, v))
+    else:
+        check(any(("VIOLATION " + want) in ln for ln in v),
+              "%s: a VIOLATION %s must be logged; log:\n%s"
+              % (name, want, log))
+    return log
+
+
+def test_fake_smtp():
+    def lockstep(c, f):
+        ehlo = c.cmd(b"EHLO client.example.org")
+        check(not any("PIPELINING" in ln for ln in ehlo),
+              "lockstep: no PIPELINING advertised: %r" % ehlo)
+        check(lockstep_to_data(c).startswith("354"), "lockstep: 354")
+        check(c.cmd(BODY + b".").pop().startswith("250"), "lockstep: 250")
+        c.cmd(b"QUIT")
+        check(f.file("msg-1.raw") == BODY, "lockstep: raw bytes kept")
+        check(f.file("msg-1.eml") == UNSTUFFED,
+              "lockstep: un-stuffed by RFC 5321 4.5.2: %r"
+              % f.file("msg-1.eml"))
+    fake_case("lockstep", "normal", lockstep, None)
+
+    def pipelined(c, f):
+        ehlo = c.cmd(b"EHLO client.example.org")
+        check(any("PIPELINING" in ln for ln in ehlo),
+              "pipe: PIPELINING advertised: %r" % ehlo)
+        c.send(GROUP % b"p1")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["250", "250", "354"], "pipe: %r" % r)
+        c.send(BODY + b".\r\n" + GROUP % b"p2")
+        r = c.replies(4)
+        check([x[:3] for x in r] == ["250", "250", "250", "354"],
+              "pipe: dot and next group: %r" % r)
+        c.send(BODY + b".\r\nQUIT\r\n")
+        r = c.replies(2)
+        check([x[:3] for x in r] == ["250", "221"], "pipe: dot, QUIT: %r" % r)
+    log = fake_case("pipelined", "normal+pipe", pipelined, None)
+    check(log.count("GROUP MAIL RCPT DATA") == 2,
+          "pipelined: each group seen as one read:\n" + log)
+    check(log.count("AFTER-DOT MAIL RCPT DATA") == 1,
+          "pipelined: the group behind the dot seen:\n" + log)
+    check(log.count("STORED p1 1") == 1 and log.count("STORED p2 2") == 1,
+          "pipelined: both stored:\n" + log)
+
+    def group_no_pipe(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"ok")
+        c.replies(3)
+    fake_case("group-no-pipe", "normal", group_no_pipe, "(a)")
+
+    def early_two_writes(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(b"MAIL FROM:<a@example.org>\r\n")
+        c.send(b"RCPT TO:<ok@example.org>\r\n")
+        c.replies(2)
+    fake_case("early-two-writes", "normal", early_two_writes, "(a)")
+
+    def dot_then_mail_no_pipe(c, f):
+        lockstep_to_data(c)
+        c.send(BODY + b".\r\nMAIL FROM:<a@example.org>\r\n")
+        c.replies(2)
+    fake_case("dot-then-mail-no-pipe", "normal", dot_then_mail_no_pipe,
+              "(a)")
+
+    def body_with_data(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"ok" + BODY + b".\r\n")
+        c.replies(4)
+    fake_case("body-with-data", "normal+pipe", body_with_data, "(b)")
+
+    def body_with_data_lockstep(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.cmd(b"MAIL FROM:<a@example.org>")
+        c.cmd(b"RCPT TO:<ok@example.org>")
+        c.send(b"DATA\r\n" + BODY + b".\r\n")
+        c.replies(2)
+    fake_case("body-with-data-lockstep", "normal", body_with_data_lockstep,
+              "(b)")
+
+    def command_after_data(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"ok" + b"RSET\r\n")
+        c.replies(3)
+        c.send(b".\r\n")
+        c.reply()
+    fake_case("command-after-data", "normal+pipe", command_after_data, "(c)")
+
+    def command_after_ehlo(c, f):
+        c.send(b"EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n")
+        c.reply()
+        c.reply()
+    fake_case("command-after-ehlo", "normal+pipe", command_after_ehlo, "(c)")
+
+    def quirk_body(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"q354")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["250", "550", "354"],
+              "q354: a broken server's 354: %r" % r)
+        c.send(BODY + b".\r\n")
+        r = c.reply()[-1]
+        check(r.startswith("554"), "q354 body: 554: %r" % r)
+    fake_case("quirk-body", "normal+pipe", quirk_body, "(d)")
+
+    def quirk_dot(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"q354")
+        c.replies(3)
+        c.send(b".\r\n")
+        r = c.reply()[-1]
+        check(r.startswith("554 5.5.1"), "q354 lone dot: 554: %r" % r)
+        c.send(GROUP % b"ok")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["250", "250", "354"],
+              "q354, then the next transaction: %r" % r)
+        c.send(BODY + b".\r\n")
+        check(c.reply()[-1].startswith("250"), "next one stored")
+    log = fake_case("quirk-dot", "normal+pipe", quirk_dot, None)
+    check(log.count("DATA-EMPTY") == 1 and log.count("STORED ok 1") == 1,
+          "quirk-dot: one empty DATA, one stored:\n" + log)
+
+    def postfix_replies(c, f):
+        c.cmd(b"EHLO client.example.org")
+        c.send(GROUP % b"g1")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["451", "503", "503"],
+              "MAIL 451 -> 503 503: %r" % r)
+        c.send(GROUP % b"r550")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["250", "550", "554"],
+              "RCPT 550 -> DATA 554: %r" % r)
+        check("no valid recipients" in r[2], "DATA 554 as Postfix: %r" % r)
+        c.send(b"RSET\r\n" + GROUP % b"r451")
+        r = c.replies(4)
+        check([x[:3] for x in r] == ["250", "250", "451", "554"],
+              "RCPT 451 -> DATA 554: %r" % r)
+    fake_case("postfix-replies", "normal+pipe+mail451=1", postfix_replies,
+              None)
+
+
+def test_faultsmtp():
+    try:
+        from faultsmtp import FaultServer
+    except ImportError as e:
+        print("skip: faultsmtp: %s" % e)
+        sys.exit(77)
+
+    def run(name, pipelining, client):
+        d = os.path.join(TMP, name)
+        with FaultServer(maildir=os.path.join(d, "Maildir"),
+                         log=os.path.join(d, "wire.jsonl"),
+                         pipelining=pipelining, max_seconds=60) as s:
+            c = Client(s.port)
+            try:
+                ehlo = c.cmd(b"EHLO client.example.org")
+                check(any("PIPELINING" in ln for ln in ehlo) == pipelining,
+                      "%s: PIPELINING advertised %s: %r"
+                      % (name, pipelining, ehlo))
+                client(c)
+                c.cmd(b"QUIT")
+            finally:
+                c.close()
+            s.wait_messages(1, timeout=5)
+            time.sleep(0.1)
+            return s.log(), s.messages()
+
+    def pipelined(c):
+        c.send(GROUP % b"f1")
+        r = c.replies(3)
+        check([x[:3] for x in r] == ["250", "250", "354"],
+              "faultsmtp pipe: %r" % r)
+        c.send(BODY + b".\r\n" + GROUP % b"f2")
+        r = c.replies(4)
+        check([x[:3] for x in r] == ["250", "250", "250", "354"],
+              "faultsmtp pipe: dot and next group: %r" % r)
+        c.send(BODY + b".\r\n")
+        check(c.reply()[-1].startswith("250"), "faultsmtp pipe: stored")
+    log, msgs = run("fs-pipe", True, pipelined)
+    check(log.discipline(True) == [],
+          "faultsmtp: a pipelining client is clean: %r"
+          % log.discipline(True))
+    check(log.discipline(False) != [],
+          "faultsmtp: the same wire is a violation without PIPELINING")
+    check(len(msgs) == 2 and all(m[1] == UNSTUFFED for m in msgs),
+          "faultsmtp: two messages, un-stuffed: %r" % msgs)
+    rds = [r["rd"] for r in log.events("c")
+           if r["line"].split(" ")[0].upper() in ("MAIL", "RCPT", "DATA")]
+    check(len(rds) == 6 and rds[0] == rds[1] == rds[2] and
+          rds[3] == rds[4] == rds[5], "faultsmtp: one read per group: %r"
+          % rds)
+
+    def lockstep(c):
+        c.cmd(b"MAIL FROM:<a@example.org>")
+        c.cmd(b"RCPT TO:<f3@example.org>")
+        check(c.cmd(b"DATA")[-1].startswith("354"), "faultsmtp: 354")
+        check(c.cmd(BODY + b".")[-1].startswith("250"), "faultsmtp: 250")
+    log, msgs = run("fs-lockstep", False, lockstep)
+    check(log.discipline(False) == [], "faultsmtp: lockstep is clean: %r"
+          % log.discipline(False))
+
+    def body_with_data(c):
+        c.send(GROUP % b"f4" + BODY + b".\r\n")
+        c.replies(4)
+    log, msgs = run("fs-body-with-data", True, body_with_data)
+    check(any("after DATA" in v for v in log.discipline(True)),
+          "faultsmtp: body in one read with DATA flagged: %r"
+          % log.discipline(True))
+
+
+def main():
+    t0 = time.monotonic()
+    for t in (test_fake_smtp, test_faultsmtp):
+        try:
+            t()
+        except Exception:
+            fail("%s raised:\n%s" % (t.__name__, traceback.format_exc()))
+    print("%d failures, %.1fs" % (len(failures), time.monotonic() - t0))
+    if not failures:
+        import shutil
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
