@@ -967,8 +967,13 @@ fail:
 	jb->rc = rc;
 	snprintf(jb->reply, sizeof(jb->reply), "%s", sl->reply);
 	snprintf(jb->errbuf, sizeof(jb->errbuf), "%s", sl->errbuf);
-	/* A server that answered gets its QUIT; one that did not, not. */
-	conn_drop(sl, rc == CURLE_WEIRD_SERVER_REPLY && jb->code != 0);
+	/* A server that answered gets its QUIT; one that did not, not; nor
+	 * one with the next group pipelined behind this failure: its DATA
+	 * may be answered 354, which would make the QUIT message text (RFC
+	 * 2920 3.1), and that message must never be ended, so the
+	 * connection is closed in the middle of it. */
+	conn_drop(sl, rc == CURLE_WEIRD_SERVER_REPLY && jb->code != 0 &&
+	    sl->grouped == NULL);
 }
 
 /*
