@@ -20,6 +20,7 @@
 
 #define STOP_WALK 200     /* returned by a walk callback to stop the walk */
 #define BUSY_LIMIT 10     /* 421s in a row that end a run (relay_busy) */
+#define BUILD_AHEAD 4     /* built messages queued per connection */
 
 static double
 wall(void)
@@ -842,8 +843,11 @@ herald_deliver_open(struct herald_campaign *c,
 	s->max_tries = o->max_tries > 0 ? o->max_tries : 3;
 	s->retry_base = o->retry_base;
 	s->interval = o->rate > 0 ? 1 / o->rate : 0;
+	/* Built and waiting for their inflight commit: 4 a connection.  As
+	 * many as the connections take (8) sent 20,000 messages with 15%
+	 * fewer context switches but held 1 MiB more (doc/notes.md). */
 	s->qcap = (size_t)(o->concurrency > 0 ? o->concurrency : 4) *
-	    HERALD_SMTP_DEPTH;
+	    BUILD_AHEAD;
 	s->queue = xcalloc(s->qcap, sizeof(*s->queue));
 	s->done_tail = &s->done;
 	s->be.ops = &smtp_ops;

@@ -106,6 +106,7 @@ struct slot {
 	bool pipelining;           /* the EHLO reply offers PIPELINING */
 	bool size_ok;              /* ... and SIZE (RFC 1870) */
 	struct sjob *grouped;      /* its MAIL/RCPT/DATA are out already */
+	long last_ms;              /* when the server last answered */
 	struct hbuf in;            /* read from the server, from inoff on
 	                              not yet taken as replies */
 	size_t inoff;
@@ -409,16 +410,22 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* When a wait that starts now must end (ms on the monotonic clock): the
+ * reply timeout, or 2 s for the QUIT at the end, which is only polite. */
+static long
+deadline(const struct slot *sl, bool heed_quit)
+{
+	return now_ms() + (heed_quit ? sl->s->timeout_ms : 2000);
+}
+
 /*
  * Wait until the connection's socket is ready for ev (POLLIN/POLLOUT), at
- * most the reply timeout; in slices, so that herald_smtp_free is not kept
+ * most until `until`; in slices, so that herald_smtp_free is not kept
  * waiting.  Returns 0, or a CURLcode with errbuf filled.
  */
 static CURLcode
-wait_sock(struct slot *sl, short ev, bool heed_quit)
+wait_sock(struct slot *sl, short ev, long until, bool heed_quit)
 {
-	long until = now_ms() + (heed_quit ? sl->s->timeout_ms : 2000);
-
 	for (;;) {
 		struct pollfd pf = { .fd = sl->fd, .events = ev };
 		long left = until - now_ms();
@@ -429,9 +436,9 @@ wait_sock(struct slot *sl, short ev, bool heed_quit)
 			return CURLE_ABORTED_BY_CALLBACK;
 		}
 		if (left <= 0) {
-			snprintf(sl->errbuf, sizeof(sl->errbuf),
-			    "no reply from the server in %ld s",
-			    (heed_quit ? sl->s->timeout_ms : 2000) / 1000);
+			snprintf(sl->errbuf, sizeof(sl->errbuf), "%s",
+			    ev == POLLIN ? "timed out waiting for the server's "
+			    "reply" : "timed out sending to the server");
 			return CURLE_OPERATION_TIMEDOUT;
 		}
 		n = poll(&pf, 1, left < 500 ? (int)left : 500);
@@ -452,6 +459,7 @@ static CURLcode
 conn_send(struct slot *sl, const char *p, size_t n, size_t *done,
     bool heed_quit)
 {
+	long until = deadline(sl, heed_quit);
 	CURLcode rc;
 
 	*done = 0;
@@ -460,8 +468,11 @@ conn_send(struct slot *sl, const char *p, size_t n, size_t *done,
 
 		rc = curl_easy_send(sl->easy, p + *done, n - *done, &k);
 		*done += k;
+		if (k > 0)      /* the timeout is for a server taking nothing */
+			until = deadline(sl, heed_quit);
 		if (rc == CURLE_AGAIN) {
-			if ((rc = wait_sock(sl, POLLOUT, heed_quit)) != CURLE_OK)
+			if ((rc = wait_sock(sl, POLLOUT, until, heed_quit)) !=
+			    CURLE_OK)
 				return rc;
 		} else if (rc != CURLE_OK) {
 			snprintf(sl->errbuf, sizeof(sl->errbuf),
@@ -515,6 +526,9 @@ static CURLcode
 conn_reply(struct slot *sl, long *code, bool heed_quit)
 {
 	struct hbuf *in = &sl->in;
+	long until = deadline(sl, heed_quit);   /* for the whole reply: a
+	                                           server trickling octets
+	                                           does not hold it open */
 	CURLcode rc;
 
 	*code = 0;
@@ -555,6 +569,7 @@ conn_reply(struct slot *sl, long *code, bool heed_quit)
 				snprintf(sl->reply, sizeof(sl->reply), "%s",
 				    hbuf_cstr(&sl->reply_acc));
 				hbuf_reset(&sl->reply_acc);
+				sl->last_ms = now_ms();
 				return CURLE_OK;
 			}
 			continue;
@@ -573,7 +588,8 @@ conn_reply(struct slot *sl, long *code, bool heed_quit)
 		hbuf_grow(in, 4096);
 		rc = curl_easy_recv(sl->easy, in->data + in->len, 4096, &k);
 		if (rc == CURLE_AGAIN) {
-			if ((rc = wait_sock(sl, POLLIN, heed_quit)) != CURLE_OK)
+			if ((rc = wait_sock(sl, POLLIN, until, heed_quit)) !=
+			    CURLE_OK)
 				return rc;
 			continue;
 		}
@@ -665,6 +681,38 @@ conn_open(struct slot *sl)
 	sl->fd = fd;
 	sl->up = rc == CURLE_OK;
 	return rc;
+}
+
+/*
+ * Is a connection that has been idle still usable?  A relay closes idle
+ * connections (Postfix after smtpd_timeout, 300 s; others sooner), often
+ * with a 421 first (RFC 5321 3.8); libcurl checked this before reusing a
+ * connection, and so must we, or the next message would be deferred for
+ * nothing.  Anything the server said unasked, or its close, means no.
+ */
+static bool
+conn_alive(struct slot *sl)
+{
+	char buf[512], line[128];
+	const char *said = buf;
+	size_t k = 0, m = 0;
+	CURLcode rc = CURLE_OK;
+
+	if (sl->inoff < sl->in.len) {      /* unread: said unasked */
+		said = sl->in.data + sl->inoff;
+		k = sl->in.len - sl->inoff;
+	} else
+		rc = curl_easy_recv(sl->easy, buf, sizeof(buf), &k);
+	if (rc == CURLE_AGAIN)
+		return true;
+	if (rc == CURLE_OK && k > 0) {
+		while (m < k && m < 80 && said[m] != '\r' && said[m] != '\n')
+			m++;
+		snprintf(line, sizeof(line), "[the idle connection got "
+		    "\"%.*s\"; starting a new one]", (int)m, said);
+		trace(sl, '*', line);
+	}
+	return false;
 }
 
 /* "MAIL FROM:<from>[ SIZE=n]\r\n" */
@@ -795,6 +843,9 @@ run_job(struct slot *sl, struct sjob *jb)
 	sl->errbuf[0] = '\0';
 	jb->eof = false;
 	jb->code = 0;
+	if (sl->up && sl->grouped != jb && now_ms() - sl->last_ms > 1000 &&
+	    !conn_alive(sl))
+		conn_drop(sl, false);
 	if (!sl->up) {
 		conn_drop(sl, false);
 		if ((rc = conn_open(sl)) != CURLE_OK) {
@@ -916,8 +967,13 @@ fail:
 	jb->rc = rc;
 	snprintf(jb->reply, sizeof(jb->reply), "%s", sl->reply);
 	snprintf(jb->errbuf, sizeof(jb->errbuf), "%s", sl->errbuf);
-	/* A server that answered gets its QUIT; one that did not, not. */
-	conn_drop(sl, rc == CURLE_WEIRD_SERVER_REPLY && jb->code != 0);
+	/* A server that answered gets its QUIT; one that did not, not; nor
+	 * one with the next group pipelined behind this failure: its DATA
+	 * may be answered 354, which would make the QUIT message text (RFC
+	 * 2920 3.1), and that message must never be ended, so the
+	 * connection is closed in the middle of it. */
+	conn_drop(sl, rc == CURLE_WEIRD_SERVER_REPLY && jb->code != 0 &&
+	    sl->grouped == NULL);
 }
 
 /*

@@ -125,6 +125,11 @@ hbuf_grow(struct hbuf *b, size_t extra)
 	if (need <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 64;
+	/* A reservation far past the buffer (a message sized ahead by
+	 * mime.c) gets what it asks, rounded to 64: doubling would leave up
+	 * to half of every queued message unused.  Small steps double. */
+	if (need > 2 * cap)
+		cap = (need + 63) & ~(size_t)63;
 	while (cap < need)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);

@@ -63,6 +63,38 @@ def state_files(s):
     return out
 
 
+def test_starttls_pipelined(ca):
+    """The same over STARTTLS with PIPELINING offered: herald's groups go
+    through libcurl's TLS (curl_easy_send/recv), every reply is read, and
+    the wire discipline of RFC 2920 holds."""
+    with server(TMP, "tlspipe", tls_cert=os.path.join(ca, "server.pem"),
+                tls_key=os.path.join(ca, "server.key"),
+                auth="%s:%s" % (USER, PW), require_tls=True,
+                pipelining=True) as srv:
+        s = site(srv, ca, n=12)
+        p = s.send("--concurrency", "2", env={"HERALD_SMTP_PASSWORD": PW})
+        C.eq(p.returncode, 0, "tls+pipelining: exit (%s)" % out(p))
+        d = delivered(srv)
+        for a in s.addrs:
+            C.eq(len(d.get(a, [])), 1, "tls+pipelining: one copy for " + a)
+        C.ok(all(e["tls"] for e in srv.envelopes()),
+             "tls+pipelining: all over TLS")
+        C.eq(srv.log().discipline(True), [], "tls+pipelining: discipline")
+        groups = [r for r in srv.log().records
+                  if r["ev"] == "c" and r["line"].upper().startswith("RCPT")]
+        C.eq(len(groups), 12, "tls+pipelining: one RCPT a message")
+        reads = {}
+        for r in srv.log().records:
+            if r["ev"] == "c" and "rd" in r:
+                reads.setdefault((r["conn"], r["rd"]), []).append(
+                    r["line"].split(" ", 1)[0].split(":", 1)[0].upper())
+        C.ok(any("MAIL" in v and "RCPT" in v and "DATA" in v
+                 for v in reads.values()),
+             "tls+pipelining: some MAIL/RCPT/DATA group arrived in one "
+             "read (were the groups pipelined at all?) %r"
+             % sorted(reads.values())[:5])
+
+
 def test_starttls(ca):
     with server(TMP, "tls", tls_cert=os.path.join(ca, "server.pem"),
                 tls_key=os.path.join(ca, "server.key"),
@@ -145,7 +177,8 @@ def test_tls_required(ca):
 def main():
     ca = mkca("ca")
     other = mkca("other-ca")
-    sendkit.run_tests(((test_starttls, (ca,)), (test_no_tls, (ca, other)),
+    sendkit.run_tests(((test_starttls, (ca,)), (test_starttls_pipelined, (ca,)),
+                       (test_no_tls, (ca, other)),
                     (test_tls_required, (ca,))), C, TMP, sites)
 
 

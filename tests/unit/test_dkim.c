@@ -107,12 +107,74 @@ test_verify(void)
 	clean_tmpdir();
 }
 
+/*
+ * Bodies that are, and are not, relaxed-canonical as they stand (dkim.c
+ * hashes the first kind in place and canonicalises the second), signed
+ * raw and verified by libopendkim, the independent reading of RFC 6376
+ * 3.4.4.  Each must pass; a changed body must fail.  They are CRLF
+ * throughout and end in CRLF, as every message herald signs is (mime.c
+ * builds CRLF and quoted-printable; a bare CR or LF would be made CRLF
+ * by smtp.c after signing, which no signer can allow for).
+ */
+static void
+test_bodies(void)
+{
+	static const char *bodies[] = {
+		"plain text\r\nand more\r\n",             /* in place */
+		"ends with empty lines\r\n\r\n\r\n\r\n",   /* in place */
+		"\r\n\r\n\r\n",                           /* only empty lines */
+		"\r\n",
+		"",
+		" leading space kept\r\n",
+		"two  spaces\r\n",
+		"trailing space \r\n",
+		"tab\there\r\n",
+		"trailing tab\t\r\n",
+		"   \r\nline of spaces above\r\n",
+		"cr before crlf\r\r\n",
+		"exactly sixteen.\r\nthen a tab after 16\t\r\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+		    "abcdef 0123456789abcdef0123456789abcdef  double at 125\r\n",
+		".dot line\r\n..two\r\n",
+	};
+	char *keys = NULL;
+	struct herald_dkim *d;
+	struct herald_err e = {0};
+
+	d = dkim_test_keys(tmpdir, "news@example.org", &keys);
+	herald_dkim_fix_time(d, time(NULL));
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
+		struct hbuf msg = HBUF_INIT;
+		int n, rc;
+
+		hbuf_puts(&msg, "From: news@example.org\r\n"
+		    "To: zoe@example.net\r\nSubject: body case\r\n"
+		    "Date: Thu, 21 Mar 2030 10:00:00 +0000\r\n"
+		    "Message-ID: <b@example.org>\r\n\r\n");
+		hbuf_puts(&msg, bodies[i]);
+		rc = herald_dkim_sign(d, &msg, &e);
+		INT_EQ(rc, 0, "sign body %zu: %s", i, e.msg);
+		INT_EQ(dkim_test_verified(keys, &msg, &n), 2,
+		    "libopendkim passes both signatures of body %zu \"%s\"",
+		    i, bodies[i]);
+		hbuf_puts(&msg, "x\r\n");
+		INT_EQ(dkim_test_verified(keys, &msg, &n), 0,
+		    "body %zu with a line appended fails", i);
+		hbuf_free(&msg);
+	}
+	herald_dkim_free(d);
+	unlink(keys);
+	free(keys);
+	clean_tmpdir();
+}
+
 int
 main(void)
 {
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	test_verify();
+	test_bodies();
 	rmdir(tmpdir);
 	return harness_done();
 }

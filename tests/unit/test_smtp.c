@@ -628,13 +628,6 @@ test_pipelined_failure(void)
 	char *log;
 
 	for (int f = 0; f < 3; f++) {
-		/* PENDING: with PIPELINING, smtp.c says QUIT right after a
-		 * 451/554 to the dot, behind the next group's DATA, before
-		 * its reply (RFC 2920 3.1: DATA ends a group); the server
-		 * logs a VIOLATION.  Reported (notes/issue-13-tests.md);
-		 * back in once smtp.c waits for the group's replies. */
-		if (piped() && f < 2)
-			continue;
 		for (int i = 0; i < 5; i++) {
 			snprintf(addr[i], sizeof(addr[i]), "%s@example.org",
 			    lp[i] ? lp[i] : faults[f]);
