@@ -332,30 +332,33 @@ command_line(struct slot *sl, const char *line)
 	trace(sl, '>', line);
 }
 
+/* p[0..n), one line without its line end, as a C string in line[cap]
+ * (cut to fit); returns its length. */
+static size_t
+copy_line(char *line, size_t cap, const char *p, size_t n)
+{
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	return n;
+}
+
 /* Split data into lines (without CR LF) and hand each to fn. */
 static void
 each_line(struct slot *sl, const char *data, size_t size,
     void (*fn)(struct slot *, const char *))
 {
+	const char *p = data, *end = data + size, *nl;
 	char line[1024];
-	size_t i = 0, n;
 
-	while (i < size) {
-		n = 0;
-		while (i + n < size && data[i + n] != '\n')
-			n++;
-		{
-			size_t k = n;
-			while (k > 0 && data[i + k - 1] == '\r')
-				k--;
-			if (k >= sizeof(line))
-				k = sizeof(line) - 1;
-			memcpy(line, data + i, k);
-			line[k] = '\0';
-			if (k > 0)
-				fn(sl, line);
-		}
-		i += n + 1;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (copy_line(line, sizeof(line), p, (size_t)(nl - p)) > 0)
+			fn(sl, line);
 	}
 }
 
@@ -494,14 +497,7 @@ trace_commands(struct slot *sl, const char *p, size_t n)
 		return;
 	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
 	    p = nl + 1) {
-		size_t k = (size_t)(nl - p);
-
-		if (k > 0 && p[k - 1] == '\r')
-			k--;
-		if (k >= sizeof(line))
-			k = sizeof(line) - 1;
-		memcpy(line, p, k);
-		line[k] = '\0';
+		copy_line(line, sizeof(line), p, (size_t)(nl - p));
 		trace(sl, '>', line);
 	}
 }
@@ -538,17 +534,12 @@ conn_reply(struct slot *sl, long *code, bool heed_quit)
 		size_t avail = in->len - sl->inoff, k = 0;
 
 		if (avail > 0 && (nl = memchr(p, '\n', avail)) != NULL) {
-			size_t n = (size_t)(nl - p);
 			char line[1024];
+			size_t n = copy_line(line, sizeof(line), p,
+			    (size_t)(nl - p));
 			bool last;
 
-			sl->inoff += n + 1;
-			if (n > 0 && p[n - 1] == '\r')
-				n--;
-			if (n >= sizeof(line))
-				n = sizeof(line) - 1;
-			memcpy(line, p, n);
-			line[n] = '\0';
+			sl->inoff += (size_t)(nl - p) + 1;
 			trace(sl, '<', line);
 			if (n < 3 || line[0] < '2' || line[0] > '5' ||
 			    line[1] < '0' || line[1] > '9' ||
