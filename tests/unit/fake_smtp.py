@@ -17,7 +17,8 @@ OPTION:
   ml         every reply (but 334) is multi-line: "NNN-..." first
   mail451=K  the K-th MAIL command of the server's life gets 451
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
-(421 on RCPT, then close), d451 / d554 (after the final dot), drop (close
+(421 on RCPT, then close), d451 / d554 (after the final dot), d421 (421
+after the final dot, then close), drop (close
 after the final dot), hangdot (no reply after the final dot), q354 (550 on
 RCPT, then a broken server's 354 to DATA anyway: the client must send a
 lone "." and gets 554).
@@ -228,12 +229,17 @@ async def handle(r, w):
                         f.writelines(ln[1:] if ln.startswith(b".") else ln
                                      for ln in data.splitlines(True))
                     rec(b"DATA-END")
-                    if rcpt not in (b"d451", b"d554", b"drop", b"hangdot"):
+                    if rcpt not in (b"d451", b"d554", b"d421", b"drop",
+                                    b"hangdot"):
                         rec(b"STORED %s %d" % (rcpt, n))
                     if rcpt == b"d451":
                         say(b"451 4.3.0 queue full")
                     elif rcpt == b"d554":
                         say(b"554 5.7.1 rejected as spam")
+                    elif rcpt == b"d421":
+                        say(b"421 4.3.2 shutting down")
+                        await flush()
+                        return
                     elif rcpt == b"drop":
                         return
                     elif rcpt == b"hangdot":
