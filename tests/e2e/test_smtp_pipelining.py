@@ -272,6 +272,36 @@ def test_fake_smtp():
     fake_case("postfix-replies", "normal+pipe+mail451=1", postfix_replies,
               None)
 
+    # batch: the replies to a group come in one write (as from Postfix).
+    # (Without it each comes on its own, 4 ms apart: not asserted, a busy
+    # machine may let them pile up before the client reads.)
+    for mode, together in (("normal+pipe+batch", True),):
+        def first_read(c, f, together=together, mode=mode):
+            c.cmd(b"EHLO client.example.org")
+            c.send(GROUP % b"b1")
+            first = c.s.recv(65536)
+            c.buf += first
+            r = c.replies(3)
+            check([x[:3] for x in r] == ["250", "250", "354"],
+                  "%s: %r" % (mode, r))
+            check(first.count(b"\r\n") == 3 or not together,
+                  "%s: the group's replies in one read: %s (%r)"
+                  % (mode, together, first))
+            c.send(BODY + b".\r\n")
+            check(c.reply()[-1].startswith("250"), mode + ": stored")
+        fake_case("first-read-" + mode, mode, first_read, None)
+
+    def multiline(c, f):
+        ehlo = c.cmd(b"EHLO client.example.org")
+        check(len(ehlo) >= 4 and ehlo[0].startswith("250-fake: a first"),
+              "ml: EHLO reply: %r" % ehlo)
+        c.send(GROUP % b"r550")
+        r = [c.reply() for _ in range(3)]
+        check([[x[:4] for x in rr] for rr in r] ==
+              [["250-", "250 "], ["550-", "550 "], ["554-", "554 "]],
+              "ml: each reply two lines: %r" % r)
+    fake_case("multiline", "normal+pipe+ml", multiline, None)
+
 
 def test_faultsmtp():
     try:

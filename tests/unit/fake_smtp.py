@@ -12,6 +12,9 @@ BASE: normal | greet421 | hang | nostarttls (no STARTTLS offered; the
 client must then give up before MAIL and AUTH).
 OPTION:
   pipe       advertise PIPELINING (RFC 2920) in the EHLO reply
+  batch      as Postfix does, hold replies while more commands are already
+             in (the replies to a group then come in one write)
+  ml         every reply (but 334) is multi-line: "NNN-..." first
   mail451=K  the K-th MAIL command of the server's life gets 451
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
 (421 on RCPT, then close), d451 / d554 (after the final dot), drop (close
@@ -52,6 +55,8 @@ WAIT = 0.004   # before each reply: time for bytes sent without waiting to land
 spec, logdir = sys.argv[1], sys.argv[2]
 mode, *opts = spec.split("+")
 pipe = "pipe" in opts
+batch = "batch" in opts
+ml = "ml" in opts
 mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
 state = {"conns": 0, "msgs": 0, "mails": 0}
@@ -74,8 +79,24 @@ async def handle(r, w):
     def rec(s):
         log.write(b"%d %s\n" % (cid, s))
 
+    out = []
+
     def say(s):
-        w.write(s + b"\r\n")
+        if ml and not s.startswith(b"334"):
+            out.append(s[:3] + b"-fake: a first line of the reply\r\n")
+        out.append(s + b"\r\n")
+
+    async def flush():
+        if out:
+            w.write(b"".join(out))
+            out.clear()
+        await w.drain()
+
+    async def replied():
+        """The end of a command: write the replies, unless (batch) more
+        commands are in already."""
+        if not (batch and r._buffer):
+            await flush()
 
     async def check(after):
         """Before replying to `after`: may anything else be here yet?"""
@@ -102,12 +123,13 @@ async def handle(r, w):
     try:
         if mode == "greet421":
             say(b"421 4.3.2 too busy, come back later")
-            await w.drain()
+            await flush()
             return
         if mode == "hang":
             await asyncio.sleep(30)
             return
         say(b"220 fake ESMTP")
+        await flush()
         rcpt = b""
         mail_ok, rcpts_ok, quirk = False, 0, False
         while True:
@@ -132,7 +154,7 @@ async def handle(r, w):
             elif verb == b"AUTH":
                 if len(line.split()) == 2:
                     say(b"334 ")
-                    await w.drain()
+                    await flush()
                     cred = await r.readline()
                     rec(b"C: " + cred.rstrip(b"\r\n"))
                     await check(b"AUTH")
@@ -161,7 +183,7 @@ async def handle(r, w):
                     say(b"452 4.5.3 too many recipients")
                 elif rcpt == b"m421":
                     say(b"421 4.7.0 slow down")
-                    await w.drain()
+                    await flush()
                     return
                 else:
                     say(b"250 2.1.5 ok")
@@ -174,7 +196,7 @@ async def handle(r, w):
                     mail_ok = False
                 else:
                     say(b"354 go ahead")
-                    await w.drain()
+                    await flush()
                     data = b""
                     while True:
                         dl = await r.readline()
@@ -194,7 +216,7 @@ async def handle(r, w):
                                 b"DATA with no accepted recipient: %d bytes"
                                 % len(data))
                         say(b"554 5.5.1 Error: no valid recipients")
-                        await w.drain()
+                        await replied()
                         continue
                     state["msgs"] += 1
                     n = state["msgs"]
@@ -225,11 +247,11 @@ async def handle(r, w):
                 say(b"250 ok")
             elif verb == b"QUIT":
                 say(b"221 bye")
-                await w.drain()
+                await flush()
                 return
             else:
                 say(b"502 5.5.2 what?")
-            await w.drain()
+            await replied()
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:

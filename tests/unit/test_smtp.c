@@ -9,8 +9,10 @@
  * command sent too early for the mode, and none may appear.  Then the
  * errors of a pipelined group (MAIL 451 -> 503s, RCPT 550 -> DATA 554, a
  * broken server's 354 after no recipient), dot-stuffing (RFC 5321 4.5.2:
- * the server un-stuffs and must get the bytes submitted), and a failure
- * on a final dot with the next transaction already sent behind it.
+ * the server un-stuffs and must get the bytes submitted), a failure on a
+ * final dot with the next transaction already sent behind it, multi-line
+ * replies, and all that again against a server that writes a group's
+ * replies at once (as Postfix does).
  * Skipped (77) without /usr/bin/python3.
  */
 #include <signal.h>
@@ -649,6 +651,58 @@ test_pipelined_failure(void)
 	}
 }
 
+/*
+ * Every reply multi-line (RFC 5321 4.2.1: "NNN-" lines, then "NNN "), so
+ * a reader that counts lines instead of replies loses its place in a
+ * pipelined group.  Outcomes as with one-line replies.
+ */
+static void
+test_multiline(void)
+{
+	static const char *const r[] = {
+		"l1@example.org", "r550@example.org", "l3@example.org",
+		"l4@example.org", "l5@example.org", "d554@example.org",
+	};
+	struct outcome o;
+	char *log;
+
+	clear_log();
+	OK(start_server("normal+ml"), "server");
+	send_msgs(r, NULL, 6, &o, 1, false, 5, true);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_SENT, "l1: %s", o.reply[0]);
+	INT_EQ(o.status[1], HERALD_SMTP_FAILED, "r550: %s", o.reply[1]);
+	INT_EQ(o.code[1], 550, "r550: %s", o.reply[1]);
+	OK(strstr(o.reply[1], "no such user") != NULL, "r550: %s", o.reply[1]);
+	INT_EQ(o.status[2], HERALD_SMTP_SENT, "l3: %s", o.reply[2]);
+	INT_EQ(o.status[3], HERALD_SMTP_SENT, "l4: %s", o.reply[3]);
+	INT_EQ(o.status[4], HERALD_SMTP_SENT, "l5: %s", o.reply[4]);
+	OK(strstr(o.reply[4], "250 2.0.0 queued as") != NULL,
+	    "l5: the dot's reply: %s", o.reply[4]);
+	INT_EQ(o.status[5], HERALD_SMTP_FAILED, "d554: %s", o.reply[5]);
+	OK(strstr(o.reply[5], "spam") != NULL, "d554: %s", o.reply[5]);
+	log = slurp("log");
+	INT_EQ(stored(log, "l1") + stored(log, "l3") + stored(log, "l4") +
+	    stored(log, "l5"), 4, "four stored:\n%s", log);
+	INT_EQ(stored(log, "l1"), 1, "l1 once:\n%s", log);
+	INT_EQ(stored(log, "l3"), 1, "l3 once:\n%s", log);
+	INT_EQ(stored(log, "l4"), 1, "l4 once:\n%s", log);
+	INT_EQ(stored(log, "l5"), 1, "l5 once:\n%s", log);
+	free(log);
+}
+
+/* The pipelining cases again, against a server that, as Postfix, writes
+ * the replies to a whole group at once (mode "batch"). */
+static void
+batch_tests(void)
+{
+	test_normal();
+	test_group_errors();
+	test_dot_stuffing();
+	test_pipelined_failure();
+	test_multiline();
+}
+
 static void
 server_tests(void)
 {
@@ -664,6 +718,7 @@ server_tests(void)
 	test_group_errors();
 	test_dot_stuffing();
 	test_pipelined_failure();
+	test_multiline();
 }
 
 int
@@ -687,6 +742,8 @@ main(void)
 	server_tests();
 	pipemode = "+pipe";
 	server_tests();
+	pipemode = "+pipe+batch";
+	batch_tests();
 	stop_server();
 	hbuf_free(&tracebuf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
