@@ -29,8 +29,9 @@ def usable():
 
 
 class Postfix:
-    def __init__(self, dir, port=0, cadir=None):
+    def __init__(self, dir, port=0, cadir=None, extra_cf=None):
         self.dir = os.path.abspath(dir)
+        self.extra_cf = extra_cf
         self.port = int(port)
         self.cadir = cadir
         self.maildir = os.path.join(self.dir, "Maildir")
@@ -40,7 +41,11 @@ class Postfix:
         cmd = ["sh", SCRIPT, "start", self.dir, str(self.port)]
         if self.cadir:
             cmd.append(self.cadir)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        env = dict(os.environ)
+        if self.extra_cf:
+            env["POSTFIX_EXTRA_CF"] = self.extra_cf
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           env=env)
         if r.returncode == 77:
             raise RuntimeError("postfix.sh: not usable here (exit 77)")
         if r.returncode != 0:

@@ -15,7 +15,9 @@
 # nobody.  No DNS (smtp_dns_support_level = disabled, no peer name lookup),
 # nothing is relayed out (every non-virtual transport is error:), retries
 # every second.  With CADIR (a directory made by mkca.sh), smtpd offers
-# STARTTLS with CADIR/server.pem and CADIR/server.key.
+# STARTTLS with CADIR/server.pem and CADIR/server.key.  POSTFIX_EXTRA_CF in
+# the environment: main.cf lines appended last (so they win), for a test
+# that needs stricter settings.
 #
 # The system's Postfix (config in /etc/postfix, queue in /var/spool/postfix)
 # is never started, stopped or changed.  Needs root (Postfix's master runs as
@@ -203,6 +205,7 @@ maximal_backoff_time = 4s
 maximal_queue_lifetime = 1h
 bounce_queue_lifetime = 1h
 $tls
+${POSTFIX_EXTRA_CF:-}
 EOF
 	cat >"$dir/etc/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command
