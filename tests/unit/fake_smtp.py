@@ -15,6 +15,7 @@ OPTION:
   batch      as Postfix does, hold replies while more commands are already
              in (the replies to a group then come in one write)
   ml         every reply (but 334) is multi-line: "NNN-..." first
+  split      every write cut in two, 2 ms apart, in the middle of a line
   mail451=K  the K-th MAIL command of the server's life gets 451
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
 (421 on RCPT, then close), d451 / d554 (after the final dot), d421 (421
@@ -58,6 +59,7 @@ mode, *opts = spec.split("+")
 pipe = "pipe" in opts
 batch = "batch" in opts
 ml = "ml" in opts
+split = "split" in opts
 mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
 state = {"conns": 0, "msgs": 0, "mails": 0}
@@ -89,8 +91,14 @@ async def handle(r, w):
 
     async def flush():
         if out:
-            w.write(b"".join(out))
+            data = b"".join(out)
             out.clear()
+            if split and len(data) > 2:
+                w.write(data[:len(data) // 2 - 1])
+                await w.drain()
+                await asyncio.sleep(0.002)
+                data = data[len(data) // 2 - 1:]
+            w.write(data)
         await w.drain()
 
     async def replied():

@@ -12,7 +12,7 @@
  * the server un-stuffs and must get the bytes submitted), a failure on a
  * final dot with the next transaction already sent behind it, multi-line
  * replies, and all that again against a server that writes a group's
- * replies at once (as Postfix does).
+ * replies at once (as Postfix does) and one that cuts its replies in two.
  * Skipped (77) without /usr/bin/python3.
  */
 #include <signal.h>
@@ -714,6 +714,15 @@ batch_tests(void)
 	test_multiline();
 }
 
+/* The same with every reply cut in two writes, mid-line. */
+static void
+split_tests(void)
+{
+	test_normal();
+	test_group_errors();
+	test_multiline();
+}
+
 static void
 server_tests(void)
 {
@@ -756,6 +765,8 @@ main(void)
 	server_tests();
 	pipemode = "+pipe+batch";
 	batch_tests();
+	pipemode = "+pipe+split";
+	split_tests();
 	stop_server();
 	hbuf_free(&tracebuf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
