@@ -15,9 +15,11 @@ OPTION:
   batch      as Postfix does, hold replies while more commands are already
              in (the replies to a group then come in one write)
   ml         every reply (but 334) is multi-line: "NNN-..." first
+  split      every write cut in two, 2 ms apart, in the middle of a line
   mail451=K  the K-th MAIL command of the server's life gets 451
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
-(421 on RCPT, then close), d451 / d554 (after the final dot), drop (close
+(421 on RCPT, then close), d451 / d554 (after the final dot), d421 (421
+after the final dot, then close), drop (close
 after the final dot), hangdot (no reply after the final dot), q354 (550 on
 RCPT, then a broken server's 354 to DATA anyway: the client must send a
 lone "." and gets 554).
@@ -57,6 +59,7 @@ mode, *opts = spec.split("+")
 pipe = "pipe" in opts
 batch = "batch" in opts
 ml = "ml" in opts
+split = "split" in opts
 mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
 state = {"conns": 0, "msgs": 0, "mails": 0}
@@ -88,8 +91,14 @@ async def handle(r, w):
 
     async def flush():
         if out:
-            w.write(b"".join(out))
+            data = b"".join(out)
             out.clear()
+            if split and len(data) > 2:
+                w.write(data[:len(data) // 2 - 1])
+                await w.drain()
+                await asyncio.sleep(0.002)
+                data = data[len(data) // 2 - 1:]
+            w.write(data)
         await w.drain()
 
     async def replied():
@@ -228,12 +237,17 @@ async def handle(r, w):
                         f.writelines(ln[1:] if ln.startswith(b".") else ln
                                      for ln in data.splitlines(True))
                     rec(b"DATA-END")
-                    if rcpt not in (b"d451", b"d554", b"drop", b"hangdot"):
+                    if rcpt not in (b"d451", b"d554", b"d421", b"drop",
+                                    b"hangdot"):
                         rec(b"STORED %s %d" % (rcpt, n))
                     if rcpt == b"d451":
                         say(b"451 4.3.0 queue full")
                     elif rcpt == b"d554":
                         say(b"554 5.7.1 rejected as spam")
+                    elif rcpt == b"d421":
+                        say(b"421 4.3.2 shutting down")
+                        await flush()
+                        return
                     elif rcpt == b"drop":
                         return
                     elif rcpt == b"hangdot":

@@ -12,7 +12,7 @@
  * the server un-stuffs and must get the bytes submitted), a failure on a
  * final dot with the next transaction already sent behind it, multi-line
  * replies, and all that again against a server that writes a group's
- * replies at once (as Postfix does).
+ * replies at once (as Postfix does) and one that cuts its replies in two.
  * Skipped (77) without /usr/bin/python3.
  */
 #include <signal.h>
@@ -321,8 +321,10 @@ test_normal(void)
 	free(raw);
 }
 
+/* ahead: the next transactions queued on the connection, so that with
+ * PIPELINING each fault may have the next group behind it. */
 static void
-test_faults(void)
+test_faults(bool ahead)
 {
 	static const char *const r[] = {
 		"r550@example.org", "r451@example.org", "r452@example.org",
@@ -334,7 +336,7 @@ test_faults(void)
 
 	clear_log();
 	OK(start_server("normal"), "server");
-	send_all(r, 8, &o, 1, false, 5);
+	send_msgs(r, NULL, 8, &o, 1, false, 5, ahead);
 	stop_server();
 	INT_EQ(o.status[0], HERALD_SMTP_FAILED, "550: %s", o.reply[0]);
 	INT_EQ(o.code[0], 550, "550");
@@ -608,18 +610,22 @@ behind_dot(const char *log, const char *lp)
 }
 
 /*
- * A final dot's reply is a failure (451, 554, or the connection drops
- * without one) while the next transactions, queued on the same
- * connection, may already be on the wire behind that dot.  Each message is
- * reported exactly once; the failed one is not stored; the ones behind it
- * are retried on a new connection and arrive exactly once.
+ * A final dot's reply is a failure (451, 554, 421 and a close, the
+ * connection dropped without a reply, no reply at all) while the next
+ * transactions, queued on the same connection, may already be on the wire
+ * behind that dot.  Each message is reported exactly once; the failed one
+ * is not stored; the ones behind it are retried on a new connection and
+ * arrive exactly once.
  */
 static void
 test_pipelined_failure(void)
 {
-	static const char *const faults[] = { "d451", "d554", "drop" };
+	static const char *const faults[] = {
+		"d451", "d554", "d421", "drop", "hangdot",
+	};
 	static const enum herald_smtp_status want[] = {
-		HERALD_SMTP_DEFERRED, HERALD_SMTP_FAILED, HERALD_SMTP_UNKNOWN,
+		HERALD_SMTP_DEFERRED, HERALD_SMTP_FAILED, HERALD_SMTP_DEFERRED,
+		HERALD_SMTP_UNKNOWN, HERALD_SMTP_UNKNOWN,
 	};
 	char addr[5][40];
 	const char *r[5];
@@ -627,7 +633,9 @@ test_pipelined_failure(void)
 	struct outcome o;
 	char *log;
 
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < 5; f++) {
+		bool hang = strcmp(faults[f], "hangdot") == 0;
+
 		for (int i = 0; i < 5; i++) {
 			snprintf(addr[i], sizeof(addr[i]), "%s@example.org",
 			    lp[i] ? lp[i] : faults[f]);
@@ -635,11 +643,14 @@ test_pipelined_failure(void)
 		}
 		clear_log();
 		OK(start_server("normal"), "server");
-		send_msgs(r, NULL, 5, &o, 1, false, 5, true);
+		/* hangdot: the server never answers; wait 1 s for it */
+		send_msgs(r, NULL, 5, &o, 1, false, hang ? 1 : 5, true);
 		stop_server();
 		for (int i = 0; i < 5; i++)
 			INT_EQ(o.status[i], i == 2 ? want[f] : HERALD_SMTP_SENT,
 			    "%s: %s", r[i], o.reply[i]);
+		OK(o.slow[2] == (strcmp(faults[f], "d421") == 0),
+		    "%s: slow down only after a 421", r[2]);
 		log = slurp("log");
 		for (int i = 0; i < 5; i++)
 			INT_EQ(stored(log, lp[i] ? lp[i] : faults[f]),
@@ -703,15 +714,25 @@ batch_tests(void)
 	test_multiline();
 }
 
+/* The same with every reply cut in two writes, mid-line. */
+static void
+split_tests(void)
+{
+	test_normal();
+	test_group_errors();
+	test_multiline();
+}
+
 static void
 server_tests(void)
 {
 	test_normal();
 	test_submit_buf();
-	test_faults();
+	test_faults(false);
 	quiet = true;       /* the same replies, read without tracing */
-	test_faults();
+	test_faults(false);
 	quiet = false;
+	test_faults(true);
 	test_greet421();
 	test_hang();
 	test_no_starttls();
@@ -744,6 +765,8 @@ main(void)
 	server_tests();
 	pipemode = "+pipe+batch";
 	batch_tests();
+	pipemode = "+pipe+split";
+	split_tests();
 	stop_server();
 	hbuf_free(&tracebuf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
