@@ -30,7 +30,7 @@ from sendkit import Checks, Site, out  # noqa: E402
 import sendkit  # noqa: E402,F401  (skips without herald)
 
 C = Checks()
-IDLE = 1.2          # seconds of silence before the server hangs up
+IDLE = 1.5          # seconds of silence before the server hangs up
 
 
 class Server:
@@ -146,9 +146,9 @@ def test_idle(pipelining):
     with Server(pipelining) as srv:
         site = Site("smtp://127.0.0.1:%d" % srv.port, n=3, timeout=5)
         sites.append(site)
-        # one message every 2 s on one connection: idle > IDLE between
+        # one message every 2.5 s on one connection: idle > IDLE between
         p = site.send("--allow-past", "--concurrency", "1", "--rate",
-                      "0.5/s", "--retry-base", "3", timeout=60)
+                      "0.4/s", "--retry-base", "3", timeout=60)
         o = out(p)
         C.eq(p.returncode, 0, "%s: exit status (output: %s)" % (mode, o))
         rows = site.rows()
