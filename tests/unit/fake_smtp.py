@@ -17,6 +17,7 @@ OPTION:
   ml         every reply (but 334) is multi-line: "NNN-..." first
   split      every write cut in two, 2 ms apart, in the middle of a line
   mail451=K  the K-th MAIL command of the server's life gets 451
+  mail421=K  the K-th MAIL command gets 421, and the server hangs up
   size=N     advertise SIZE N (RFC 1870): a MAIL declaring more gets 552,
              so does a final dot after more than N octets; each message's
              declared SIZE is logged against the octets received
@@ -66,6 +67,7 @@ batch = "batch" in opts
 ml = "ml" in opts
 split = "split" in opts
 mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
+mail421 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail421=")}
 size_max = ([int(o.split("=", 1)[1]) for o in opts if o.startswith("size=")]
             or [0])[0]
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
@@ -192,6 +194,10 @@ async def handle(r, w):
                     say(b"552 5.3.4 Message size exceeds fixed limit")
                 elif state["mails"] in mail451:
                     say(b"451 4.3.0 sender check failed, try later")
+                elif state["mails"] in mail421:
+                    say(b"421 4.7.0 too many messages, closing")
+                    await flush()
+                    return
                 else:
                     say(b"250 2.1.0 ok")
                     mail_ok, rcpts_ok, quirk = True, 0, False

@@ -265,6 +265,8 @@ send_all(const char *const *rcpts, int n, struct outcome *out,
 	    false);
 }
 
+static bool behind_dot(const char *log, const char *lp);
+
 static bool
 piped(void)
 {
@@ -490,7 +492,8 @@ stored(const char *log, const char *lp)
  * recipients" for DATA: failed with the 550.  A broken server that answers
  * DATA with 354 after the only RCPT was refused gets a lone dot (the server
  * flags a body as a VIOLATION), the transaction fails with the RCPT's 550,
- * and the next message still goes out.
+ * and the next message still goes out.  A 421 to a MAIL that came behind
+ * the previous dot: deferred with slow down, the one before still sent.
  */
 static void
 test_group_errors(void)
@@ -501,6 +504,10 @@ test_group_errors(void)
 	static const char *const r2[] = {
 		"g1@example.org", "r550@example.org", "g3@example.org",
 		"q354@example.org", "g5@example.org",
+	};
+	static const char *const r3[] = {
+		"t1@example.org", "t2@example.org", "t3@example.org",
+		"t4@example.org",
 	};
 	struct outcome o;
 	char *log;
@@ -524,6 +531,29 @@ test_group_errors(void)
 	INT_EQ(stored(log, "g1"), 1, "g1 once:\n%s", log);
 	INT_EQ(stored(log, "g2"), 0, "g2 never:\n%s", log);
 	INT_EQ(stored(log, "g3"), 1, "g3 once:\n%s", log);
+	free(log);
+
+	/* 421 to a MAIL (then the server hangs up) that came behind the
+	 * previous message's dot: that message is sent, this one deferred
+	 * with slow down, the next goes on a new connection. */
+	clear_log();
+	OK(start_server("normal+mail421=3"), "server");
+	send_msgs(r3, NULL, 4, &o, 1, false, 5, true);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_SENT, "t1: %s", o.reply[0]);
+	INT_EQ(o.status[1], HERALD_SMTP_SENT, "t2: %s", o.reply[1]);
+	INT_EQ(o.status[2], HERALD_SMTP_DEFERRED, "MAIL 421: %s", o.reply[2]);
+	INT_EQ(o.code[2], 421, "MAIL 421: %s", o.reply[2]);
+	OK(o.slow[2], "MAIL 421 slows down");
+	OK(!o.slow[1], "t2 does not");
+	INT_EQ(o.status[3], HERALD_SMTP_SENT, "t4: %s", o.reply[3]);
+	log = slurp("log");
+	INT_EQ(stored(log, "t1") + stored(log, "t2") + stored(log, "t4"), 3,
+	    "t1, t2, t4 stored:\n%s", log);
+	INT_EQ(stored(log, "t3"), 0, "t3 never:\n%s", log);
+	if (piped())
+		OK(behind_dot(log, "t2"), "t3's group behind t2's dot:\n%s",
+		    log);
 	free(log);
 
 	clear_log();
