@@ -17,6 +17,11 @@ OPTION:
   ml         every reply (but 334) is multi-line: "NNN-..." first
   split      every write cut in two, 2 ms apart, in the middle of a line
   mail451=K  the K-th MAIL command of the server's life gets 451
+  size=N     advertise SIZE N (RFC 1870): a MAIL declaring more gets 552,
+             so does a final dot after more than N octets; each message's
+             declared SIZE is logged against the octets received
+             un-stuffed ("SIZE-MATCH n" or "SIZE-MISMATCH declared d, got n":
+             RFC 1870 5 counts CRLFs, not the dot or the doubled dots)
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
 (421 on RCPT, then close), d451 / d554 (after the final dot), d421 (421
 after the final dot, then close), drop (close
@@ -61,6 +66,8 @@ batch = "batch" in opts
 ml = "ml" in opts
 split = "split" in opts
 mail451 = {int(o.split("=", 1)[1]) for o in opts if o.startswith("mail451=")}
+size_max = ([int(o.split("=", 1)[1]) for o in opts if o.startswith("size=")]
+            or [0])[0]
 log = open(os.path.join(logdir, "log"), "ab", buffering=0)
 state = {"conns": 0, "msgs": 0, "mails": 0}
 VERBS = (b"EHLO", b"HELO", b"MAIL", b"RCPT", b"DATA", b"RSET", b"NOOP",
@@ -141,6 +148,7 @@ async def handle(r, w):
         await flush()
         rcpt = b""
         mail_ok, rcpts_ok, quirk = False, 0, False
+        declared = None
         while True:
             line = await r.readline()
             if not line:
@@ -157,6 +165,8 @@ async def handle(r, w):
                 say(b"250-fake")
                 if pipe:
                     say(b"250-PIPELINING")
+                if size_max:
+                    say(b"250-SIZE %d" % size_max)
                 say(b"250-AUTH PLAIN LOGIN")
                 say(b"250 8BITMIME")
                 mail_ok, rcpts_ok, quirk = False, 0, False
@@ -170,8 +180,16 @@ async def handle(r, w):
                 say(b"235 2.7.0 ok")
             elif verb == b"MAIL":
                 state["mails"] += 1
+                declared = None
+                for p in line.split()[2:] if line[:10].upper() == \
+                        b"MAIL FROM:" else line.split()[1:]:
+                    if p.upper().startswith(b"SIZE="):
+                        declared = int(p[5:])
                 if mail_ok:
                     say(b"503 5.5.1 Error: nested MAIL command")
+                elif size_max and declared is not None and \
+                        declared > size_max:
+                    say(b"552 5.3.4 Message size exceeds fixed limit")
                 elif state["mails"] in mail451:
                     say(b"451 4.3.0 sender check failed, try later")
                 else:
@@ -232,15 +250,26 @@ async def handle(r, w):
                     with open(os.path.join(logdir, "msg-%d.raw" % n),
                               "wb") as f:
                         f.write(data)
+                    eml = b"".join(ln[1:] if ln.startswith(b".") else ln
+                                   for ln in data.splitlines(True))
                     with open(os.path.join(logdir, "msg-%d.eml" % n),
                               "wb") as f:
-                        f.writelines(ln[1:] if ln.startswith(b".") else ln
-                                     for ln in data.splitlines(True))
+                        f.write(eml)
                     rec(b"DATA-END")
+                    if declared is not None:
+                        rec(b"SIZE-MATCH %d" % len(eml)
+                            if declared == len(eml) else
+                            b"SIZE-MISMATCH declared %d, got %d"
+                            % (declared, len(eml)))
+                    if size_max and len(eml) > size_max:
+                        rcpt = b"big"
+                        say(b"552 5.3.4 Message size exceeds fixed limit")
                     if rcpt not in (b"d451", b"d554", b"d421", b"drop",
-                                    b"hangdot"):
+                                    b"hangdot", b"big"):
                         rec(b"STORED %s %d" % (rcpt, n))
-                    if rcpt == b"d451":
+                    if rcpt == b"big":
+                        pass
+                    elif rcpt == b"d451":
                         say(b"451 4.3.0 queue full")
                     elif rcpt == b"d554":
                         say(b"554 5.7.1 rejected as spam")

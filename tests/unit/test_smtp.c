@@ -702,6 +702,53 @@ test_multiline(void)
 	free(log);
 }
 
+/*
+ * SIZE (RFC 1870) advertised with a 2000-octet limit: each MAIL declares
+ * the message's size as RFC 1870 5 defines it (CRLFs counted, not the
+ * doubled dots nor the final dot), which the server checks against what it
+ * received un-stuffed; a message over the limit is refused at MAIL (552:
+ * failed, its body never sent) and the next one still goes.
+ */
+static void
+test_size(void)
+{
+	static const char *const r[] = {
+		"z1@example.org", "z2@example.org", "huge@example.org",
+		"z4@example.org",
+	};
+	static char big[3100];
+	const char *bodies[4];
+	struct outcome o;
+	char *log;
+
+	for (size_t i = 0; i + 76 < sizeof(big); i += 76) {
+		memset(big + i, i % 152 ? 'x' : '.', 74);
+		memcpy(big + i + 74, "\r\n", 2);
+		big[i + 76] = '\0';
+	}
+	bodies[0] = "Subject: a\r\n\r\n.\r\n..\r\n.x\nbare LF\rbare CR";
+	bodies[1] = "..\r\n.\r\n";
+	bodies[2] = big;
+	bodies[3] = "Subject: z4\r\n\r\nbody\r\n";
+	clear_log();
+	OK(start_server("normal+size=2000"), "server");
+	send_msgs(r, bodies, 4, &o, 1, false, 5, true);
+	stop_server();
+	INT_EQ(o.status[0], HERALD_SMTP_SENT, "z1: %s", o.reply[0]);
+	INT_EQ(o.status[1], HERALD_SMTP_SENT, "z2: %s", o.reply[1]);
+	INT_EQ(o.status[2], HERALD_SMTP_FAILED, "too big: %s", o.reply[2]);
+	INT_EQ(o.code[2], 552, "too big: %s", o.reply[2]);
+	OK(strstr(o.reply[2], "5.3.4") != NULL, "MAIL's reply: %s", o.reply[2]);
+	INT_EQ(o.status[3], HERALD_SMTP_SENT, "z4: %s", o.reply[3]);
+	log = slurp("log");
+	INT_EQ(count(log, "SIZE-MATCH"), 3, "SIZE declared right:\n%s", log);
+	INT_EQ(count(log, "SIZE-MISMATCH"), 0, "SIZE declared wrong:\n%s", log);
+	INT_EQ(count(log, "DATA-END"), 3, "no body for the big one:\n%s", log);
+	INT_EQ(stored(log, "z1") + stored(log, "z2") + stored(log, "z4"), 3,
+	    "z1, z2, z4 stored:\n%s", log);
+	free(log);
+}
+
 /* The pipelining cases again, against a server that, as Postfix, writes
  * the replies to a whole group at once (mode "batch"). */
 static void
@@ -740,6 +787,7 @@ server_tests(void)
 	test_dot_stuffing();
 	test_pipelined_failure();
 	test_multiline();
+	test_size();
 }
 
 int
