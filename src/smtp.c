@@ -25,10 +25,13 @@
  * soon as the previous one has its reply, without a round trip through
  * the caller's thread.
  *
- * A transaction that fails (a 4xx or 5xx, a 421 above all) ends its
- * connection (QUIT if the server is answering); the next one on that slot
- * starts on a fresh connection, so a 421 is never ignored, and one whose
- * group was already pipelined behind the failure is run again there.
+ * A refused transaction (a 4xx or 5xx to MAIL, RCPT, DATA or the dot)
+ * leaves the connection in use, after RSET where a transaction may be
+ * open: a list with bad addresses does not reconnect for each.  A 421, a
+ * reply out of step or none at all ends the connection (QUIT when the
+ * server still answers); the next transaction on that slot starts on a
+ * fresh one, so a 421 is never ignored, and one whose group was already
+ * pipelined behind such a failure is run again there.
  *
  * Telling "deferred" from "unknown": run_job counts what it has written;
  * once the whole "." CRLF after the message is out, a failure without a
@@ -815,9 +818,10 @@ peek_next(struct slot *sl)
  * With PIPELINING (RFC 2920) MAIL, RCPT and DATA go out as one group and
  * the next transaction's group rides behind this one's final dot; without
  * it, each command waits for the reply to the one before.  The body is
- * sent after the 354 only, dot-stuffed here, then ".".  Any failure ends
- * the connection (a transaction queued behind it is run again on the
- * next, never reported for it).  Fills jb's rc, code, eof and reply.
+ * sent after the 354 only, dot-stuffed here, then ".".  A plain refusal
+ * keeps the connection (RSET first if a transaction may be open); any
+ * other failure ends it (a transaction queued behind it is run again on
+ * the next, never reported for it).  Fills jb's rc, code, eof and reply.
  */
 static void
 run_job(struct slot *sl, struct sjob *jb)
@@ -829,6 +833,11 @@ run_job(struct slot *sl, struct sjob *jb)
 	size_t blen, sent = 0;
 	CURLcode rc = CURLE_OK;
 	bool grouped;
+	/* After a refusal, may the connection go on?  Only when every reply
+	 * to what was sent has been read (the dialogue is in step) and the
+	 * refusal was a plain 4xx/5xx, not 421; then with RSET first when a
+	 * transaction may be open (RFC 5321 4.1.1.5). */
+	bool in_step = false, need_rset = false;
 
 	sl->reply[0] = '\0';
 	sl->errbuf[0] = '\0';
@@ -900,14 +909,19 @@ run_job(struct slot *sl, struct sjob *jb)
 		}
 	}
 	if (jb->code != 0) {
-		/* Refused.  A server that said 354 all the same gets an
-		 * empty message ended at once, which it must refuse. */
+		/* Refused.  All replies read (rc is still 0) and none of
+		 * them odd: the connection can go on after RSET. */
+		in_step = rc == CURLE_OK && why[0] != '\0';
+		need_rset = true;
+		/* A server that said 354 all the same gets an empty message
+		 * ended at once, which it must refuse. */
 		if (data == 354) {
 			size_t done;
 
 			trace(sl, '>', ".");
-			if (conn_send(sl, ".\r\n", 3, &done, true) == CURLE_OK)
-				(void)conn_reply(sl, &fin, true);
+			if (conn_send(sl, ".\r\n", 3, &done, true) != CURLE_OK ||
+			    conn_reply(sl, &fin, true) != CURLE_OK)
+				in_step = false;
 		}
 		if (why[0])
 			snprintf(sl->reply, sizeof(sl->reply), "%s", why);
@@ -948,6 +962,9 @@ run_job(struct slot *sl, struct sjob *jb)
 	}
 	jb->code = fin;
 	if (fin / 100 != 2) {
+		/* The message refused: its transaction is over, and the next
+		 * group, if one went behind the dot, starts a new one. */
+		in_step = fin / 100 == 4 || fin / 100 == 5;
 		rc = CURLE_WEIRD_SERVER_REPLY;
 		goto fail;
 	}
@@ -958,6 +975,16 @@ fail:
 	jb->rc = rc;
 	snprintf(jb->reply, sizeof(jb->reply), "%s", sl->reply);
 	snprintf(jb->errbuf, sizeof(jb->errbuf), "%s", sl->errbuf);
+	/* A refused recipient or message costs no new connection (a list
+	 * with bad addresses would reconnect for each); a 421 says the
+	 * server is closing, so it does. */
+	if (in_step && jb->code != 421) {
+		long c = 0;
+
+		if (!need_rset || (conn_cmd(sl, "RSET\r\n", 6) == CURLE_OK &&
+		    conn_reply(sl, &c, true) == CURLE_OK && c / 100 == 2))
+			return;
+	}
 	/* A server that answered gets its QUIT; one that did not, not; nor
 	 * one with the next group pipelined behind this failure: its DATA
 	 * may be answered 354, which would make the QUIT message text (RFC

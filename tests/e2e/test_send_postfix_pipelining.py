@@ -13,8 +13,9 @@ arrive in the middle of groups.
 
 Postfix is the oracle: every accepted recipient gets exactly one message
 (X-Original-To), the 550 ones none and `failed` in the journal, the 450
-ones none and `deferred`, and the maillog has no "improper command
-pipelining".  First the test shows the oracle has teeth: a raw client
+ones none and `deferred`, the maillog has no "improper command
+pipelining", and the refusals cost no new connections (RSET, RFC 5321
+4.1.1.5).  First the test shows the oracle has teeth: a raw client
 that sends its message body before the 354 is refused and logged.
 Skipped (77) unless root and Postfix are available.
 """
@@ -115,6 +116,7 @@ def main():
             before = pf.count()
             improper_before = pf.log_text().count(
                 "improper command pipelining")
+            conns_before = pf.log_text().count(" connect from ")
             site = Site(pf.url, addrs=addrs(), timeout=10)
             p = site.send("--allow-past", "--concurrency", "4",
                           "--max-tries", "2", "--retry-base", "1",
@@ -146,6 +148,12 @@ def main():
                  "Postfix saw improper pipelining from herald")
             C.ok(" 550 5.1.1 " in log and " 450 4.2.0 " in log,
                  "the maillog shows the refusals (were they tested?)")
+            # A refused recipient costs an RSET, not a new connection:
+            # 4 connections for 40 messages and 7 refusals (2 tries for
+            # the 450 ones), however the work was shared out.
+            conns = log.count(" connect from ") - conns_before
+            C.ok(1 <= conns <= 4, "connections for the send: %d (a new "
+                 "one for each refusal would be about 11)" % conns)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if site:
