@@ -7,7 +7,9 @@ VIOLATION lines, its un-stuffing, its Postfix-like replies to a pipelined
 group) and tests/e2e/lib/faultsmtp.py (PIPELINING advertised or not, and
 Log.discipline() over what arrived in one read).  Each checker must stay
 silent for a client that keeps the rules and must speak for one that does
-not.
+not.  Then herald itself over STARTTLS, to a server that offers PIPELINING
+only before STARTTLS (herald must speak lockstep after it) or only after it
+(herald must pipeline): RFC 3207 4.2.
 
 Exit 0 = pass, 1 = fail, 77 = skipped (aiosmtpd missing).
 """
@@ -389,11 +391,89 @@ def test_faultsmtp():
     check(any("after DATA" in v for v in log.discipline(True)),
           "faultsmtp: body in one read with DATA flagged: %r"
           % log.discipline(True))
+    # discipline(None) takes the mode from the EHLO reply on the wire.
+    check(log.discipline(None) == log.discipline(True),
+          "faultsmtp: discipline from the wire: %r" % log.discipline(None))
+    log, msgs = run("fs-group-unadvertised", False, pipelined)
+    check(log.discipline(None) != [], "faultsmtp: a group without "
+          "PIPELINING advertised is flagged from the wire")
+
+
+def groups_in_one_read(log):
+    """(groups whose MAIL, RCPT and DATA shared one read, all groups)"""
+    one = n = 0
+    for conn in log.conns():
+        cs = log.events("c", conn)
+        for i, r in enumerate(cs):
+            if r["line"].upper().startswith("MAIL FROM"):
+                n += 1
+                one += len({x["rd"] for x in cs[i:i + 3]}) == 1 and \
+                    [x["line"][:4].upper() for x in cs[i:i + 3]] == \
+                    ["MAIL", "RCPT", "DATA"]
+    return one, n
+
+
+def test_herald_starttls():
+    """herald send over STARTTLS to a server whose PIPELINING comes only
+    before STARTTLS, or only after it.  RFC 3207 4.2: the client must
+    forget what it learnt before TLS and go by the EHLO reply after it, so
+    the first must be spoken in lockstep and the second pipelined."""
+    import fixture
+    if not os.access(fixture.HERALD, os.X_OK):
+        print("note: no herald binary at %s: STARTTLS part not run"
+              % fixture.HERALD)
+        return
+    from sendkit import Site, delivered
+    ca = os.path.join(TMP, "ca")
+    p = subprocess.run(["sh", os.path.join(HERE, "lib", "mkca.sh"), ca],
+                       capture_output=True, timeout=60)
+    if p.returncode == 77:
+        print("note: no openssl: STARTTLS part not run")
+        return
+    check(p.returncode == 0, "mkca.sh: %r" % p.stderr)
+    from faultsmtp import FaultServer
+    for when, pipelined in (("before-tls", False), ("after-tls", True)):
+        d = os.path.join(TMP, "herald-" + when)
+        with FaultServer(maildir=os.path.join(d, "Maildir"),
+                         log=os.path.join(d, "wire.jsonl"),
+                         tls_cert=os.path.join(ca, "server.pem"),
+                         tls_key=os.path.join(ca, "server.key"),
+                         require_tls=True, pipelining=when,
+                         max_seconds=120) as srv:
+            site = Site(srv.url, n=8, extra="  ca_file: %s\n"
+                        % os.path.join(ca, "ca.pem"))
+            try:
+                p = site.send("--concurrency", "1")
+                check(p.returncode == 0, "%s: exit %d: %s" % (
+                    when, p.returncode, p.stderr.decode(errors="replace")))
+                got = delivered(srv)
+                check(all(len(got.get(a, [])) == 1 for a in site.addrs),
+                      "%s: one copy each: %r" % (when, got))
+                check(all(e["tls"] for e in srv.envelopes()),
+                      "%s: all over TLS" % when)
+            finally:
+                import shutil
+                shutil.rmtree(site.dir, ignore_errors=True)
+        log = srv.log()
+        ehlos = [r for r in log.events("s") if "PIPELINING" in r["line"]]
+        check(ehlos and all(r["tls"] == (when == "after-tls")
+                            for r in ehlos),
+              "%s: PIPELINING offered only %s: %r" % (when, when, ehlos))
+        check(log.discipline(None) == [], "%s: discipline: %r"
+              % (when, log.discipline(None)))
+        one, n = groups_in_one_read(log)
+        check(n == 8, "%s: 8 transactions, saw %d" % (when, n))
+        if pipelined:
+            check(one == n, "%s: every group in one read (%d of %d)"
+                  % (when, one, n))
+        else:
+            check(one == 0, "%s: lockstep after TLS, yet %d groups in one "
+                  "read" % (when, one))
 
 
 def main():
     t0 = time.monotonic()
-    for t in (test_fake_smtp, test_faultsmtp):
+    for t in (test_fake_smtp, test_faultsmtp, test_herald_starttls):
         try:
             t()
         except Exception:

@@ -58,6 +58,15 @@ class ScriptError(ValueError):
     pass
 
 
+def _pipelining(v):
+    """pipelining: False, True, "before-tls" (only in the EHLO reply before
+    STARTTLS) or "after-tls" (only in the one after)."""
+    if v in (False, True, None, "before-tls", "after-tls"):
+        return bool(v) if v in (None, False, True) else v
+    raise ScriptError("pipelining must be true, false, "
+                      "\"before-tls\" or \"after-tls\"")
+
+
 def _numset(spec, what):
     """Compile a number selector: 3, [1, 4], "2-5", "4-", "-3" or "%3"."""
     if spec is None:
@@ -237,7 +246,8 @@ class State:
         self.stall_seconds = float(opts.get("stall_seconds",
                                             cfg["stall_seconds"]))
         self.starttls = opts.get("starttls", cfg["starttls"])
-        self.pipelining = bool(opts.get("pipelining", cfg["pipelining"]))
+        self.pipelining = _pipelining(opts.get("pipelining",
+                                               cfg["pipelining"]))
         if self.starttls not in ("auto", "off", "refuse"):
             raise ScriptError("starttls must be auto, off or refuse")
         self.conns = 0
@@ -263,7 +273,7 @@ class State:
         if "starttls" in opts:
             self.starttls = opts["starttls"]
         if "pipelining" in opts:
-            self.pipelining = bool(opts["pipelining"])
+            self.pipelining = _pipelining(opts["pipelining"])
         self.log(0, "script", rules=len(rules))
 
     def close(self):
@@ -532,7 +542,9 @@ class Handler:
         elif self.st.starttls == "refuse" and not server._tls_on() and \
                 not any(r[4:] == "STARTTLS" for r in responses):
             responses.insert(len(responses) - 1, "250-STARTTLS")
-        if self.st.pipelining:
+        p = self.st.pipelining
+        if p is True or p == ("after-tls" if server._tls_on() else
+                              "before-tls"):
             responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
@@ -643,6 +655,7 @@ class FaultServer:
                     "stall_seconds": stall_seconds, "starttls": starttls,
                     "pipelining": pipelining}
         parse_script(script)  # report script errors in the caller's thread
+        _pipelining(pipelining)
         self.auth_insecure = auth_insecure
         self.require_tls = require_tls
         self.idle_timeout = idle_timeout
@@ -952,25 +965,51 @@ class Log:
         t = self.text()
         return [n for n in needles if n in t]
 
-    def discipline(self, pipelining):
+    def advertised(self):
+        """{(conn, rd): was PIPELINING in the EHLO reply in force when that
+        read came?}  An EHLO starts a new reply; STARTTLS's handshake
+        voids what was said before it (RFC 3207 4.2)."""
+        out = {}
+        on, in_ehlo = {}, {}
+        for r in self.records:
+            c = r["conn"]
+            if r["ev"] == "c" and r["line"][:4].upper() in ("EHLO", "HELO"):
+                on[c], in_ehlo[c] = False, True
+            elif r["ev"] == "s" and in_ehlo.get(c):
+                if r["line"][4:].upper().startswith("PIPELINING"):
+                    on[c] = True
+                if r["line"][3:4] != "-":
+                    in_ehlo[c] = False
+            elif r["ev"] == "tls":
+                on[c] = False
+            if r["ev"] in ("c", "data") and "rd" in r:
+                out.setdefault((c, r["rd"]), on.get(c, False))
+        return out
+
+    def discipline(self, pipelining=None):
         """Wire-discipline violations, from what arrived in one read ("rd"):
         without PIPELINING (RFC 5321 lockstep) no two commands, nor a final
         dot and a command, may come in one read; with it (RFC 2920), nothing
         may follow EHLO, HELO, DATA, QUIT, NOOP or STARTTLS in one read
-        (DATA ends a group: the body waits for the 354).  Returns a list of
-        "VIOLATION ..." strings, empty when the client kept the rules.  It
-        sees only what shares a read: a client that writes too early in
-        separate writes can escape it (tests/unit/fake_smtp.py also waits)."""
+        (DATA ends a group: the body waits for the 354).  pipelining: True
+        or False for the whole log, None to take it from the wire (the
+        EHLO reply in force on that connection, see advertised()).  Returns
+        a list of "VIOLATION ..." strings, empty when the client kept the
+        rules.  It sees only what shares a read: a client that writes too
+        early in separate writes can escape it (tests/unit/fake_smtp.py
+        also waits)."""
         out = []
         groups = {}
         for r in self.records:
             if r["ev"] in ("c", "data") and "rd" in r:
                 item = r["line"] if r["ev"] == "c" else "<final dot>"
                 groups.setdefault((r["conn"], r["rd"]), []).append(item)
+        adv = self.advertised() if pipelining is None else {}
         for (conn, rd), items in sorted(groups.items()):
             if len(items) < 2:
                 continue
-            if not pipelining:
+            if not (adv.get((conn, rd)) if pipelining is None
+                    else pipelining):
                 out.append("VIOLATION conn %d: without PIPELINING, in one "
                            "read: %r" % (conn, items))
                 continue
@@ -1010,8 +1049,10 @@ def main(argv=None):
     ap.add_argument("--idle-timeout", type=float, default=60)
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--hostname", default="localhost")
-    ap.add_argument("--pipelining", action="store_true",
-                    help="advertise PIPELINING (RFC 2920) after EHLO")
+    ap.add_argument("--pipelining", nargs="?", const="always",
+                    choices=("always", "before-tls", "after-tls"),
+                    help="advertise PIPELINING (RFC 2920) after EHLO "
+                    "(always, or only before or after STARTTLS)")
     a = ap.parse_args(argv)
     mode = "off" if a.no_starttls else "refuse" if a.refuse_starttls else "auto"
     try:
@@ -1023,7 +1064,9 @@ def main(argv=None):
             require_tls=a.require_tls, delay_ms=a.delay_ms,
             stall_seconds=a.stall_seconds, idle_timeout=a.idle_timeout,
             max_seconds=a.max_seconds, hostname=a.hostname,
-            portfile=a.portfile, pipelining=a.pipelining)
+            portfile=a.portfile,
+            pipelining=True if a.pipelining == "always" else
+            a.pipelining or False)
     except (ScriptError, ValueError, OSError) as e:
         print("faultsmtp: %s" % e, file=sys.stderr)
         return 64
