@@ -25,10 +25,10 @@ OPTION:
              RFC 1870 5 counts CRLFs, not the dot or the doubled dots)
 Per-recipient faults are chosen by the local part: r550, r451, r452, m421
 (421 on RCPT, then close), d451 / d554 (after the final dot), d421 (421
-after the final dot, then close), drop (close
-after the final dot), hangdot (no reply after the final dot), q354 (550 on
-RCPT, then a broken server's 354 to DATA anyway: the client must send a
-lone "." and gets 554).
+after the final dot, then close), drop (close after the final dot),
+hangdot (no reply after the final dot), q354 (550 on RCPT, then a broken
+server's 354 to DATA anyway: the client must send a lone "." and gets
+554).  A message over size=N is refused after its dot too (552).
 
 Like Postfix, DATA with no accepted recipient gets "554 5.5.1 Error: no
 valid recipients", RCPT or DATA without an accepted MAIL gets 503.
@@ -51,8 +51,9 @@ write with the command never do.
 Other log lines: CONNECT, CLOSE, "C: <command line>", "GROUP <verbs>" (with
 PIPELINING: the commands already received together with a MAIL command, in
 one read), "AFTER-DOT <verbs>" (commands received together with a final
-dot), DATA-END (a message's final dot), "STORED <rcpt> <N>" (msg-N kept),
-DATA-EMPTY (the lone dot after a q354).
+dot), DATA-END (a message's final dot), "STORED <rcpt> <N>" (msg-N kept:
+answered 250), DATA-EMPTY (the lone dot after a q354), SIZE-MATCH /
+SIZE-MISMATCH (with size=N).
 """
 import asyncio
 import os
