@@ -42,6 +42,20 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def postfix():
+    """tests/e2e/lib/postfix.py, for a test that needs a real Postfix; skips
+    (77) when it cannot be imported or cannot run here (root, postfix)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "lib"))
+    try:
+        import postfix as pf
+    except ImportError as e:
+        skip("postfix.py unavailable: %s" % e)
+    if not pf.usable():
+        skip("postfix.sh cannot run here (needs root and postfix)")
+    return pf
+
+
 def sanitized():
     """Is HERALD_BIN the sanitizer build (CMAKE_BUILD_TYPE=Sanitize)?"""
     cache = os.path.join(os.environ.get("HERALD_BUILD", ""),

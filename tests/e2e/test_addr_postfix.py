@@ -19,18 +19,15 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 from sendkit import POST, Checks, out  # noqa: E402
 import fixture  # noqa: E402
 
-try:
-    from postfix import Postfix, header, usable
-except ImportError as e:
-    fixture.skip("postfix.py unavailable: %s" % e)
+_pf = fixture.postfix()   # skips (77) unless root and Postfix are here
+Postfix = _pf.Postfix
+header = _pf.header
 
 C = Checks()
 WANT = ['"a b"@example.org', "plain@example.org"]
 
 
 def main():
-    if not usable():
-        fixture.skip("postfix.sh cannot run here (needs root and postfix)")
     tmp = tempfile.mkdtemp(prefix="test_addr_postfix.")
     site = None
     try:

@@ -37,10 +37,8 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 from sendkit import POST, Checks, config, out  # noqa: E402
 import fixture  # noqa: E402
 
-try:
-    from postfix import Postfix, usable
-except ImportError as e:
-    fixture.skip("postfix.py unavailable: %s" % e)
+_pf = fixture.postfix()   # skips (77) unless root and Postfix are here
+Postfix = _pf.Postfix
 
 C = Checks()
 READERS = ["reader0@example.org", "ghost@example.org",
@@ -90,8 +88,6 @@ def dsn_oracle(maildir):
 
 
 def main():
-    if not usable():
-        fixture.skip("postfix.sh cannot run here (needs root and postfix)")
     tmp = tempfile.mkdtemp(prefix="test_inbox_postfix.")
     try:
         with Postfix(os.path.join(tmp, "postfix")) as pf:

@@ -19,10 +19,10 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 from sendkit import Checks, out  # noqa: E402
 import fixture  # noqa: E402
 
-try:
-    from postfix import Postfix, header, strip_trace, usable
-except ImportError as e:
-    fixture.skip("postfix.py unavailable: %s" % e)
+_pf = fixture.postfix()   # skips (77) unless root and Postfix are here
+Postfix = _pf.Postfix
+header = _pf.header
+strip_trace = _pf.strip_trace
 
 POST = os.path.join(fixture.SRC, "doc", "examples",
                     "2027-11-22-async-office-hours.md")
@@ -37,8 +37,6 @@ def addresses():
 
 
 def main():
-    if not usable():
-        fixture.skip("postfix.sh cannot run here (needs root and postfix)")
     for p in (POST, LIST):
         if not os.path.exists(p):
             fixture.skip("missing " + p)

@@ -32,10 +32,9 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 from sendkit import Checks, Site, out  # noqa: E402
 import fixture  # noqa: E402
 
-try:
-    from postfix import Postfix, header, usable
-except ImportError as e:
-    fixture.skip("postfix.py unavailable: %s" % e)
+_pf = fixture.postfix()   # skips (77) unless root and Postfix are here
+Postfix = _pf.Postfix
+header = _pf.header
 
 C = Checks()
 REFUSED = ["nobody%d@example.org" % i for i in (3, 17, 30)]
@@ -106,8 +105,6 @@ def oracle_has_teeth(pf):
 
 
 def main():
-    if not usable():
-        fixture.skip("postfix.sh cannot run here (needs root and postfix)")
     tmp = tempfile.mkdtemp(prefix="test_send_postfix_pipelining.")
     site = None
     try:
