@@ -674,6 +674,11 @@ conn_open(struct slot *sl)
 	}
 	sl->fd = fd;
 	sl->up = rc == CURLE_OK;
+	/* From here the dialogue is traced by run_job; libcurl's notes on
+	 * every curl_easy_recv that finds nothing ("reached easy.c:...")
+	 * would only be noise. */
+	if (sl->up && sl->s->trace != NULL)
+		curl_easy_setopt(sl->easy, CURLOPT_VERBOSE, 0L);
 	return rc;
 }
 

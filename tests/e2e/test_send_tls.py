@@ -112,6 +112,11 @@ def test_starttls(ca):
              % auths)
         C.ok(b"STARTTLS" in p.stderr, "--verbose shows the dialogue")
         C.ok(b"[redacted]" in p.stderr, "--verbose redacts AUTH")
+        C.ok(b"> MAIL FROM:" in p.stderr and b"> RCPT TO:" in p.stderr and
+             b"< 354" in p.stderr, "--verbose shows herald's own "
+             "transactions (MAIL, RCPT, the 354)")
+        C.ok(b"reached easy.c" not in p.stderr, "--verbose is free of "
+             "libcurl's notes on every empty read")
         blobs = [p.stdout, p.stderr] + state_files(s) + \
             [m for _, m in srv.messages()]
         C.eq(leaks(blobs), [], "starttls: password leaked")
