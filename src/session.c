@@ -58,8 +58,10 @@
  *  - Ambiguous abbreviations may be settled by another zone of the same
  *    phrase ("9pm BST / 4pm EDT"): the reading that agrees wins.
  *  - A weekday in another week ("the following Thursday", "Thursday next
- *    week") and one clock for several days ("Mondays and Fridays at 8")
- *    are left alone.
+ *    week"), a weekday of the month or every N weeks ("the second
+ *    Tuesday", "on the Last Wed", "every 2nd Tuesday"; "last Wednesday"
+ *    without "the" is still the last one before the post) and one clock
+ *    for several days ("Mondays and Fridays at 8") are left alone.
  */
 #include "session.h"
 #include "localtime.h"
@@ -1412,6 +1414,36 @@ more_days_before(const struct scanner *sc, size_t i)
 	}
 }
 
+/* "the second Tuesday", "on the Last Wed", "every month on the Fourth
+ * Wednesday", "every 2nd Tuesday": a weekday of the month (or every N
+ * weeks), not the first one after the post date, nor the one before it,
+ * nor every week.  i is where the day starts ("last" included). */
+static bool
+month_weekday(const struct scanner *sc, size_t i)
+{
+	static const char *const ord[] = {"first", "second", "third",
+	    "fourth", "fifth", "last", "final", "penultimate", "1st", "2nd",
+	    "3rd", "4th", "5th", NULL};
+	size_t lo = i > 40 ? i - 40 : 0, k = i, w;
+	bool last = kw(sc, i, "last") != NONE;
+
+	/* the word right before the day, past spaces and emphasis */
+	while (k > lo && (sc->t[k - 1] == ' ' || sc->t[k - 1] == '*' ||
+	    sc->t[k - 1] == '_'))
+		k--;
+	w = k;
+	while (w > lo && is_alnum(sc->t[w - 1]))
+		w--;
+	if (w == k)
+		return false;
+	if (last)       /* "the last Wednesday"; "last Wednesday" is history */
+		return word_ieq(sc, w, k - w, "the");
+	for (int o = 0; ord[o]; o++)
+		if (word_ieq(sc, w, k - w, ord[o]))
+			return true;
+	return false;
+}
+
 /* "the following Thursday", "a week from Thursday", "in two weeks:
  * Thursday", "Thursday next week", "Thursday after next": a weekday that
  * is not the first one after the post date. */
@@ -1853,6 +1885,11 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		return 0;
 	if (dy.wday >= 0 && dy.m == 0 && more_days_before(sc, i)) {
 		why(sc, "several days for one clock");
+		goto skip;
+	}
+	if (dy.wday >= 0 && dy.m == 0 && month_weekday(sc, i)) {
+		why(sc, "a weekday of the month (\"the second Tuesday\", "
+		    "\"the last Wednesday\"): write the date");
 		goto skip;
 	}
 	if (dy.wday >= 0 && dy.m == 0 && !dy.recurring && relative_week(sc, i, end)) {
