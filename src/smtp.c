@@ -533,8 +533,9 @@ conn_reply(struct slot *sl, long *code, bool heed_quit)
 	*code = 0;
 	hbuf_reset(&sl->reply_acc);
 	for (;;) {
-		char *p = in->data + sl->inoff, *nl;
 		size_t avail = in->len - sl->inoff, k = 0;
+		/* (no arithmetic on the NULL of a buffer never read into) */
+		char *p = avail > 0 ? in->data + sl->inoff : NULL, *nl;
 
 		if (avail > 0 && (nl = memchr(p, '\n', avail)) != NULL) {
 			char line[1024];
