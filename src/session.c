@@ -9,6 +9,8 @@
  *   span   := clock [zone] [RANGE clock [zone]]
  *   other  := SP? ("/" | "|" | "," | ";" | "or") SP? [day SEP] span
  *           | SP "(" [day SEP] span (("/" | ",") span)* ")"   (zone required)
+ *           | SP "(" (UTC|GMT) offset ")"   (the clock before it again:
+ *             "8:00 PST (UTC-8)"; it must agree like any other zone)
  *   day    := [("every" ["other"] | "next" | "last" | "this") SP] weekday[s]
  *             [[","] SP date] | date [[","] SP weekday] | today | tomorrow
  *           | tonight
@@ -1718,6 +1720,34 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 				memset(&o.day, 0, sizeof(o.day));
 			if (!is_digit(at(sc, q)) && kw(sc, q, "noon") == NONE &&
 			    kw(sc, q, "midnight") == NONE) {
+				/* "8:00 PST (UTC-8)": an offset alone in
+				 * parentheses is the same clock again, and
+				 * must agree ("8:00 PST (UTC-7)" does not) */
+				struct zone oz;
+				const struct span *last = nother > 0 ?
+				    &others[nother - 1] : &sp;
+
+				if (paren && last->z.zone != NULL &&
+				    !last->z.fixed_set && nother < 4 &&
+				    q + 3 <= sc->len &&
+				    (strncasecmp(sc->t + q, "UTC", 3) == 0 ||
+				    strncasecmp(sc->t + q, "GMT", 3) == 0) &&
+				    (k = zone_at(sc, q, &oz)) != NONE &&
+				    oz.fixed_set && at(sc, opt_spaces(sc, k)) == ')') {
+					o = *last;
+					o.z = oz;
+					o.comma = false;
+					o.before = s0;
+					others[nother++] = o;
+					if (others[nother - 1].z.zone == oz.zname)
+						others[nother - 1].z.zone =
+						    others[nother - 1].z.zname;
+					end = k;
+					ok = true;
+					break;
+				}
+				if (sc->rc)
+					return -1;
 				q = d0;
 				break;
 			}
