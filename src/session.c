@@ -225,6 +225,7 @@ struct clk {
 	int h, mi, sec;
 	bool ampm, pm, colon, bare, strong; /* strong: noon, 4 digits, dots */
 	bool needs_zone;     /* dotted or 4-digit: only with a zone */
+	bool midnight;       /* the word: the start or the end of a day? */
 };
 
 /* One clock [zone] [range clock [zone]]. */
@@ -674,6 +675,7 @@ noon(const struct scanner *sc, size_t i, struct clk *c)
 		c->h = 12;
 	} else if ((j = kw(sc, i, "midnight")) != NONE) {
 		c->h = 0;
+		c->midnight = true;
 	} else
 		return NONE;
 	c->mi = c->sec = 0;
@@ -1915,6 +1917,14 @@ words(struct scanner *sc, size_t i, struct herald_time_match *m)
 		return 0;
 	if (dy.wday >= 0 && dy.m == 0 && more_days_before(sc, i)) {
 		why(sc, "several days for one clock");
+		goto skip;
+	}
+	if (sp.a.midnight && (dy.wday >= 0 || dy.m > 0)) {
+		/* "submissions close Friday at midnight PT" mostly means
+		 * the end of Friday, 00:00 is its start: a day apart.  (As
+		 * a range's end, "10pm-midnight", it is the end: kept.) */
+		why(sc, "midnight with a day (the start or the end of that "
+		    "day?): write 00:00 or 23:59");
 		goto skip;
 	}
 	if (dy.wday >= 0 && dy.m == 0 && month_weekday(sc, i)) {
