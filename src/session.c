@@ -38,7 +38,10 @@
  *    the first after it, "last" the last before it.  A month and day
  *    without a year take the post's year, or the next year when that would
  *    be more than 183 days before the post date.  A weekday and a date:
- *    the date decides, and they must agree.
+ *    the date decides, and they must agree; with no year written, a
+ *    weekday that does not fit that year picks the year before or after
+ *    on which it does, within a year of the post ("Monday, April 25" in
+ *    a September 2015 post is 2016), else it is an error.
  *  - Plural weekdays, "every", "weekly", "biweekly", "... weeks:" make the
  *    time recurring: shown as a weekday and time, no date.
  *  - Abbreviations or names that mean standard or daylight time (EST,
@@ -1245,6 +1248,7 @@ resolve_day(struct scanner *sc, size_t end, struct day *p, int64_t *days)
 	    herald_days_from_civil(ctx->year, ctx->month, ctx->day) : 0;
 	char ob[128];
 	int y, m, d;
+	bool inferred = false;
 
 	if (p->plus >= 0) {
 		if (!have_post)
@@ -1272,6 +1276,7 @@ resolve_day(struct scanner *sc, size_t end, struct day *p, int64_t *days)
 			return fail(sc, "date without a year in \"%s\" needs a "
 			    "post date (date: in front matter, YYYY-MM-DD- file "
 			    "name, or --date)", words_of(sc, end, ob));
+		inferred = true;
 		p->y = ctx->year;
 		if (p->m < 0) {
 			/* "the 6th": this month, or the next */
@@ -1288,6 +1293,27 @@ resolve_day(struct scanner *sc, size_t end, struct day *p, int64_t *days)
 	herald_civil_from_days(*days, &y, &m, &d);
 	if (p->m < 1 || p->m > 12 || y != p->y || m != p->m || d != p->d)
 		return fail(sc, "no such date in \"%s\"", words_of(sc, end, ob));
+	if (p->wday >= 0 && herald_weekday(*days) != p->wday && inferred) {
+		/* No year written, and the guess falls on another weekday:
+		 * the weekday names the year, if exactly one year next to
+		 * the guess, within a year of the post, has the date on it
+		 * ("Monday, April 25" in a September 2015 post: 2016).  The
+		 * weekdays of one date in three years in a row differ, so
+		 * there is never more than one. */
+		for (int dy = -1; dy <= 1; dy += 2) {
+			int64_t alt = herald_days_from_civil(p->y + dy, p->m,
+			    p->d);
+
+			herald_civil_from_days(alt, &y, &m, &d);
+			if (y == p->y + dy && m == p->m && d == p->d &&
+			    herald_weekday(alt) == p->wday &&
+			    alt - post <= 366 && post - alt <= 366) {
+				p->y += dy;
+				*days = alt;
+				break;
+			}
+		}
+	}
 	if (p->wday >= 0 && herald_weekday(*days) != p->wday)
 		return fail(sc, "\"%s\": %04d-%02d-%02d is a %s",
 		    words_of(sc, end, ob), p->y, p->m, p->d,
