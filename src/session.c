@@ -668,6 +668,21 @@ ampm(const struct scanner *sc, size_t i, bool *pm)
 	return j;
 }
 
+/* Is w[0..n) one of the IANA time zone database's areas? */
+static bool
+iana_area(const char *w, size_t n)
+{
+	static const char *const areas[] = {"Africa", "America",
+	    "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+	    "Indian", "Pacific", "Etc", "US", "Canada", "Brazil", "Chile",
+	    "Mexico", NULL};
+
+	for (int i = 0; areas[i]; i++)
+		if (strlen(areas[i]) == n && strncmp(w, areas[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* noon / midnight; NONE if neither. */
 static size_t
 noon(const struct scanner *sc, size_t i, struct clk *c)
@@ -956,10 +971,13 @@ zone_at(struct scanner *sc, size_t i, struct zone *z)
 			z->zone = "Etc/UTC";
 			return z->end = k;
 		}
-		/* Area/Location that does not exist: an error when it looks
-		 * like one ("Mars/Olympus") */
+		/* Area/Location that does not exist in a real area: an
+		 * error ("Europe/Berln", a typo).  Two cities ("4pm
+		 * Paris/Berlin") are no zone name: left to the rules below,
+		 * which leave the phrase as written. */
 		if (w[0] >= 'A' && w[0] <= 'Z' && !upper_only && !lower_only &&
-		    strchr(w, '/') != NULL && is_alpha(w[strchr(w, '/') - w + 1])) {
+		    strchr(w, '/') != NULL && is_alpha(w[strchr(w, '/') - w + 1]) &&
+		    iana_area(w, (size_t)(strchr(w, '/') - w))) {
 			fail(sc, "unknown time zone \"%s\" in \"%s\"", w,
 			    words_of(sc, k, ob));
 			return NONE;
