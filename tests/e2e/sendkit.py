@@ -2,12 +2,14 @@
 a site directory with a post whose session time is in the future, a
 generated list, a fault server, and reading the journal.  Not a test itself.
 """
+import asyncio
 import email.parser
 import email.policy
 import glob
 import os
 import sqlite3
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -183,3 +185,49 @@ def run_tests(tests, checks, tmp, sites):
         for s in sites:
             shutil.rmtree(s.dir, ignore_errors=True)
     checks.done()
+
+
+class LoopServer:
+    """An asyncio TCP server on 127.0.0.1 (a port the kernel picks) in a
+    thread of its own, for a test that scripts its own SMTP dialogue:
+    a subclass writes `async def _conn(self, reader, writer)`.  `with
+    Sub(...) as srv:` starts it (srv.port) and stops it; it also stops by
+    itself after MAX_SECONDS.  LIMIT is the readers' line limit."""
+    MAX_SECONDS = 120
+    LIMIT = 1 << 16
+
+    def __init__(self):
+        self.port = None
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        if not self.ready.wait(10):
+            raise RuntimeError("server did not start")
+        return self
+
+    def __exit__(self, *a):
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self):
+        self.stop = asyncio.Event()
+        srv = await asyncio.start_server(self._conn, "127.0.0.1", 0,
+                                         limit=self.LIMIT)
+        self.port = srv.sockets[0].getsockname()[1]
+        self.ready.set()
+        try:
+            await asyncio.wait_for(self.stop.wait(), self.MAX_SECONDS)
+        except asyncio.TimeoutError:
+            pass
+        srv.close()
+        await srv.wait_closed()
+
+    async def _conn(self, reader, writer):
+        raise NotImplementedError

@@ -28,7 +28,6 @@ import email.policy
 import os
 import random
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,41 +39,15 @@ C = Checks()
 SEEDS = (11, 23, 37, 41)
 
 
-class Hostile:
+class Hostile(sendkit.LoopServer):
+    MAX_SECONDS = 300
+    LIMIT = 1 << 20
+
     def __init__(self, seed):
+        super().__init__()
         self.rng = random.Random(seed)
         self.accepted = {}      # rcpt -> [message bytes] answered 250
         self.ambiguous = set()  # rcpt whose dot got a reply of two minds
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        if not self.ready.wait(10):
-            raise RuntimeError("server did not start")
-        return self
-
-    def __exit__(self, *a):
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self):
-        self.stop = asyncio.Event()
-        srv = await asyncio.start_server(self._conn, "127.0.0.1", 0,
-                                         limit=1 << 20)
-        self.port = srv.sockets[0].getsockname()[1]
-        self.ready.set()
-        try:
-            await asyncio.wait_for(self.stop.wait(), 300)   # bounded
-        except asyncio.TimeoutError:
-            pass
-        srv.close()
-        await srv.wait_closed()
 
     def pick(self):
         r = self.rng.random()

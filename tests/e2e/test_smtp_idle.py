@@ -21,54 +21,25 @@ connection can have received.
 import asyncio
 import os
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from sendkit import Checks, Site, out  # noqa: E402
-import sendkit  # noqa: E402,F401  (skips without herald)
+import sendkit  # noqa: E402  (skips without herald; LoopServer)
 
 C = Checks()
 IDLE = 1.5          # seconds of silence before the server hangs up
 
 
-class Server:
+class Server(sendkit.LoopServer):
     def __init__(self, pipelining, trickle=False):
+        super().__init__()
         self.pipelining = pipelining
         self.trickle = trickle
         self.conns = 0
         self.idle_closes = 0
         self.stored = []        # (rcpt, data)
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        if not self.ready.wait(10):
-            raise RuntimeError("server did not start")
-        return self
-
-    def __exit__(self, *a):
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self):
-        self.stop = asyncio.Event()
-        srv = await asyncio.start_server(self._conn, "127.0.0.1", 0)
-        self.port = srv.sockets[0].getsockname()[1]
-        self.ready.set()
-        try:
-            await asyncio.wait_for(self.stop.wait(), 120)   # bounded
-        except asyncio.TimeoutError:
-            pass
-        srv.close()
-        await srv.wait_closed()
 
     async def _conn(self, r, w):
         self.conns += 1
