@@ -975,14 +975,13 @@ zone_at(struct scanner *sc, size_t i, struct zone *z)
 		 * error ("Europe/Berln", a typo).  Two cities ("4pm
 		 * Paris/Berlin") are no zone name: left to the rules below,
 		 * which leave the phrase as written. */
+		n = (size_t)(strchr(w, '/') - w);
 		if (w[0] >= 'A' && w[0] <= 'Z' && !upper_only && !lower_only &&
-		    strchr(w, '/') != NULL && is_alpha(w[strchr(w, '/') - w + 1]) &&
-		    iana_area(w, (size_t)(strchr(w, '/') - w))) {
+		    is_alpha(w[n + 1]) && iana_area(w, n)) {
 			fail(sc, "unknown time zone \"%s\" in \"%s\"", w,
 			    words_of(sc, k, ob));
 			return NONE;
 		}
-		n = strchr(w, '/') - w;
 		w[n] = '\0';
 		k = s + n;
 		lower_only = upper_only = true;

@@ -852,8 +852,8 @@ run_job(struct slot *sl, struct sjob *jb)
 	if (sl->up && sl->grouped != jb && now_ms() - sl->last_ms > 1000 &&
 	    !conn_alive(sl))
 		conn_drop(sl, false);
+	/* down means dropped: every failure path ends in conn_drop */
 	if (!sl->up) {
-		conn_drop(sl, false);
 		if ((rc = conn_open(sl)) != CURLE_OK) {
 			curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE,
 			    &jb->code);
